@@ -1,0 +1,115 @@
+import { ConfigError } from './errors.js';
+import { fromRoot } from './paths.js';
+
+export type DatabaseConfig =
+  | { client: 'sqlite'; filename: string; url: string }
+  | { client: 'mysql'; host: string; port: number; user: string; password: string; database: string; url: string };
+
+/** Everything Docket reads from its environment, validated once at start-up. */
+export interface Config {
+  readonly database: DatabaseConfig;
+  /** Unset means the `db` transport. */
+  readonly amqpUrl: string | null;
+  /** Prefix of every queue and exchange name; tests use a unique one per run. Default `docket`. */
+  readonly amqpPrefix: string;
+  /** Default 3000. */
+  readonly port: number;
+  /** Default 127.0.0.1. */
+  readonly host: string;
+  /** Null means: generate once and keep it in the database. */
+  readonly sessionSecret: string | null;
+  readonly adminPassword: string | null;
+  readonly logLevel: string;
+  /** How long a running job's lease lasts without a heartbeat. Default 15 s. */
+  readonly leaseMs: number;
+  /** How often workers heartbeat. Default 3 s. */
+  readonly heartbeatMs: number;
+  /** Per-job output cap in bytes (head and tail kept). Default 1 MiB. */
+  readonly outputCapBytes: number;
+  /** Where per-job output is mirrored on the worker's host. Default `logs/jobs`. */
+  readonly jobLogDir: string;
+  /** Where task results (exports, finding aids) are kept. Default `db/results`. */
+  readonly resultsDir: string;
+}
+
+const LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'];
+
+function int(env: NodeJS.ProcessEnv, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, not "${raw}"`);
+  }
+  return n;
+}
+
+export function parseDatabaseUrl(raw: string): DatabaseConfig {
+  if (raw.startsWith('sqlite:')) {
+    const path = raw.slice('sqlite:'.length).replace(/^\/\//, '');
+    if (!path) throw new ConfigError('DATABASE_URL "sqlite:" needs a file path, e.g. sqlite:db/docket.sqlite3');
+    return { client: 'sqlite', filename: path === ':memory:' ? path : fromRoot(path), url: raw };
+  }
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError(
+      `DATABASE_URL "${raw}" is not a URL: use mysql://user:pass@host:port/db or sqlite:path/to/file.sqlite3`,
+    );
+  }
+  if (u.protocol !== 'mysql:' && u.protocol !== 'mariadb:') {
+    throw new ConfigError(`DATABASE_URL must start with mysql:// or sqlite:, not "${u.protocol}//"`);
+  }
+  const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  if (!database) throw new ConfigError(`DATABASE_URL "${raw}" names no database (mysql://user:pass@host:port/DB)`);
+  return {
+    client: 'mysql',
+    host: u.hostname || '127.0.0.1',
+    port: u.port ? Number(u.port) : 3306,
+    user: decodeURIComponent(u.username || 'root'),
+    password: decodeURIComponent(u.password),
+    database,
+    url: raw,
+  };
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const database = parseDatabaseUrl(env.DATABASE_URL || 'sqlite:db/docket.sqlite3');
+  let amqpUrl: string | null = env.AMQP_URL || null;
+  if (amqpUrl) {
+    let u: URL;
+    try {
+      u = new URL(amqpUrl);
+    } catch {
+      throw new ConfigError(`AMQP_URL "${amqpUrl}" is not a URL: use amqp://user:pass@host:port/vhost`);
+    }
+    if (u.protocol !== 'amqp:' && u.protocol !== 'amqps:') {
+      throw new ConfigError(`AMQP_URL must start with amqp:// or amqps://, not "${u.protocol}//"`);
+    }
+  }
+  const logLevel = env.LOG_LEVEL || 'info';
+  if (!LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LEVELS.join(', ')}`);
+  const prefix = env.AMQP_PREFIX || 'docket';
+  if (!/^[A-Za-z0-9_.-]+$/.test(prefix)) throw new ConfigError('AMQP_PREFIX may hold only letters, digits, _ . -');
+  const heartbeatMs = int(env, 'DOCKET_HEARTBEAT_MS', 3000, 100, 600_000);
+  const leaseMs = int(env, 'DOCKET_LEASE_MS', 15_000, 500, 3_600_000);
+  if (leaseMs < heartbeatMs * 2) {
+    throw new ConfigError('DOCKET_LEASE_MS must be at least twice DOCKET_HEARTBEAT_MS, or live jobs would expire');
+  }
+  return Object.freeze({
+    database,
+    amqpUrl,
+    amqpPrefix: prefix,
+    port: int(env, 'PORT', 3000, 0, 65535),
+    host: env.HOST || '127.0.0.1',
+    sessionSecret: env.SESSION_SECRET || null,
+    adminPassword: env.DOCKET_ADMIN_PASSWORD || null,
+    logLevel,
+    leaseMs,
+    heartbeatMs,
+    outputCapBytes: int(env, 'DOCKET_OUTPUT_CAP_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    jobLogDir: fromRoot(env.DOCKET_JOB_LOG_DIR || 'logs/jobs'),
+    resultsDir: fromRoot(env.DOCKET_RESULTS_DIR || 'db/results'),
+  });
+}

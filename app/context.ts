@@ -1,0 +1,82 @@
+/**
+ * The composition root: opens the database, the transport and the JobService once per
+ * process, from a validated configuration. Web, workers and the CLI all start here.
+ */
+import type { Config } from './config.js';
+import { loadConfig } from './config.js';
+import { openDb, migrate, ping, type Db } from './db.js';
+import { ConfigError, describeError } from './errors.js';
+import { JobService } from './job-service.js';
+import { getLogger, type Logger } from './logger.js';
+import { AmqpTransport, redact } from './transports/amqp-transport.js';
+import { createTransport } from './transports/index.js';
+import type { Transport } from './transports/transport.js';
+
+export interface Context {
+  config: Config;
+  db: Db;
+  transport: Transport;
+  service: JobService;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+export interface ContextOptions {
+  config?: Config;
+  /** Run pending migrations first (start, web, worker do; most CLI commands do too). */
+  migrate?: boolean;
+  /**
+   * `required`: fail start-up when the broker is unreachable (workers).
+   * `background`: start anyway and connect when it is back (the web app keeps accepting jobs).
+   */
+  broker?: 'required' | 'background';
+}
+
+function describeDb(config: Config): string {
+  const d = config.database;
+  return d.client === 'sqlite' ? `SQLite database ${d.filename}` : `MySQL database at ${redact(d.url)}`;
+}
+
+export async function createContext(opts: ContextOptions = {}): Promise<Context> {
+  const config = opts.config ?? loadConfig();
+  const log = getLogger();
+  const db = openDb(config.database);
+  try {
+    await ping(db);
+  } catch (err) {
+    await db.destroy().catch(() => undefined);
+    throw new ConfigError(`cannot open the ${describeDb(config)}: ${describeError(err)}`);
+  }
+  if (opts.migrate !== false) {
+    try {
+      const applied = await migrate(db);
+      if (applied.length) log.info(`migrated the database: ${applied.join(', ')}`);
+    } catch (err) {
+      await db.destroy().catch(() => undefined);
+      throw new ConfigError(`cannot migrate the ${describeDb(config)}: ${describeError(err)}`);
+    }
+  }
+  const transport = createTransport(config, db, log);
+  if (transport instanceof AmqpTransport && opts.broker === 'background') {
+    transport.startInBackground();
+  } else {
+    try {
+      await transport.start();
+    } catch (err) {
+      await db.destroy().catch(() => undefined);
+      throw new ConfigError(describeError(err));
+    }
+  }
+  const service = new JobService(db, config, transport, log);
+  return {
+    config,
+    db,
+    transport,
+    service,
+    log,
+    async close() {
+      await transport.close().catch(() => undefined);
+      await db.destroy().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import type { DatabaseConfig } from './config.js';
+import { migrationSource } from '../db/migrations/index.js';
+
+export type Db = Knex;
+
+/**
+ * Opens the jobs database. MySQL/SQLite differences live here and in `dialect.ts`:
+ * - SQLite runs in WAL mode with a busy timeout, because the web process, workers and
+ *   the CLI are separate processes writing one file; one connection per process, since
+ *   better-sqlite3 is synchronous and a pool would only queue behind the file lock.
+ * - MySQL gets a small pool and BIGINTs as plain numbers (all our times are epoch ms,
+ *   far below 2^53).
+ */
+export function openDb(cfg: DatabaseConfig, opts: { pool?: number } = {}): Db {
+  if (cfg.client === 'sqlite') {
+    if (cfg.filename !== ':memory:') mkdirSync(dirname(cfg.filename), { recursive: true });
+    return knexFactory({
+      client: 'better-sqlite3',
+      connection: { filename: cfg.filename },
+      useNullAsDefault: true,
+      pool: {
+        min: 1,
+        max: 1,
+        afterCreate(conn: { pragma(s: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
+          try {
+            conn.pragma('journal_mode = WAL');
+            conn.pragma('busy_timeout = 10000');
+            conn.pragma('synchronous = NORMAL');
+            conn.pragma('foreign_keys = ON');
+            done(null, conn);
+          } catch (err) {
+            done(err as Error, conn);
+          }
+        },
+      },
+    });
+  }
+  return knexFactory({
+    client: 'mysql2',
+    connection: {
+      host: cfg.host,
+      port: cfg.port,
+      user: cfg.user,
+      password: cfg.password,
+      database: cfg.database,
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+      charset: 'utf8mb4',
+      connectTimeout: 5000,
+    },
+    pool: { min: 0, max: opts.pool ?? 8 },
+    acquireConnectionTimeout: 10_000,
+  });
+}
+
+export function isSqlite(db: Db): boolean {
+  const client = db.client.config.client as string;
+  return client === 'better-sqlite3' || client === 'sqlite3';
+}
+
+export async function migrate(db: Db): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest({ migrationSource })) as [number, string[]];
+  return applied;
+}
+
+/** A cheap round trip, for health checks and start-up. */
+export async function ping(db: Db): Promise<void> {
+  await db.raw('select 1 as ok');
+}

@@ -1,0 +1,356 @@
+/**
+ * The one state machine of a job. Every status change goes through here; task handlers
+ * only return, throw, print and report progress.
+ *
+ *   queued ──claim──► running ──► completed | failed | cancelled
+ *     ▲  │                │
+ *     │  └─cancel─► cancelled
+ *     └──retry / recovery (lost worker, retryable error, hand-back)
+ */
+import { hostname } from 'node:os';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Config } from './config.js';
+import type { Db } from './db.js';
+import { BadRequestError, ConflictError, NotFoundError } from './errors.js';
+import type { Logger } from './logger.js';
+import * as store from './store/jobs.js';
+import { getSetting, setSetting } from './store/settings.js';
+import type { Transport } from './transports/transport.js';
+import { PRIORITIES, type Job, type NewJob, type OutputStream } from './types.js';
+import { assertMayRun, listTasks, requireTask, validateParams } from '../workers/tasks/index.js';
+
+export interface EnqueueResult {
+  job: Job;
+  /** True when a unique key matched an unfinished job, which is returned instead. */
+  joined: boolean;
+  /** False when the broker did not confirm; the dispatcher will try again. */
+  dispatched: boolean;
+}
+
+export interface FailureInfo {
+  message: string;
+  /** Fail now, whatever attempts remain. */
+  unrecoverable?: boolean;
+  /** The worker vanished (lease expired or broker saw it die): retry if attempts remain. */
+  lost?: boolean;
+  /** Retry this failure after this many ms (the task's retry policy), if attempts remain. */
+  retryBackoffMs?: number | null;
+}
+
+/** Jobs not confirmed by the broker within this long are published again by the dispatcher. */
+const DISPATCH_GRACE_MS = 3000;
+/** Publishing one message must not hold a web request longer than this. */
+const PUBLISH_TIMEOUT_MS = 2000;
+
+export class JobService {
+  readonly actorName = `${hostname()}:${process.pid}`;
+
+  constructor(
+    readonly db: Db,
+    readonly config: Config,
+    readonly transport: Transport | null,
+    readonly log: Logger,
+  ) {}
+
+  now(): number {
+    return Date.now();
+  }
+
+  // ---- creating jobs -------------------------------------------------------------
+
+  async enqueue(req: NewJob): Promise<EnqueueResult> {
+    const def = requireTask(req.task);
+    assertMayRun(def, req.origin === 'cli' ? null : (req.user ?? null));
+    const params = validateParams(def, req.params);
+    const size = JSON.stringify(params).length;
+    if (size > 64 * 1024) throw new BadRequestError(`params are ${size} bytes; the limit is 65536`);
+    const priority = PRIORITIES[req.priority ?? 'normal'];
+    if (priority === undefined) throw new BadRequestError('priority must be high, normal or low');
+    const actor = req.user?.username ?? 'Command line';
+    const uniqueKey = def.uniqueKey?.(params) ?? null;
+    if (uniqueKey) {
+      const existing = await store.findActiveByUniqueKey(this.db, uniqueKey);
+      if (existing) {
+        await store.addEvent(this.db, {
+          jobId: existing.id,
+          type: 'joined',
+          attempt: existing.attempt,
+          actor,
+          message: `a request by ${actor} joined this job (unique key ${uniqueKey})`,
+          at: this.now(),
+        });
+        return { job: existing, joined: true, dispatched: existing.dispatchedAt !== null };
+      }
+    }
+    const id = await store.insertJob(
+      this.db,
+      {
+        task: def.name,
+        params,
+        priority,
+        userId: req.user?.id ?? null,
+        username: req.user?.username ?? null,
+        origin: req.origin,
+        uniqueKey,
+        maxAttempts: def.maxAttempts ?? 3,
+        objectRef: def.objectRef?.(params) ?? null,
+        now: this.now(),
+      },
+      actor,
+    );
+    const dispatched = await this.dispatch([{ id, task: def.name, priority }]);
+    const job = (await store.getJob(this.db, id)) as Job;
+    return { job, joined: false, dispatched: dispatched.length === 1 };
+  }
+
+  /** Publishes and records the confirmed ones; never throws (the dispatcher retries). */
+  async dispatch(items: Array<{ id: number; task: string; priority: number }>): Promise<number[]> {
+    if (!this.transport) return [];
+    if (!this.transport.confirmsDispatch) {
+      this.transport.nudge();
+      return items.map((i) => i.id);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<number[]>((resolve) => {
+      timer = setTimeout(() => resolve([]), PUBLISH_TIMEOUT_MS);
+    });
+    const confirmed = await Promise.race([this.transport.publish(items), timeout]);
+    clearTimeout(timer);
+    if (confirmed.length > 0) {
+      try {
+        await store.markDispatched(this.db, confirmed, this.now());
+      } catch (err) {
+        // Not marked means published again later: a duplicate delivery, which the claim drops.
+        this.log.warn(`could not mark jobs dispatched: ${String(err)}`);
+      }
+    }
+    return confirmed;
+  }
+
+  /** The dispatcher's round: publish queued jobs the broker never confirmed. */
+  async dispatchPending(limit = 500): Promise<number> {
+    if (!this.transport?.confirmsDispatch || this.transport.state() !== 'up') return 0;
+    const now = this.now();
+    const items = await store.undispatched(this.db, now, now - DISPATCH_GRACE_MS, limit);
+    if (items.length === 0) return 0;
+    const done = await this.dispatch(items);
+    if (done.length) this.log.info(`dispatched ${done.length} waiting job(s)`);
+    return done.length;
+  }
+
+  // ---- a worker's side -----------------------------------------------------------
+
+  /** queued → running for this worker; null when someone else has it or it is gone. */
+  async claim(id: number, workerId: string): Promise<Job | null> {
+    return store.claimJob(this.db, id, workerId, this.now(), this.config.leaseMs);
+  }
+
+  async complete(
+    job: Pick<Job, 'id' | 'attempt'>,
+    workerId: string,
+    result: { summary?: string; file?: { stored: string; downloadName: string }; objectRef?: string } = {},
+  ): Promise<boolean> {
+    const ok = await store.finishJob(
+      this.db,
+      job.id,
+      job.attempt,
+      {
+        status: 'completed',
+        resultSummary: result.summary?.slice(0, 500) ?? null,
+        resultFile: result.file?.stored ?? null,
+        resultName: result.file?.downloadName ?? null,
+        objectRef: result.objectRef ?? null,
+      },
+      this.now(),
+      workerId,
+      result.summary ?? null,
+    );
+    if (!ok) this.log.warn(`refused a stale completion`, { job: job.id, attempt: job.attempt });
+    return ok;
+  }
+
+  /**
+   * A failed attempt: retried (queued again, with backoff) while attempts remain and the
+   * failure allows it, otherwise failed with the reason. A cancel request wins.
+   */
+  async fail(job: Pick<Job, 'id' | 'attempt'>, actor: string, f: FailureInfo): Promise<'retried' | 'failed' | 'cancelled' | 'stale'> {
+    const current = await store.getJob(this.db, job.id);
+    if (!current || current.status !== 'running' || current.attempt !== job.attempt) return 'stale';
+    const now = this.now();
+    if (current.cancelRequestedBy) {
+      const ok = await store.finishJob(
+        this.db,
+        job.id,
+        job.attempt,
+        { status: 'cancelled', error: null },
+        now,
+        current.cancelRequestedBy,
+        `cancelled by ${current.cancelRequestedBy}${f.lost ? ' (its worker was lost)' : ''}`,
+      );
+      return ok ? 'cancelled' : 'stale';
+    }
+    const attemptsLeft = current.attempt < current.maxAttempts;
+    const retryable = !f.unrecoverable && (f.lost || (f.retryBackoffMs ?? null) !== null);
+    if (attemptsLeft && retryable) {
+      const base = f.lost ? 0 : (f.retryBackoffMs as number);
+      const delay = base * 2 ** (current.attempt - 1);
+      const ok = await store.requeueRunning(
+        this.db,
+        job.id,
+        job.attempt,
+        { runAfter: delay > 0 ? now + delay : null, error: f.message },
+        now,
+        'retried',
+        actor,
+        `${f.message}; retrying (attempt ${current.attempt + 1} of ${current.maxAttempts})` +
+          (delay > 0 ? ` in ${Math.round(delay / 100) / 10} s` : ''),
+      );
+      if (ok && delay === 0) await this.dispatch([{ id: job.id, task: current.task, priority: current.priority }]);
+      return ok ? 'retried' : 'stale';
+    }
+    const reason =
+      f.lost && !attemptsLeft
+        ? `${f.message} (attempt ${current.attempt} of ${current.maxAttempts}; no attempts left)`
+        : f.message;
+    const ok = await store.finishJob(this.db, job.id, job.attempt, { status: 'failed', error: reason }, now, actor, reason);
+    if (ok && (await this.pauseOnFailure())) {
+      await this.setPaused(true, `paused automatically: job ${job.id} failed`);
+      this.log.warn(`processing paused automatically after job ${job.id} failed`);
+    }
+    return ok ? 'failed' : 'stale';
+  }
+
+  /** A stopping worker gives its job back; the hand-back does not use up an attempt. */
+  async handBack(job: Pick<Job, 'id' | 'attempt' | 'task' | 'priority'>, workerId: string, reason: string): Promise<boolean> {
+    const ok = await store.requeueRunning(
+      this.db,
+      job.id,
+      job.attempt,
+      { runAfter: null, error: null, extraAttempt: true },
+      this.now(),
+      'requeued',
+      workerId,
+      reason,
+    );
+    if (ok) await this.dispatch([{ id: job.id, task: job.task, priority: job.priority }]);
+    return ok;
+  }
+
+  /** A cancelled running job, once its child has stopped. */
+  async finishCancelled(job: Pick<Job, 'id' | 'attempt'>, by: string): Promise<boolean> {
+    return store.finishJob(this.db, job.id, job.attempt, { status: 'cancelled' }, this.now(), by, `cancelled by ${by}`);
+  }
+
+  async progress(
+    job: Pick<Job, 'id' | 'attempt'>,
+    current: number | null,
+    total: number | null,
+    text: string | null,
+  ): Promise<boolean> {
+    return store.setProgress(this.db, job.id, job.attempt, { current, total, text });
+  }
+
+  async appendOutput(
+    job: Pick<Job, 'id' | 'attempt'>,
+    stream: OutputStream,
+    text: string,
+    bytes: number,
+    opts: { truncated?: boolean; allowFinal?: boolean } = {},
+  ): Promise<boolean> {
+    return store.appendOutput(this.db, job.id, job.attempt, stream, text, bytes, this.now(), opts);
+  }
+
+  // ---- recovery ------------------------------------------------------------------
+
+  /** Retries or fails running jobs whose lease ran out. Safe to run in many processes. */
+  async reapExpired(): Promise<number> {
+    const expired = await store.expiredLeases(this.db, this.now(), 200);
+    let n = 0;
+    for (const job of expired) {
+      const outcome = await this.fail(job, this.actorName, {
+        message: `worker lost: ${job.workerId ?? 'unknown'} stopped renewing its lease`,
+        lost: true,
+      });
+      if (outcome !== 'stale') {
+        n++;
+        this.log.warn(`recovered job ${job.id} from lost worker ${job.workerId}: ${outcome}`);
+      }
+    }
+    return n;
+  }
+
+  /** Recovers the running jobs of workers known to be dead (the broker saw them go). */
+  async recoverWorkers(workerIds: string[]): Promise<number> {
+    const jobs = await store.runningOfWorkers(this.db, workerIds);
+    let n = 0;
+    for (const job of jobs) {
+      const outcome = await this.fail(job, this.actorName, {
+        message: `worker lost: ${job.workerId ?? 'unknown'} disconnected from the broker`,
+        lost: true,
+      });
+      if (outcome !== 'stale') n++;
+    }
+    return n;
+  }
+
+  // ---- people's actions ----------------------------------------------------------
+
+  async get(id: number): Promise<Job> {
+    const job = await store.getJob(this.db, id);
+    if (!job) throw new NotFoundError(`job ${id} does not exist`);
+    return job;
+  }
+
+  /** Cancel: a queued job never starts; a running one is stopped by its worker. */
+  async cancel(id: number, actor: string): Promise<'cancelled' | 'cancel-requested'> {
+    if (await store.cancelQueued(this.db, id, this.now(), actor)) return 'cancelled';
+    if (await store.requestCancel(this.db, id, this.now(), actor)) return 'cancel-requested';
+    const job = await this.get(id);
+    if (job.status === 'running' && job.cancelRequestedBy) return 'cancel-requested';
+    throw new ConflictError(`job ${id} is ${job.status}; only queued or running jobs can be cancelled`);
+  }
+
+  /** A new attempt of a failed or cancelled job, its history kept. */
+  async retry(id: number, actor: string): Promise<Job> {
+    const job = await this.get(id);
+    if (!(await store.requeueFinal(this.db, id, this.now(), actor))) {
+      throw new ConflictError(`job ${id} is ${job.status}; only failed or cancelled jobs can be retried`);
+    }
+    await this.dispatch([{ id, task: job.task, priority: job.priority }]);
+    return this.get(id);
+  }
+
+  /** Removes a final job's result file (when its job is cleared). */
+  async removeResult(file: string | null): Promise<void> {
+    if (!file || file.includes('/') || file.includes('\\')) return;
+    await rm(join(this.config.resultsDir, file), { force: true });
+  }
+
+  /** Cancels every queued job (running ones go on) and empties the broker's queues. */
+  async clearQueue(actor: string): Promise<number> {
+    let n = 0;
+    for (;;) {
+      const ids = await store.queuedIds(this.db, 500);
+      if (ids.length === 0) break;
+      n += await store.cancelQueuedMany(this.db, ids, this.now(), actor);
+    }
+    if (this.transport) await this.transport.purge(listTasks().map((t) => t.name)).catch(() => undefined);
+    return n;
+  }
+
+  // ---- processing switches ---------------------------------------------------------
+
+  async isPaused(): Promise<boolean> {
+    return (await getSetting(this.db, 'paused')) === '1';
+  }
+
+  async setPaused(paused: boolean, why: string): Promise<void> {
+    await setSetting(this.db, 'paused', paused ? '1' : '0');
+    await setSetting(this.db, 'paused_reason', paused ? why : '');
+  }
+
+  async pauseOnFailure(): Promise<boolean> {
+    return (await getSetting(this.db, 'pause_on_failure')) === '1';
+  }
+}

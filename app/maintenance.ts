@@ -1,0 +1,78 @@
+import type { JobService } from './job-service.js';
+import { workersWithRunningJobs } from './store/workers.js';
+
+/** How often any process sweeps for lost work. */
+const SWEEP_MS = 1000;
+/** After the broker comes back, give other workers this long to reconnect before judging them gone. */
+const RECONNECT_GRACE_MS = 8000;
+
+/**
+ * The sweep every Docket process runs (web and workers alike), so that recovery needs
+ * no special process: reap expired leases, publish jobs the broker never confirmed, and
+ * (amqp) recover jobs of workers whose broker connection died. All of it is conditional
+ * SQL, safe to run in many processes at once.
+ */
+export class Maintenance {
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  /** When the broker came back after an outage (null: no outage seen, no grace needed). */
+  private backSince: number | null = null;
+  private sawDown = false;
+  private stopped = false;
+
+  constructor(
+    private readonly service: JobService,
+    private readonly selfWorkerId: string | null = null,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    // Jitter keeps many processes from sweeping in lockstep.
+    this.timer = setTimeout(() => void this.sweep(), SWEEP_MS * (0.75 + Math.random() / 2));
+    this.timer.unref();
+  }
+
+  async sweep(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    const s = this.service;
+    try {
+      await s.reapExpired();
+      const t = s.transport;
+      if (t && t.state() === 'up') {
+        if (this.sawDown) {
+          this.backSince = Date.now();
+          this.sawDown = false;
+        }
+        await s.dispatchPending();
+        const settled = this.backSince === null || Date.now() - this.backSince > RECONNECT_GRACE_MS;
+        if (t.kind === 'amqp' && settled) {
+          const holders = (await workersWithRunningJobs(s.db)).filter((w) => w !== this.selfWorkerId);
+          const gone = await t.goneWorkers(holders);
+          if (gone.length) {
+            const n = await s.recoverWorkers(gone);
+            if (n) s.log.warn(`recovered ${n} job(s) of disconnected worker(s) ${gone.join(', ')}`);
+          }
+        }
+      } else {
+        this.sawDown = true;
+      }
+    } catch (err) {
+      s.log.warn(`maintenance sweep failed: ${(err as Error).message}`);
+    } finally {
+      this.running = false;
+      this.schedule();
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}

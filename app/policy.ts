@@ -1,0 +1,46 @@
+/**
+ * The one permission policy: pages, API and CLI ask here whether a user may see,
+ * cancel, retry or clear a job. `null` is the command line, which acts as an
+ * administrator (it runs on the server with the database's credentials).
+ *
+ * An archivist may not even learn that another user's job exists: callers turn a
+ * refused `canSee` into 404, never 403.
+ */
+import type { Job, JobSummary, User } from './types.js';
+
+export type Actor = User | null;
+
+export const isAdmin = (a: Actor): boolean => a === null || a.role === 'admin';
+
+type Owned = Pick<Job | JobSummary, 'userId' | 'status'>;
+
+export function canSee(a: Actor, job: Owned): boolean {
+  return isAdmin(a) || (a !== null && job.userId === a.id);
+}
+
+export function canCancel(a: Actor, job: Owned): boolean {
+  return canSee(a, job) && (job.status === 'queued' || job.status === 'running');
+}
+
+export function canRetry(a: Actor, job: Owned): boolean {
+  return canSee(a, job) && (job.status === 'failed' || job.status === 'cancelled');
+}
+
+/** Whose inactive jobs a user clears: their own; administrators also command-line jobs. */
+export function clearScope(a: Actor): { userId: number | null; includeCommandLine: boolean } {
+  if (a === null) return { userId: null, includeCommandLine: true };
+  return { userId: a.id, includeCommandLine: a.role === 'admin' };
+}
+
+/** Whose jobs a listing shows: everyone's for administrators, one's own otherwise. */
+export function listScope(a: Actor): { userId: number | null } {
+  return isAdmin(a) ? { userId: null } : { userId: (a as User).id };
+}
+
+export function canAdminister(a: Actor): boolean {
+  return isAdmin(a);
+}
+
+export function actorName(a: Actor): string {
+  return a === null ? 'Command line' : a.username;
+}

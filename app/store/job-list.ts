@@ -1,0 +1,143 @@
+/**
+ * The jobs page's own reads. They never count or sort a whole table: keyset pages on
+ * `id` (which follows queue order), light columns only, and counts capped at 10,000.
+ */
+import type { Knex } from 'knex';
+import type { Db } from '../db.js';
+import { FINAL_STATUSES, TAB_STATUSES, type JobStatus, type JobSummary, type Tab } from '../types.js';
+import { SUMMARY_COLUMNS, rowToSummary } from './jobs.js';
+
+export const COUNT_CAP = 10_000;
+
+export interface ListQuery {
+  tab: Tab;
+  /** Only this owner's jobs (an archivist); null for everyone's. */
+  userId: number | null;
+  /** Administrators' filter by owner; `Command line` means jobs without a user. */
+  username?: string | null;
+  task?: string | null;
+  status?: JobStatus | null;
+  /** Newest first (default) or oldest first. */
+  order?: 'desc' | 'asc';
+  /** Keyset cursor: the last id of the previous page. */
+  after?: number | null;
+  /** Default 50; 0 means no limit (CLI). */
+  limit?: number;
+}
+
+function scoped(db: Db, q: Omit<ListQuery, 'order' | 'after' | 'limit'>): Knex.QueryBuilder {
+  const b = db('jobs');
+  if (q.userId !== null) b.where('user_id', q.userId);
+  const tabStatuses = TAB_STATUSES[q.tab];
+  if (q.status) {
+    if (tabStatuses && !tabStatuses.includes(q.status)) b.whereRaw('1 = 0');
+    else b.where('status', q.status);
+  } else if (tabStatuses) {
+    if (tabStatuses.length === 1) b.where('status', tabStatuses[0]);
+    else b.whereIn('status', tabStatuses as JobStatus[]);
+  }
+  if (q.task) b.where('task', q.task);
+  if (q.username) {
+    if (q.username === 'Command line') b.whereNull('user_id');
+    else b.where('username', q.username);
+  }
+  return b;
+}
+
+export interface JobPage {
+  jobs: JobSummary[];
+  /** Cursor for the next page, or null on the last one. */
+  next: number | null;
+}
+
+export async function listJobs(db: Db, q: ListQuery): Promise<JobPage> {
+  const order = q.order ?? 'desc';
+  const limit = q.limit ?? 50;
+  const b = scoped(db, q).select(...SUMMARY_COLUMNS);
+  if (q.after) b.where('id', order === 'desc' ? '<' : '>', q.after);
+  b.orderBy('id', order);
+  if (limit > 0) b.limit(limit + 1);
+  const rows = (await b) as Array<Record<string, unknown>>;
+  const more = limit > 0 && rows.length > limit;
+  const jobs = (more ? rows.slice(0, limit) : rows).map(rowToSummary);
+  return { jobs, next: more ? jobs[jobs.length - 1].id : null };
+}
+
+/** Streams every matching job, newest first, in id-keyed batches (CSV export). */
+export async function* iterateJobs(
+  db: Db,
+  q: Omit<ListQuery, 'after' | 'limit'>,
+  batch = 2000,
+): AsyncGenerator<JobSummary> {
+  let after: number | null = null;
+  for (;;) {
+    const page: JobPage = await listJobs(db, { ...q, after, limit: batch });
+    for (const j of page.jobs) yield j;
+    if (page.next === null) return;
+    after = page.next;
+  }
+}
+
+/** A count that stops at `cap` (shown as "10,000+"). */
+export async function countJobs(
+  db: Db,
+  q: Omit<ListQuery, 'order' | 'after' | 'limit'>,
+  cap = COUNT_CAP,
+): Promise<{ count: number; capped: boolean }> {
+  const inner = scoped(db, q).select(db.raw('1 as x')).limit(cap + 1);
+  const r = (await db.count({ n: '*' }).from(inner.as('t')).first()) as { n: number | string };
+  const n = Number(r.n);
+  return { count: Math.min(n, cap), capped: n > cap };
+}
+
+export interface Summary {
+  all: { count: number; capped: boolean };
+  active: { count: number; capped: boolean };
+  failed: { count: number; capped: boolean };
+}
+
+/** "12 jobs: 2 active, 1 failed" for one owner or everyone. */
+export async function summarize(db: Db, userId: number | null): Promise<Summary> {
+  const [all, active, failed] = await Promise.all([
+    countJobs(db, { tab: 'all', userId }),
+    countJobs(db, { tab: 'active', userId }),
+    countJobs(db, { tab: 'failed', userId }),
+  ]);
+  return { all, active, failed };
+}
+
+/**
+ * Deletes inactive (completed, failed, cancelled) jobs of an owner, and command-line
+ * jobs when asked, with their events and output. Running and queued jobs are never
+ * touched. Returns the count and the result files to remove.
+ */
+export async function clearInactive(
+  db: Db,
+  scope: { userId: number | null; includeCommandLine: boolean },
+): Promise<{ cleared: number; files: string[] }> {
+  let cleared = 0;
+  const files: string[] = [];
+  for (;;) {
+    const b = db('jobs').select('id', 'result_file').whereIn('status', FINAL_STATUSES as JobStatus[]);
+    b.where((w) => {
+      if (scope.userId !== null) w.where('user_id', scope.userId);
+      else if (!scope.includeCommandLine) w.whereNotNull('user_id');
+      else w.whereRaw('1 = 1');
+      if (scope.userId !== null && scope.includeCommandLine) w.orWhereNull('user_id');
+    });
+    const rows = (await b.orderBy('id', 'asc').limit(1000)) as Array<{ id: number; result_file: string | null }>;
+    if (rows.length === 0) break;
+    const ids = rows.map((r) => Number(r.id));
+    await db.transaction(async (trx) => {
+      // Re-check the status inside the transaction: a job retried meanwhile is active again and stays.
+      const still = (await trx('jobs').whereIn('id', ids).whereIn('status', FINAL_STATUSES as JobStatus[]).pluck('id')).map(Number);
+      if (still.length === 0) return;
+      await trx('job_output').whereIn('job_id', still).delete();
+      await trx('job_events').whereIn('job_id', still).delete();
+      cleared += await trx('jobs').whereIn('id', still).delete();
+    });
+    for (const r of rows) if (r.result_file) files.push(r.result_file);
+    if (rows.length < 1000) break;
+  }
+  return { cleared, files };
+}

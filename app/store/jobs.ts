@@ -1,0 +1,544 @@
+/**
+ * Every SQL statement about jobs, their events and their output. Routes, workers and
+ * the CLI call these named functions and never build SQL of their own. Each state
+ * change is a conditional UPDATE, so two processes racing for one job cannot both win.
+ */
+import type { Db } from '../db.js';
+import type {
+  Job,
+  JobEvent,
+  JobEventType,
+  JobOrigin,
+  JobStatus,
+  JobSummary,
+  OutputChunk,
+  OutputStream,
+} from '../types.js';
+
+type Row = Record<string, unknown>;
+
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+export function rowToJob(r: Row): Job {
+  return {
+    id: Number(r.id),
+    task: String(r.task),
+    params: typeof r.params === 'string' ? (JSON.parse(r.params) as Record<string, unknown>) : {},
+    status: r.status as JobStatus,
+    priority: Number(r.priority),
+    userId: num(r.user_id),
+    username: (r.username as string | null) ?? null,
+    origin: r.origin as JobOrigin,
+    uniqueKey: (r.unique_key as string | null) ?? null,
+    attempt: Number(r.attempt),
+    maxAttempts: Number(r.max_attempts),
+    workerId: (r.worker_id as string | null) ?? null,
+    leaseExpiresAt: num(r.lease_expires_at),
+    queuedAt: Number(r.queued_at),
+    dispatchedAt: num(r.dispatched_at),
+    runAfter: num(r.run_after),
+    startedAt: num(r.started_at),
+    finishedAt: num(r.finished_at),
+    progressCurrent: num(r.progress_current),
+    progressTotal: num(r.progress_total),
+    progressText: (r.progress_text as string | null) ?? null,
+    resultSummary: (r.result_summary as string | null) ?? null,
+    resultFile: (r.result_file as string | null) ?? null,
+    resultName: (r.result_name as string | null) ?? null,
+    objectRef: (r.object_ref as string | null) ?? null,
+    error: (r.error as string | null) ?? null,
+    cancelRequestedBy: (r.cancel_requested_by as string | null) ?? null,
+    outputBytes: Number(r.output_bytes ?? 0),
+    outputTruncated: Boolean(Number(r.output_truncated ?? 0)),
+  };
+}
+
+/** The light columns of the jobs page: never params or output. */
+export const SUMMARY_COLUMNS = [
+  'id',
+  'task',
+  'status',
+  'priority',
+  'user_id',
+  'username',
+  'origin',
+  'attempt',
+  'queued_at',
+  'started_at',
+  'finished_at',
+  'progress_current',
+  'progress_total',
+  'progress_text',
+  'result_summary',
+  'result_file',
+  'object_ref',
+  'error',
+] as const;
+
+export function rowToSummary(r: Row): JobSummary {
+  return {
+    id: Number(r.id),
+    task: String(r.task),
+    status: r.status as JobStatus,
+    priority: Number(r.priority),
+    userId: num(r.user_id),
+    username: (r.username as string | null) ?? null,
+    origin: r.origin as JobOrigin,
+    attempt: Number(r.attempt),
+    queuedAt: Number(r.queued_at),
+    startedAt: num(r.started_at),
+    finishedAt: num(r.finished_at),
+    progressCurrent: num(r.progress_current),
+    progressTotal: num(r.progress_total),
+    progressText: (r.progress_text as string | null) ?? null,
+    resultSummary: (r.result_summary as string | null) ?? null,
+    resultFile: (r.result_file as string | null) ?? null,
+    objectRef: (r.object_ref as string | null) ?? null,
+    error: (r.error as string | null) ?? null,
+  };
+}
+
+export interface InsertJob {
+  task: string;
+  params: Record<string, unknown>;
+  priority: number;
+  userId: number | null;
+  username: string | null;
+  origin: JobOrigin;
+  uniqueKey: string | null;
+  maxAttempts: number;
+  objectRef: string | null;
+  now: number;
+}
+
+/** Inserts a queued job and its `queued` event in one transaction; returns the id. */
+export async function insertJob(db: Db, j: InsertJob, actor: string): Promise<number> {
+  return db.transaction(async (trx) => {
+    const [id] = await trx('jobs').insert({
+      task: j.task,
+      params: JSON.stringify(j.params),
+      status: 'queued',
+      priority: j.priority,
+      user_id: j.userId,
+      username: j.username,
+      origin: j.origin,
+      unique_key: j.uniqueKey,
+      attempt: 0,
+      max_attempts: j.maxAttempts,
+      queued_at: j.now,
+      object_ref: j.objectRef,
+    });
+    await trx('job_events').insert({
+      job_id: id,
+      at: j.now,
+      type: 'queued',
+      attempt: 0,
+      actor,
+      message: null,
+    });
+    return Number(id);
+  });
+}
+
+export async function getJob(db: Db, id: number): Promise<Job | null> {
+  const r = (await db('jobs').where({ id }).first()) as Row | undefined;
+  return r ? rowToJob(r) : null;
+}
+
+/** An unfinished job with this unique key, if any (Gearman's unique-key coalescing). */
+export async function findActiveByUniqueKey(db: Db, key: string): Promise<Job | null> {
+  const r = (await db('jobs')
+    .where({ unique_key: key })
+    .whereIn('status', ['queued', 'running'])
+    .orderBy('id', 'asc')
+    .first()) as Row | undefined;
+  return r ? rowToJob(r) : null;
+}
+
+export async function addEvent(
+  db: Db,
+  e: { jobId: number; type: JobEventType; attempt: number; actor: string; message?: string | null; at: number },
+): Promise<void> {
+  await db('job_events').insert({
+    job_id: e.jobId,
+    at: e.at,
+    type: e.type,
+    attempt: e.attempt,
+    actor: e.actor,
+    message: e.message ?? null,
+  });
+}
+
+export async function listEvents(db: Db, jobId: number): Promise<JobEvent[]> {
+  const rows = (await db('job_events').where({ job_id: jobId }).orderBy('id', 'asc')) as Row[];
+  return rows.map((r) => ({
+    id: Number(r.id),
+    jobId: Number(r.job_id),
+    at: Number(r.at),
+    type: r.type as JobEventType,
+    attempt: Number(r.attempt),
+    actor: String(r.actor),
+    message: (r.message as string | null) ?? null,
+  }));
+}
+
+/** Marks jobs as handed to the broker (the dispatcher skips them from then on). */
+export async function markDispatched(db: Db, ids: number[], now: number): Promise<void> {
+  if (ids.length === 0) return;
+  await db('jobs').whereIn('id', ids).where({ status: 'queued' }).update({ dispatched_at: now });
+}
+
+/** Queued jobs no broker has confirmed yet, whose time has come. */
+export async function undispatched(
+  db: Db,
+  now: number,
+  olderThan: number,
+  limit: number,
+): Promise<Array<{ id: number; task: string; priority: number }>> {
+  const rows = (await db('jobs')
+    .select('id', 'task', 'priority')
+    .where({ status: 'queued' })
+    .whereNull('dispatched_at')
+    .where('queued_at', '<=', olderThan)
+    .where((q) => q.whereNull('run_after').orWhere('run_after', '<=', now))
+    .orderBy('id', 'asc')
+    .limit(limit)) as Row[];
+  return rows.map((r) => ({ id: Number(r.id), task: String(r.task), priority: Number(r.priority) }));
+}
+
+/** Ids of queued jobs of these tasks that may start now, best first (the db transport). */
+export async function claimableIds(db: Db, tasks: string[], now: number, limit: number): Promise<number[]> {
+  if (tasks.length === 0 || limit <= 0) return [];
+  const rows = (await db('jobs')
+    .select('id')
+    .where({ status: 'queued' })
+    .whereIn('task', tasks)
+    .where((q) => q.whereNull('run_after').orWhere('run_after', '<=', now))
+    .orderBy([
+      { column: 'priority', order: 'desc' },
+      { column: 'id', order: 'asc' },
+    ])
+    .limit(limit)) as Row[];
+  return rows.map((r) => Number(r.id));
+}
+
+/**
+ * Claim: queued → running, attempt + 1, with the worker and its lease. One conditional
+ * UPDATE; a duplicate or stale delivery matches no row and returns null.
+ */
+export async function claimJob(
+  db: Db,
+  id: number,
+  workerId: string,
+  now: number,
+  leaseMs: number,
+): Promise<Job | null> {
+  const n = await db('jobs')
+    .where({ id, status: 'queued' })
+    .where((q) => q.whereNull('run_after').orWhere('run_after', '<=', now))
+    .update({
+      status: 'running',
+      attempt: db.raw('attempt + 1'),
+      worker_id: workerId,
+      lease_expires_at: now + leaseMs,
+      started_at: now,
+      finished_at: null,
+      error: null,
+      progress_current: null,
+      progress_total: null,
+      progress_text: null,
+    });
+  if (n !== 1) return null;
+  const job = await getJob(db, id);
+  if (!job) return null;
+  await addEvent(db, { jobId: id, type: 'started', attempt: job.attempt, actor: workerId, at: now });
+  return job;
+}
+
+export interface Finish {
+  status: 'completed' | 'failed' | 'cancelled';
+  error?: string | null;
+  resultSummary?: string | null;
+  resultFile?: string | null;
+  resultName?: string | null;
+  objectRef?: string | null;
+}
+
+/**
+ * running → final, only for the attempt that is running: a zombie's finish (an older
+ * attempt, or a job already recovered) changes nothing and returns false.
+ */
+export async function finishJob(
+  db: Db,
+  id: number,
+  attempt: number,
+  f: Finish,
+  now: number,
+  actor: string,
+  message: string | null,
+): Promise<boolean> {
+  return db.transaction(async (trx) => {
+    const patch: Row = {
+      status: f.status,
+      finished_at: now,
+      lease_expires_at: null,
+      error: f.error ?? null,
+    };
+    if (f.resultSummary !== undefined) patch.result_summary = f.resultSummary;
+    if (f.resultFile !== undefined) patch.result_file = f.resultFile;
+    if (f.resultName !== undefined) patch.result_name = f.resultName;
+    if (f.objectRef !== undefined && f.objectRef !== null) patch.object_ref = f.objectRef;
+    if (f.status === 'completed') {
+      // A completed job's progress is complete, whatever the task last reported.
+      patch.progress_current = db.raw('coalesce(progress_total, progress_current)');
+    }
+    const n = await trx('jobs').where({ id, attempt, status: 'running' }).update(patch);
+    if (n !== 1) return false;
+    await trx('job_events').insert({ job_id: id, at: now, type: f.status, attempt, actor, message });
+    return true;
+  });
+}
+
+/**
+ * running → queued again (retry after a failure, a lost worker, or a worker handing its
+ * job back on shutdown). `runAfter` delays the next attempt (backoff).
+ */
+export async function requeueRunning(
+  db: Db,
+  id: number,
+  attempt: number,
+  opts: { runAfter: number | null; error: string | null; extraAttempt?: boolean },
+  now: number,
+  type: JobEventType,
+  actor: string,
+  message: string,
+): Promise<boolean> {
+  return db.transaction(async (trx) => {
+    const patch: Row = {
+      status: 'queued',
+      worker_id: null,
+      lease_expires_at: null,
+      dispatched_at: null,
+      run_after: opts.runAfter,
+      error: opts.error,
+    };
+    if (opts.extraAttempt) patch.max_attempts = db.raw('max_attempts + 1');
+    const n = await trx('jobs').where({ id, attempt, status: 'running' }).update(patch);
+    if (n !== 1) return false;
+    await trx('job_events').insert({ job_id: id, at: now, type, attempt, actor, message });
+    return true;
+  });
+}
+
+/** A final job back to queued for a new attempt (manual retry); history is kept. */
+export async function requeueFinal(db: Db, id: number, now: number, actor: string): Promise<boolean> {
+  return db.transaction(async (trx) => {
+    const job = (await trx('jobs').where({ id }).first()) as Row | undefined;
+    if (!job || !['failed', 'cancelled'].includes(String(job.status))) return false;
+    const attempt = Number(job.attempt);
+    const n = await trx('jobs')
+      .where({ id })
+      .whereIn('status', ['failed', 'cancelled'])
+      .update({
+        status: 'queued',
+        worker_id: null,
+        lease_expires_at: null,
+        dispatched_at: null,
+        run_after: null,
+        finished_at: null,
+        error: null,
+        cancel_requested_by: null,
+        // A manual retry always gets at least one more attempt.
+        max_attempts: db.raw('case when max_attempts > attempt then max_attempts else attempt + 1 end'),
+      });
+    if (n !== 1) return false;
+    await trx('job_events').insert({
+      job_id: id,
+      at: now,
+      type: 'retried',
+      attempt,
+      actor,
+      message: `retried by ${actor}`,
+    });
+    return true;
+  });
+}
+
+/** Lease renewal for every running job of a worker; returns how many it holds. */
+export async function renewLeases(db: Db, workerId: string, until: number): Promise<number> {
+  return db('jobs').where({ worker_id: workerId, status: 'running' }).update({ lease_expires_at: until });
+}
+
+export async function runningOfWorker(
+  db: Db,
+  workerId: string,
+): Promise<Array<{ id: number; attempt: number; cancelRequestedBy: string | null }>> {
+  const rows = (await db('jobs')
+    .select('id', 'attempt', 'cancel_requested_by')
+    .where({ worker_id: workerId, status: 'running' })) as Row[];
+  return rows.map((r) => ({
+    id: Number(r.id),
+    attempt: Number(r.attempt),
+    cancelRequestedBy: (r.cancel_requested_by as string | null) ?? null,
+  }));
+}
+
+/** Running jobs whose lease ran out (their worker is gone or hung). */
+export async function expiredLeases(db: Db, now: number, limit: number): Promise<Job[]> {
+  const rows = (await db('jobs')
+    .where({ status: 'running' })
+    .where('lease_expires_at', '<', now)
+    .orderBy('lease_expires_at', 'asc')
+    .limit(limit)) as Row[];
+  return rows.map(rowToJob);
+}
+
+/** Running jobs held by any of these workers (for recovery of a worker known dead). */
+export async function runningOfWorkers(db: Db, workerIds: string[]): Promise<Job[]> {
+  if (workerIds.length === 0) return [];
+  const rows = (await db('jobs').where({ status: 'running' }).whereIn('worker_id', workerIds)) as Row[];
+  return rows.map(rowToJob);
+}
+
+export async function setProgress(
+  db: Db,
+  id: number,
+  attempt: number,
+  p: { current: number | null; total: number | null; text: string | null },
+): Promise<boolean> {
+  const n = await db('jobs')
+    .where({ id, attempt, status: 'running' })
+    .update({
+      progress_current: p.current,
+      progress_total: p.total,
+      progress_text: p.text === null ? null : p.text.slice(0, 255),
+    });
+  return n === 1;
+}
+
+/** queued → cancelled at once: a queued job never starts. */
+export async function cancelQueued(db: Db, id: number, now: number, actor: string): Promise<boolean> {
+  return db.transaction(async (trx) => {
+    const n = await trx('jobs').where({ id, status: 'queued' }).update({
+      status: 'cancelled',
+      finished_at: now,
+      cancel_requested_by: actor,
+      error: null,
+    });
+    if (n !== 1) return false;
+    const r = (await trx('jobs').select('attempt').where({ id }).first()) as Row;
+    await trx('job_events').insert({
+      job_id: id,
+      at: now,
+      type: 'cancelled',
+      attempt: Number(r.attempt),
+      actor,
+      message: `cancelled by ${actor} before it started`,
+    });
+    return true;
+  });
+}
+
+/** A running job is asked to stop; its worker sees this at its next heartbeat. */
+export async function requestCancel(db: Db, id: number, now: number, actor: string): Promise<boolean> {
+  const n = await db('jobs').where({ id, status: 'running' }).whereNull('cancel_requested_by').update({
+    cancel_requested_by: actor,
+  });
+  if (n !== 1) return false;
+  const r = (await db('jobs').select('attempt').where({ id }).first()) as Row;
+  await addEvent(db, {
+    jobId: id,
+    type: 'cancel-requested',
+    attempt: Number(r.attempt),
+    actor,
+    message: `cancel requested by ${actor}`,
+    at: now,
+  });
+  return true;
+}
+
+/**
+ * Appends output for the running attempt only. The INSERT ... SELECT makes the check
+ * and the write one statement: a zombie's output (old attempt) inserts nothing.
+ */
+export async function appendOutput(
+  db: Db,
+  id: number,
+  attempt: number,
+  stream: OutputStream,
+  text: string,
+  bytes: number,
+  now: number,
+  opts: { truncated?: boolean; allowFinal?: boolean } = {},
+): Promise<boolean> {
+  const statusCheck = opts.allowFinal ? '' : " and status = 'running'";
+  const res = (await db.raw(
+    `insert into job_output (job_id, attempt, stream, chunk, at) select ?, ?, ?, ?, ? from jobs where id = ? and attempt = ?${statusCheck}`,
+    [id, attempt, stream, text, now, id, attempt],
+  )) as unknown;
+  const inserted = affectedRows(res);
+  if (inserted !== 1) return false;
+  const patch: Row = { output_bytes: db.raw('output_bytes + ?', [bytes]) };
+  if (opts.truncated) patch.output_truncated = true;
+  await db('jobs').where({ id, attempt }).update(patch);
+  return true;
+}
+
+/** Rows changed by a raw statement, on either engine. */
+function affectedRows(res: unknown): number {
+  if (Array.isArray(res)) {
+    // mysql2: [ResultSetHeader, fields]
+    const h = res[0] as { affectedRows?: number };
+    return Number(h?.affectedRows ?? 0);
+  }
+  // better-sqlite3: RunResult { changes }
+  return Number((res as { changes?: number })?.changes ?? 0);
+}
+
+export async function readOutput(
+  db: Db,
+  jobId: number,
+  afterId = 0,
+  limit = 1000,
+): Promise<OutputChunk[]> {
+  const rows = (await db('job_output')
+    .where({ job_id: jobId })
+    .where('id', '>', afterId)
+    .orderBy('id', 'asc')
+    .limit(limit)) as Row[];
+  return rows.map((r) => ({
+    id: Number(r.id),
+    jobId: Number(r.job_id),
+    attempt: Number(r.attempt),
+    stream: r.stream as OutputStream,
+    text: String(r.chunk),
+    at: Number(r.at),
+  }));
+}
+
+export async function queuedIds(db: Db, limit: number): Promise<number[]> {
+  return (await db('jobs').where({ status: 'queued' }).orderBy('id', 'asc').limit(limit).pluck('id')).map(Number);
+}
+
+/** Cancels many queued jobs at once; returns how many were still queued. */
+export async function cancelQueuedMany(db: Db, ids: number[], now: number, actor: string): Promise<number> {
+  return db.transaction(async (trx) => {
+    const still = (await trx('jobs').whereIn('id', ids).where({ status: 'queued' }).select('id', 'attempt')) as Row[];
+    if (still.length === 0) return 0;
+    const n = await trx('jobs')
+      .whereIn('id', still.map((r) => Number(r.id)))
+      .where({ status: 'queued' })
+      .update({ status: 'cancelled', finished_at: now, cancel_requested_by: actor });
+    await trx('job_events').insert(
+      still.map((r) => ({
+        job_id: Number(r.id),
+        at: now,
+        type: 'cancelled',
+        attempt: Number(r.attempt),
+        actor,
+        message: `cancelled by ${actor} (queue cleared)`,
+      })),
+    );
+    return n;
+  });
+}

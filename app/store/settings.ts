@@ -1,0 +1,31 @@
+import type { Db } from '../db.js';
+
+/** Small named values shared by every process: pause state, the session secret, ... */
+export async function getSetting(db: Db, name: string): Promise<string | null> {
+  const r = (await db('settings').where({ name }).first()) as { value: string } | undefined;
+  return r ? r.value : null;
+}
+
+export async function setSetting(db: Db, name: string, value: string): Promise<void> {
+  const n = await db('settings').where({ name }).update({ value });
+  if (n === 0) {
+    // Two processes may race to create it; the loser updates.
+    try {
+      await db('settings').insert({ name, value });
+    } catch {
+      await db('settings').where({ name }).update({ value });
+    }
+  }
+}
+
+/** Sets the value only if none exists, and returns the value that won. */
+export async function getOrCreateSetting(db: Db, name: string, make: () => string): Promise<string> {
+  const existing = await getSetting(db, name);
+  if (existing !== null) return existing;
+  try {
+    await db('settings').insert({ name, value: make() });
+  } catch {
+    // Another process created it first: use theirs.
+  }
+  return (await getSetting(db, name)) as string;
+}

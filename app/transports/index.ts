@@ -1,0 +1,13 @@
+import type { Config } from '../config.js';
+import type { Db } from '../db.js';
+import type { Logger } from '../logger.js';
+import { AmqpTransport } from './amqp-transport.js';
+import { DbTransport } from './db-transport.js';
+import type { Transport } from './transport.js';
+
+export type { Transport, Delivery, PublishItem, ConsumeOptions } from './transport.js';
+
+/** `amqp` when AMQP_URL is set, otherwise the embedded `db` transport. */
+export function createTransport(config: Config, db: Db, log: Logger): Transport {
+  return config.amqpUrl ? new AmqpTransport(config.amqpUrl, config.amqpPrefix, log) : new DbTransport(db);
+}

@@ -1,0 +1,179 @@
+/**
+ * The words of Docket, in one place. Every other module uses exactly these.
+ *
+ * - task: a kind of work with a name and a handler (`finding-aid`, `csv-import`, ...).
+ * - job: one request to run a task with parameters, owned by a user or by the command
+ *   line. A row in `jobs`, the single source of truth.
+ * - attempt: one execution of a job. A retried or recovered job gets attempt 2, 3, ...
+ *   The attempt number fences a zombie: a write carrying an old attempt is refused.
+ * - worker: a process that runs jobs. It declares the tasks it can do (its abilities)
+ *   and runs up to `concurrency` jobs at once, each in a child process.
+ * - transport: how a queued job reaches a worker: `amqp` (RabbitMQ) or `db` (workers
+ *   claim straight from the `jobs` table).
+ * - lease: a running job's promise from its worker, renewed by heartbeats. An expired
+ *   lease means the worker is gone.
+ * - output: everything the job printed, kept per job in chunks.
+ * - event: one entry of a job's history, with time, actor and message.
+ */
+
+export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/** Statuses a job never leaves on its own. */
+export const FINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
+
+/** What the jobs page calls each status (AtoM says "Error" for failed). */
+export const STATUS_LABELS: Record<JobStatus, string> = {
+  queued: 'Queued',
+  running: 'Running',
+  completed: 'Completed',
+  failed: 'Error',
+  cancelled: 'Cancelled',
+};
+
+export const TABS = ['all', 'active', 'failed'] as const;
+export type Tab = (typeof TABS)[number];
+
+/** The statuses each tab of the jobs page shows. */
+export const TAB_STATUSES: Record<Tab, readonly JobStatus[] | null> = {
+  all: null,
+  active: ['queued', 'running'],
+  failed: ['failed'],
+};
+
+/** Gearman's three priorities, stored as numbers so that higher sorts first. */
+export const PRIORITIES = { high: 3, normal: 2, low: 1 } as const;
+export type PriorityName = keyof typeof PRIORITIES;
+export function priorityName(n: number): PriorityName {
+  return n >= 3 ? 'high' : n <= 1 ? 'low' : 'normal';
+}
+
+/** Where a job came from. A `cli` job without a user shows as "Command line". */
+export type JobOrigin = 'web' | 'api' | 'cli';
+
+export type Role = 'admin' | 'archivist';
+
+export interface User {
+  id: number;
+  username: string;
+  role: Role;
+}
+
+/** A job row as the engine sees it (times are milliseconds since the epoch). */
+export interface Job {
+  id: number;
+  task: string;
+  params: Record<string, unknown>;
+  status: JobStatus;
+  priority: number;
+  userId: number | null;
+  /** Username of the owner, or null for a command-line job without a user. */
+  username: string | null;
+  origin: JobOrigin;
+  uniqueKey: string | null;
+  attempt: number;
+  maxAttempts: number;
+  workerId: string | null;
+  leaseExpiresAt: number | null;
+  queuedAt: number;
+  dispatchedAt: number | null;
+  runAfter: number | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+  progressCurrent: number | null;
+  progressTotal: number | null;
+  progressText: string | null;
+  /** One line the task returned (e.g. "34 rows imported"). */
+  resultSummary: string | null;
+  /** Name of the result file under the results folder, when the task made one. */
+  resultFile: string | null;
+  /** File name offered to the browser for the result. */
+  resultName: string | null;
+  /** The related record, e.g. `description:12`. */
+  objectRef: string | null;
+  error: string | null;
+  cancelRequestedBy: string | null;
+  outputBytes: number;
+  outputTruncated: boolean;
+}
+
+/** The light columns the jobs page and lists need (no params, no output). */
+export type JobSummary = Pick<
+  Job,
+  | 'id'
+  | 'task'
+  | 'status'
+  | 'priority'
+  | 'userId'
+  | 'username'
+  | 'origin'
+  | 'attempt'
+  | 'queuedAt'
+  | 'startedAt'
+  | 'finishedAt'
+  | 'progressCurrent'
+  | 'progressTotal'
+  | 'progressText'
+  | 'resultSummary'
+  | 'resultFile'
+  | 'objectRef'
+  | 'error'
+>;
+
+export type JobEventType =
+  | 'queued'
+  | 'dispatched'
+  | 'started'
+  | 'progress'
+  | 'retried'
+  | 'requeued'
+  | 'cancel-requested'
+  | 'cancelled'
+  | 'failed'
+  | 'completed'
+  | 'joined'
+  | 'notified';
+
+export interface JobEvent {
+  id: number;
+  jobId: number;
+  at: number;
+  type: JobEventType;
+  attempt: number;
+  actor: string;
+  message: string | null;
+}
+
+export type OutputStream = 'stdout' | 'stderr' | 'system';
+
+export interface OutputChunk {
+  id: number;
+  jobId: number;
+  attempt: number;
+  stream: OutputStream;
+  text: string;
+  at: number;
+}
+
+export interface WorkerInfo {
+  id: string;
+  host: string;
+  pid: number;
+  abilities: string[];
+  concurrency: number;
+  startedAt: number;
+  lastHeartbeatAt: number;
+  stoppedAt: number | null;
+  running: number;
+  /** Derived: a worker that stopped heartbeating without saying goodbye is lost. */
+  state: 'active' | 'lost' | 'stopped';
+}
+
+/** What a new job needs. */
+export interface NewJob {
+  task: string;
+  params?: Record<string, unknown>;
+  priority?: PriorityName;
+  user?: User | null;
+  origin: JobOrigin;
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+/** The `docket` command's entry point; the commands live in program.ts and commands.ts. */
+import { createWriteStream } from 'node:fs';
+import type { CliIO } from './commands.js';
+import { main } from './program.js';
+
+const io: CliIO = {
+  out: (s) => void process.stdout.write(s),
+  err: (s) => void process.stderr.write(s),
+  exitCode: 0,
+  stdin: process.stdin,
+  openWrite: (path) => createWriteStream(path),
+};
+
+main(process.argv.slice(2), io).then(
+  (code) => {
+    process.exitCode = code;
+    // Whatever handle is still open (a pool, a socket), a finished command exits.
+    setTimeout(() => process.exit(code), 1000).unref();
+  },
+  (err: unknown) => {
+    process.stderr.write(`docket: ${(err as Error).message}\n`);
+    process.exit(1);
+  },
+);

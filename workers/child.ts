@@ -1,0 +1,92 @@
+/**
+ * A worker's child process: runs one job at a time, for many jobs in turn. Its stdout
+ * and stderr are the job's output; everything else travels over the IPC channel.
+ *
+ * The end of a job is marked on both streams with a sentinel, because pipe data and IPC
+ * messages travel separately: the parent finishes the job only once it has read every
+ * byte the job printed.
+ */
+import type { Db } from '../app/db.js';
+import { loadConfig } from '../app/config.js';
+import { openDb } from '../app/db.js';
+import { coerceError } from '../app/errors.js';
+import { getTask } from './tasks/index.js';
+import type { ChildMessage, ParentMessage } from './protocol.js';
+import { sentinel } from './protocol.js';
+
+let db: Db | null = null;
+let current: { id: number; attempt: number; controller: AbortController } | null = null;
+
+function send(msg: ChildMessage): void {
+  if (process.send && process.connected) process.send(msg);
+}
+
+/** Resolves once everything written so far to the stream has been handed to the pipe. */
+function drained(stream: NodeJS.WriteStream, text: string): Promise<void> {
+  return new Promise((resolve) => stream.write(text, () => resolve()));
+}
+
+async function run(msg: Extract<ParentMessage, { type: 'run' }>): Promise<void> {
+  const controller = new AbortController();
+  current = { id: msg.job.id, attempt: msg.job.attempt, controller };
+  const def = getTask(msg.job.task);
+  let reply: ChildMessage;
+  try {
+    if (!def) throw new Error(`this worker has no handler for task "${msg.job.task}"`);
+    let lastProgress = 0;
+    const result = await def.run({
+      jobId: msg.job.id,
+      attempt: msg.job.attempt,
+      params: msg.job.params,
+      resultsDir: msg.resultsDir,
+      signal: controller.signal,
+      db() {
+        db ??= openDb(loadConfig().database, { pool: 2 });
+        return db;
+      },
+      progress(cur, total = null, text = null) {
+        // Progress is a hint: at most ten messages a second reach the parent.
+        const now = Date.now();
+        const final = total !== null && cur !== null && cur >= total;
+        if (!final && now - lastProgress < 100) return;
+        lastProgress = now;
+        send({ type: 'progress', jobId: msg.job.id, current: cur, total, text });
+      },
+    });
+    reply = { type: 'done', jobId: msg.job.id, result: result ?? {}, rss: process.memoryUsage().rss };
+  } catch (thrown) {
+    const err = coerceError(thrown);
+    reply = {
+      type: 'error',
+      jobId: msg.job.id,
+      message: err.message || err.name,
+      unrecoverable: Boolean((err as { unrecoverable?: boolean }).unrecoverable),
+      stack: err.stack ?? null,
+      rss: process.memoryUsage().rss,
+    };
+  }
+  const mark = sentinel(msg.job.id, msg.job.attempt);
+  await Promise.all([drained(process.stdout, mark), drained(process.stderr, mark)]);
+  current = null;
+  send(reply);
+}
+
+process.on('message', (raw: ParentMessage) => {
+  if (raw.type === 'run') {
+    void run(raw);
+  } else if (raw.type === 'abort' && current && current.id === raw.jobId) {
+    current.controller.abort(raw.reason);
+  }
+});
+
+// Cancellation: SIGTERM asks the task to stop (its signal aborts); the parent kills the
+// process if it has not finished within the grace period.
+process.on('SIGTERM', () => {
+  if (current) current.controller.abort('cancelled');
+  else process.exit(0);
+});
+
+// The worker died (even by SIGKILL): a child must not outlive it and run on unseen.
+process.on('disconnect', () => process.exit(1));
+
+send({ type: 'ready', pid: process.pid });

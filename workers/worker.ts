@@ -1,0 +1,564 @@
+/**
+ * The worker supervisor: takes deliveries from the transport, claims jobs, runs each in
+ * a reusable child process, captures its output, renews leases, and reports the end of
+ * every attempt to the JobService. It never decides a job's status by itself.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { StringDecoder } from 'node:string_decoder';
+import type { JobService } from '../app/job-service.js';
+import { Maintenance } from '../app/maintenance.js';
+import { RUNNING_FROM_SOURCE } from '../app/paths.js';
+import * as jobsStore from '../app/store/jobs.js';
+import { heartbeatWorker, registerWorker, stopWorker } from '../app/store/workers.js';
+import type { Delivery, Transport } from '../app/transports/transport.js';
+import type { Job } from '../app/types.js';
+import { OutputCapture } from './output.js';
+import type { ChildMessage, ParentMessage } from './protocol.js';
+import { sentinel } from './protocol.js';
+import { getTask, listTasks } from './tasks/index.js';
+
+export interface WorkerOptions {
+  /** Tasks this worker runs. Default: every task. */
+  abilities?: string[];
+  /** Jobs at once, each in its own child process. Default 2. */
+  concurrency?: number;
+  /** Recycle a child after this many jobs. Default 1000. */
+  maxJobs?: number;
+  /** Recycle a child whose memory passed this many MB after a job. Default 512. */
+  maxMemoryMb?: number;
+  /** On stop, how long running jobs may take to finish before they are handed back. Default 30 s. */
+  stopTimeoutMs?: number;
+  /** After SIGTERM, how long a cancelled job's child has before SIGKILL. Default 5 s. */
+  cancelGraceMs?: number;
+  /** A delivery waiting for a free slot this long goes back to the queue. Default 10 s. */
+  holdMs?: number;
+  /** Run the recovery sweep in this process too. Default true. */
+  maintenance?: boolean;
+}
+
+interface Slot {
+  proc: ChildProcess;
+  ready: Promise<void>;
+  jobs: number;
+  current: Running | null;
+  retired: boolean;
+  exited: boolean;
+}
+
+interface Running {
+  job: Job;
+  slot: Slot;
+  capture: OutputCapture;
+  mark: string;
+  carry: { stdout: string; stderr: string };
+  ended: { stdout: boolean; stderr: boolean };
+  reply: Extract<ChildMessage, { type: 'done' | 'error' }> | null;
+  exit: { code: number | null; signal: string | null } | null;
+  cancelBy: string | null;
+  timeLimit: string | null;
+  taken: boolean;
+  timers: NodeJS.Timeout[];
+  progress: { current: number | null; total: number | null; text: string | null } | null;
+  progressTimer: NodeJS.Timeout | null;
+  settle: () => void;
+  done: Promise<void>;
+}
+
+const childPath = (): string =>
+  join(fileURLToPath(new URL('.', import.meta.url)), RUNNING_FROM_SOURCE ? 'child.ts' : 'child.js');
+
+export class Worker {
+  readonly id: string;
+  readonly abilities: string[];
+  readonly concurrency: number;
+  private readonly opts: Required<Omit<WorkerOptions, 'abilities' | 'concurrency'>>;
+  private slots: Slot[] = [];
+  private held: Array<{ d: Delivery; at: number }> = [];
+  private running = new Map<number, Running>();
+  private claiming = 0;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private holdTimer: NodeJS.Timeout | null = null;
+  private maintenance: Maintenance | null = null;
+  private paused = false;
+  private consuming = false;
+  private stopping = false;
+  private stopped = false;
+  /** Completed attempts, for tests and benchmarks. */
+  completed = 0;
+
+  constructor(
+    private readonly service: JobService,
+    private readonly transport: Transport,
+    options: WorkerOptions = {},
+  ) {
+    const all = listTasks().map((t) => t.name);
+    const abilities = options.abilities?.length ? options.abilities : all;
+    for (const a of abilities) {
+      if (!getTask(a)) throw new Error(`unknown ability "${a}"; tasks: ${all.join(', ')}`);
+    }
+    this.abilities = abilities;
+    this.concurrency = Math.max(1, options.concurrency ?? 2);
+    this.opts = {
+      maxJobs: options.maxJobs ?? 1000,
+      maxMemoryMb: options.maxMemoryMb ?? 512,
+      stopTimeoutMs: options.stopTimeoutMs ?? 30_000,
+      cancelGraceMs: options.cancelGraceMs ?? 5000,
+      holdMs: options.holdMs ?? 10_000,
+      maintenance: options.maintenance ?? true,
+    };
+    this.id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  }
+
+  private get log() {
+    return this.service.log;
+  }
+
+  private get cfg() {
+    return this.service.config;
+  }
+
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  async start(): Promise<void> {
+    await registerWorker(this.service.db, {
+      id: this.id,
+      host: hostname(),
+      pid: process.pid,
+      abilities: this.abilities,
+      concurrency: this.concurrency,
+      now: Date.now(),
+    });
+    // Warm children first: the first job should not pay for a process start.
+    for (let i = 0; i < this.concurrency; i++) this.slots.push(this.spawn());
+    await Promise.all(this.slots.map((s) => s.ready));
+    await this.transport.announce(this.id);
+    this.paused = await this.service.isPaused();
+    if (!this.paused) await this.startConsuming();
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.cfg.heartbeatMs);
+    this.holdTimer = setInterval(() => this.releaseStale(), 1000);
+    if (this.opts.maintenance) {
+      this.maintenance = new Maintenance(this.service, this.id);
+      this.maintenance.start();
+    }
+    this.log.info(
+      `worker ${this.id} started: ${this.abilities.join(', ')}; concurrency ${this.concurrency}; transport ${this.transport.kind}`,
+    );
+  }
+
+  private async startConsuming(): Promise<void> {
+    if (this.consuming || this.stopping) return;
+    this.consuming = true;
+    await this.transport.consume({
+      abilities: this.abilities,
+      prefetch: this.concurrency,
+      onDelivery: (d) => {
+        this.held.push({ d, at: Date.now() });
+        this.pump();
+      },
+    });
+  }
+
+  private async stopConsuming(): Promise<void> {
+    if (!this.consuming) return;
+    this.consuming = false;
+    for (const h of this.held.splice(0)) h.d.release();
+    await this.transport.stopConsuming();
+  }
+
+  /** Deliveries waiting too long for a slot go back, so a busy worker hoards nothing. */
+  private releaseStale(): void {
+    const limit = Date.now() - this.opts.holdMs;
+    const keep: typeof this.held = [];
+    for (const h of this.held) {
+      if (h.at < limit) h.d.release();
+      else keep.push(h);
+    }
+    this.held = keep;
+  }
+
+  private freeSlots(): number {
+    return this.concurrency - this.running.size - this.claiming;
+  }
+
+  private pump(): void {
+    while (!this.stopping && !this.paused && this.freeSlots() > 0 && this.held.length > 0) {
+      const { d } = this.held.shift()!;
+      this.claiming++;
+      void this.claimAndRun(d);
+    }
+  }
+
+  private async claimAndRun(d: Delivery): Promise<void> {
+    let job: Job | null = null;
+    try {
+      job = await this.service.claim(d.jobId, this.id);
+    } catch (err) {
+      // The database is unreachable: give the delivery back rather than lose it.
+      this.log.warn(`claim of job ${d.jobId} failed: ${(err as Error).message}`);
+      this.claiming--;
+      d.release();
+      setTimeout(() => this.pump(), 500).unref();
+      return;
+    }
+    // Ack right after the claim: no message stays unacked while the job runs.
+    d.ack();
+    this.claiming--;
+    if (!job) {
+      this.pump();
+      return;
+    }
+    this.run(job);
+  }
+
+  // ---- children ------------------------------------------------------------------
+
+  private spawn(): Slot {
+    const proc = fork(childPath(), [], {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      execArgv: RUNNING_FROM_SOURCE ? ['--import', 'tsx'] : [],
+      env: process.env,
+    });
+    let readyResolve!: () => void;
+    const slot: Slot = {
+      proc,
+      ready: new Promise((r) => (readyResolve = r)),
+      jobs: 0,
+      current: null,
+      retired: false,
+      exited: false,
+    };
+    const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+    proc.stdout!.on('data', (b: Buffer) => this.onData(slot, 'stdout', decoders.stdout.write(b)));
+    proc.stderr!.on('data', (b: Buffer) => this.onData(slot, 'stderr', decoders.stderr.write(b)));
+    proc.on('message', (m: ChildMessage) => {
+      if (m.type === 'ready') readyResolve();
+      else this.onMessage(slot, m);
+    });
+    proc.on('error', (err) => this.log.error(`child process error: ${err.message}`));
+    // 'close' comes after both pipes have ended: all output is in by then.
+    proc.on('close', (code, signal) => {
+      slot.exited = true;
+      readyResolve();
+      this.slots = this.slots.filter((s) => s !== slot);
+      const r = slot.current;
+      if (r) {
+        r.exit = { code, signal };
+        r.settle();
+      }
+    });
+    return slot;
+  }
+
+  private takeSlot(): Slot {
+    let slot = this.slots.find((s) => !s.current && !s.retired && !s.exited);
+    if (!slot) {
+      slot = this.spawn();
+      this.slots.push(slot);
+    }
+    return slot;
+  }
+
+  private retire(slot: Slot, signal: NodeJS.Signals = 'SIGTERM'): void {
+    slot.retired = true;
+    this.slots = this.slots.filter((s) => s !== slot);
+    if (!slot.exited) slot.proc.kill(signal);
+  }
+
+  private onData(slot: Slot, stream: 'stdout' | 'stderr', text: string): void {
+    const r = slot.current;
+    if (!r || r.ended[stream] || !text) return;
+    const buf = r.carry[stream] + text;
+    const at = buf.indexOf(r.mark);
+    if (at >= 0) {
+      r.carry[stream] = '';
+      r.capture.push(stream, buf.slice(0, at));
+      r.ended[stream] = true;
+      if (r.reply && r.ended.stdout && r.ended.stderr) r.settle();
+      return;
+    }
+    // Hold back a possible start of the sentinel split across reads.
+    const nul = buf.lastIndexOf('\u0000');
+    if (nul >= 0 && buf.length - nul < r.mark.length) {
+      r.capture.push(stream, buf.slice(0, nul));
+      r.carry[stream] = buf.slice(nul);
+    } else {
+      r.capture.push(stream, buf);
+      r.carry[stream] = '';
+    }
+  }
+
+  private onMessage(slot: Slot, m: ChildMessage): void {
+    const r = slot.current;
+    if (!r || m.type === 'ready' || m.jobId !== r.job.id) return;
+    if (m.type === 'progress') {
+      r.progress = { current: m.current, total: m.total, text: m.text };
+      if (!r.progressTimer) {
+        // Progress is written at most twice a second per job.
+        r.progressTimer = setTimeout(() => {
+          r.progressTimer = null;
+          void this.writeProgress(r);
+        }, 500);
+      }
+      return;
+    }
+    r.reply = m;
+    if (r.ended.stdout && r.ended.stderr) r.settle();
+  }
+
+  private async writeProgress(r: Running): Promise<void> {
+    const p = r.progress;
+    if (!p) return;
+    r.progress = null;
+    await this.service.progress(r.job, p.current, p.total, p.text).catch(() => undefined);
+  }
+
+  // ---- one attempt ---------------------------------------------------------------
+
+  private run(job: Job): void {
+    const slot = this.takeSlot();
+    const def = getTask(job.task);
+    let settle!: () => void;
+    const r: Running = {
+      job,
+      slot,
+      capture: new OutputCapture(
+        {
+          write: (stream, text, bytes, truncated) =>
+            this.service.appendOutput(job, stream, text, bytes, { truncated }),
+        },
+        this.cfg.outputCapBytes,
+        join(this.cfg.jobLogDir, `${job.id}.log`),
+      ),
+      mark: sentinel(job.id, job.attempt),
+      carry: { stdout: '', stderr: '' },
+      ended: { stdout: false, stderr: false },
+      reply: null,
+      exit: null,
+      cancelBy: null,
+      timeLimit: null,
+      taken: false,
+      timers: [],
+      progress: null,
+      progressTimer: null,
+      settle: () => settle(),
+      done: new Promise<void>((resolve) => (settle = resolve)),
+    };
+    slot.current = r;
+    slot.jobs++;
+    this.running.set(job.id, r);
+    if (job.attempt > 1) r.capture.push('system', `[attempt ${job.attempt} of ${job.maxAttempts} on ${this.id}]\n`);
+    r.capture.startTimer();
+    const soft = def?.timeLimitMs?.soft;
+    const hard = def?.timeLimitMs?.hard;
+    if (soft) {
+      r.timers.push(
+        setTimeout(() => {
+          r.timeLimit ??= `soft time limit of ${soft / 1000} s reached`;
+          this.send(slot, { type: 'abort', jobId: job.id, reason: r.timeLimit });
+        }, soft),
+      );
+    }
+    if (hard) {
+      r.timers.push(
+        setTimeout(() => {
+          r.timeLimit = `hard time limit of ${hard / 1000} s reached; the job was killed`;
+          slot.proc.kill('SIGKILL');
+        }, hard),
+      );
+    }
+    void slot.ready.then(() =>
+      this.send(slot, {
+        type: 'run',
+        job: { id: job.id, attempt: job.attempt, task: job.task, params: job.params },
+        resultsDir: this.cfg.resultsDir,
+      }),
+    );
+    void r.done.then(() => this.finish(r));
+  }
+
+  private send(slot: Slot, msg: ParentMessage): void {
+    if (slot.exited || !slot.proc.connected) return;
+    try {
+      slot.proc.send(msg);
+    } catch {
+      // The child is gone; its 'close' handler settles the job.
+    }
+  }
+
+  private async finish(r: Running): Promise<void> {
+    for (const t of r.timers) clearTimeout(t);
+    if (r.progressTimer) clearTimeout(r.progressTimer);
+    const { job, slot } = r;
+    slot.current = null;
+    await r.capture.finish();
+    const def = getTask(job.task);
+    let outcome = 'stale';
+    try {
+      if (r.taken) {
+        outcome = 'taken';
+      } else if (r.capture.error) {
+        outcome = await this.retryWrite(() =>
+          this.service.fail(job, this.id, { message: r.capture.error!.message, unrecoverable: true }),
+        );
+      } else if (r.cancelBy) {
+        outcome = (await this.retryWrite(() => this.service.finishCancelled(job, r.cancelBy!))) ? 'cancelled' : 'stale';
+      } else if (r.timeLimit && (!r.reply || r.reply.type === 'error')) {
+        outcome = await this.retryWrite(() => this.service.fail(job, this.id, { message: r.timeLimit!, unrecoverable: true }));
+      } else if (r.reply?.type === 'done') {
+        outcome = (await this.retryWrite(() => this.service.complete(job, this.id, r.reply!.type === 'done' ? r.reply!.result : {})))
+          ? 'completed'
+          : 'stale';
+        this.completed++;
+      } else {
+        const message =
+          r.reply?.type === 'error'
+            ? r.reply.message
+            : r.exit?.signal
+              ? `the job's process was killed by ${r.exit.signal}`
+              : `the job's process exited with code ${r.exit?.code ?? 'unknown'} before finishing`;
+        outcome = await this.retryWrite(() =>
+          this.service.fail(job, this.id, {
+            message,
+            unrecoverable: r.reply?.type === 'error' ? r.reply.unrecoverable : false,
+            retryBackoffMs: def?.retryOnError?.backoffMs ?? null,
+          }),
+        );
+      }
+    } catch (err) {
+      // The database stayed away: the lease runs out and another process recovers the job.
+      this.log.error(`could not record the end of job ${job.id}: ${(err as Error).message}`, { job: job.id });
+    }
+    this.log.debug(`job ${job.id} attempt ${job.attempt}: ${outcome}`, { job: job.id, worker: this.id });
+    this.running.delete(job.id);
+    const rss = r.reply?.rss ?? 0;
+    if (!slot.exited) {
+      if (r.cancelBy || r.timeLimit || r.taken) this.retire(slot, 'SIGKILL');
+      else if (slot.jobs >= this.opts.maxJobs || rss > this.opts.maxMemoryMb * 1024 * 1024) {
+        this.log.info(`recycling child ${slot.proc.pid} after ${slot.jobs} jobs (${Math.round(rss / 1048576)} MB)`);
+        this.retire(slot);
+      }
+    }
+    // Keep the pool warm for the next job.
+    while (!this.stopping && this.slots.filter((s) => !s.retired && !s.exited).length < this.concurrency) {
+      this.slots.push(this.spawn());
+    }
+    this.pump();
+  }
+
+  /** Retries a database write for up to half a lease (e.g. through a MariaDB restart). */
+  private async retryWrite<T>(fn: () => Promise<T>): Promise<T> {
+    const until = Date.now() + this.cfg.leaseMs / 2;
+    for (;;) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (Date.now() > until) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+
+  // ---- heartbeat -----------------------------------------------------------------
+
+  private async heartbeat(): Promise<void> {
+    if (this.stopped) return;
+    const now = Date.now();
+    try {
+      await heartbeatWorker(this.service.db, this.id, this.running.size, now);
+      await jobsStore.renewLeases(this.service.db, this.id, now + this.cfg.leaseMs);
+      const held = await jobsStore.runningOfWorker(this.service.db, this.id);
+      const byId = new Map(held.map((h) => [h.id, h]));
+      for (const r of this.running.values()) {
+        const row = byId.get(r.job.id);
+        if (!row || row.attempt !== r.job.attempt) {
+          // The job was recovered elsewhere (our lease ran out): stop the zombie.
+          if (!r.reply && !r.exit && !r.taken) {
+            r.taken = true;
+            this.log.warn(`job ${r.job.id} attempt ${r.job.attempt} was taken from this worker; stopping it`);
+            if (!r.slot.exited) r.slot.proc.kill('SIGKILL');
+          }
+        } else if (row.cancelRequestedBy && !r.cancelBy) {
+          this.cancelRunning(r, row.cancelRequestedBy);
+        }
+      }
+      const paused = await this.service.isPaused();
+      if (paused !== this.paused) {
+        this.paused = paused;
+        if (paused) await this.stopConsuming();
+        else await this.startConsuming();
+        this.log.info(paused ? 'processing paused: running jobs finish, no new job starts' : 'processing resumed');
+      }
+    } catch (err) {
+      this.log.warn(`heartbeat failed: ${(err as Error).message}`, { worker: this.id });
+    }
+  }
+
+  /** SIGTERM, then SIGKILL after the grace period. */
+  private cancelRunning(r: Running, by: string): void {
+    r.cancelBy = by;
+    this.log.info(`cancelling job ${r.job.id} (asked by ${by})`, { job: r.job.id });
+    r.capture.push('system', `\n[cancelled by ${by}]\n`);
+    if (r.slot.exited) return;
+    r.slot.proc.kill('SIGTERM');
+    r.timers.push(
+      setTimeout(() => {
+        if (!r.slot.exited) r.slot.proc.kill('SIGKILL');
+      }, this.opts.cancelGraceMs),
+    );
+  }
+
+  /** Checks for cancel requests and pause now instead of at the next heartbeat. */
+  async poke(): Promise<void> {
+    await this.heartbeat();
+  }
+
+  // ---- stopping ------------------------------------------------------------------
+
+  /**
+   * Graceful stop: no new jobs; running jobs get `stopTimeoutMs` to finish, then are
+   * handed back to the queue (never left running).
+   */
+  async stop(timeoutMs = this.opts.stopTimeoutMs): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.maintenance?.stop();
+    await this.stopConsuming().catch(() => undefined);
+    const pending = [...this.running.values()];
+    if (pending.length) {
+      this.log.info(`waiting up to ${Math.round(timeoutMs / 1000)} s for ${pending.length} running job(s)`);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(pending.map((r) => r.done)),
+        new Promise<void>((res) => (timer = setTimeout(res, timeoutMs))),
+      ]);
+      clearTimeout(timer);
+      for (const r of this.running.values()) {
+        if (r.reply || r.exit) continue;
+        r.taken = true;
+        const ok = await this.service
+          .handBack(r.job, this.id, `handed back: worker ${this.id} is stopping`)
+          .catch(() => false);
+        this.log.info(`job ${r.job.id} ${ok ? 'handed back to the queue' : 'could not be handed back'}`);
+        if (!r.slot.exited) r.slot.proc.kill('SIGKILL');
+      }
+      // Let the finish handlers run (they see the jobs as taken and write nothing).
+      await Promise.race([
+        Promise.all(pending.map((r) => r.done)),
+        new Promise<void>((res) => setTimeout(res, 2000)),
+      ]);
+      await new Promise((res) => setImmediate(res));
+    }
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.holdTimer) clearInterval(this.holdTimer);
+    this.stopped = true;
+    for (const s of [...this.slots]) this.retire(s);
+    await stopWorker(this.service.db, this.id, Date.now()).catch(() => undefined);
+    this.log.info(`worker ${this.id} stopped`);
+  }
+}
