@@ -102,17 +102,10 @@ export async function up(knex: Knex): Promise<void> {
     t.string('name', 100).primary();
     t.text('value').notNullable();
   });
-
-  await knex.schema.createTable('sessions', (t) => {
-    t.string('sid', 255).primary();
-    t.text('sess').notNullable();
-    t.bigInteger('expires_at').notNullable();
-    t.index(['expires_at'], 'sessions_expires');
-  });
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const name of ['sessions', 'settings', 'workers', 'job_output', 'job_events', 'jobs', 'api_tokens', 'users']) {
+  for (const name of ['settings', 'workers', 'job_output', 'job_events', 'jobs', 'api_tokens', 'users']) {
     await knex.schema.dropTableIfExists(name);
   }
 }
