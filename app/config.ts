@@ -76,7 +76,7 @@ export function parseDatabaseUrl(raw: string): DatabaseConfig {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const database = parseDatabaseUrl(env.DATABASE_URL || 'sqlite:db/docket.sqlite3');
-  let amqpUrl: string | null = env.AMQP_URL || null;
+  const amqpUrl: string | null = env.AMQP_URL || null;
   if (amqpUrl) {
     let u: URL;
     try {

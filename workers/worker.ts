@@ -195,7 +195,7 @@ export class Worker {
   }
 
   private async claimAndRun(d: Delivery): Promise<void> {
-    let job: Job | null = null;
+    let job: Job | null;
     try {
       job = await this.service.claim(d.jobId, this.id);
     } catch (err) {

@@ -251,9 +251,8 @@ export class AmqpTransport implements Transport {
     if (!conn || this.st !== 'up' || workerIds.length === 0) return [];
     const gone: string[] = [];
     for (const id of workerIds) {
-      let ch: Channel | null = null;
       try {
-        ch = await conn.createChannel();
+        const ch = await conn.createChannel();
         ch.on('error', () => undefined);
         await ch.checkQueue(this.presenceQueue(id));
         await ch.close().catch(() => undefined);
