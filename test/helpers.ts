@@ -16,6 +16,9 @@ import amqp from 'amqplib';
 import { loadConfig, type Config } from '../app/config.js';
 import { createContext, type Context } from '../app/context.js';
 
+// Tests are quiet unless LOG_LEVEL asks otherwise.
+process.env.LOG_LEVEL ??= 'error';
+
 export type DbKind = 'sqlite' | 'mysql';
 export type TransportKind = 'db' | 'amqp';
 export interface Backend {
