@@ -16,4 +16,4 @@ if (!existsSync(join(root, 'node_modules')) || mtime('package-lock.json') > mtim
   run('npm ci --no-audit --no-fund');
 }
 console.error('docket setup: building (tsc)');
-run('npx tsc -p tsconfig.json');
+run('npx tsc -p tsconfig.build.json');

@@ -185,7 +185,8 @@ export async function listEvents(db: Db, jobId: number): Promise<JobEvent[]> {
 /** Marks jobs as handed to the broker (the dispatcher skips them from then on). */
 export async function markDispatched(db: Db, ids: number[], now: number): Promise<void> {
   if (ids.length === 0) return;
-  await db('jobs').whereIn('id', ids).where({ status: 'queued' }).update({ dispatched_at: now });
+  // Not only queued ones: a fast worker may have claimed the job before this write.
+  await db('jobs').whereIn('id', ids).whereNull('dispatched_at').update({ dispatched_at: now });
 }
 
 /** Queued jobs no broker has confirmed yet, whose time has come. */
