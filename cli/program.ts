@@ -9,7 +9,6 @@ import { UsageError } from './usage.js';
 export function buildProgram(io: CliIO): Command {
   const program = new Command('docket')
     .description('Docket: long-running archival work, done by workers, watched on the jobs page.')
-    .showHelpAfterError('(docket --help lists the commands)')
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride();
 
