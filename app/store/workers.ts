@@ -60,3 +60,9 @@ export async function workersWithRunningJobs(db: Db): Promise<string[]> {
   const rows = (await db('jobs').distinct('worker_id').where({ status: 'running' }).whereNotNull('worker_id')) as Row[];
   return rows.map((r) => String(r.worker_id));
 }
+
+/** One worker's id, host and process id (the job details page says where a job ran). */
+export async function getWorker(db: Db, id: string): Promise<{ id: string; host: string; pid: number } | null> {
+  const r = (await db('workers').select('id', 'host', 'pid').where({ id }).first()) as Row | undefined;
+  return r ? { id: String(r.id), host: String(r.host), pid: Number(r.pid) } : null;
+}

@@ -1,14 +1,111 @@
 import type { Server } from 'node:http';
-import express from 'express';
+import { randomBytes } from 'node:crypto';
+import express, { type Request, type RequestHandler } from 'express';
+import helmet from 'helmet';
+import { csrfSync } from 'csrf-sync';
 import type { Context } from '../context.js';
+import { PUBLIC_DIR, VIEWS_DIR } from '../paths.js';
+import { adminRoutes } from './admin-pages.js';
+import { apiRoutes } from './api.js';
+import { authRoutes, loadUser, type LoginLimits } from './auth.js';
+import { errorHandler, notFound } from './error-handler.js';
 import { healthHandler } from './health.js';
+import { one } from './http.js';
+import { jobsRoutes } from './jobs-pages.js';
+import { viewHelpers } from './present.js';
+import { sessionMiddleware } from './session.js';
+import './request.js';
 
-/** The Express app: pages for people, JSON under /api for scripts. */
-export async function createWebApp(ctx: Context): Promise<express.Express> {
+export interface WebOptions {
+  /** Login rate limit and slowdown (tests make them small). */
+  login?: LoginLimits;
+}
+
+/** Largest form or JSON body; a job's params are capped at 64 KB by the service. */
+const BODY_LIMIT = '100kb';
+
+/**
+ * Synchroniser-token CSRF protection for every state-changing request from a browser.
+ * The token comes in the form field `_csrf` or the `X-CSRF-Token` header; a multipart
+ * form (file upload) is parsed only after this check, so it sends the token in the
+ * query string (`?_csrf=`). API calls with a bearer token carry no cookie, so they need
+ * none.
+ */
+function csrfProtection(): RequestHandler {
+  const { csrfSynchronisedProtection } = csrfSync({
+    size: 32,
+    getTokenFromRequest: (req: Request) => {
+      const fromBody = one((req.body as Record<string, unknown> | undefined)?._csrf);
+      if (fromBody) return fromBody;
+      const fromHeader = one(req.headers['x-csrf-token']);
+      if (fromHeader) return fromHeader;
+      return req.is('multipart/form-data') ? (one((req.query as Record<string, unknown>)._csrf) ?? undefined) : undefined;
+    },
+    skipCsrfProtection: (req: Request) => req.authVia === 'token',
+  });
+  return csrfSynchronisedProtection;
+}
+
+/** One line per request at the `http` level, with a request id to find it again. */
+function requestLog(ctx: Context): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    const id = randomBytes(4).toString('hex');
+    res.set('X-Request-Id', id);
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      ctx.log.http(`${req.method} ${req.originalUrl} ${res.statusCode} ${ms.toFixed(1)} ms`, {
+        request: id,
+        user: req.user?.username ?? '-',
+      });
+    });
+    next();
+  };
+}
+
+/**
+ * The Express app: pages for people, JSON under /api for scripts.
+ *
+ * Other page modules (e.g. the archival pages) mount their routers between the jobs
+ * routes and `notFound`, and use `requireUser`/`requireAdmin` from `./auth.js` and
+ * `render`/`flash` from `./render.js`; views include `partials/header` and
+ * `partials/footer`, and forms carry `<input type="hidden" name="_csrf" value="<%= csrfToken %>">`.
+ */
+export async function createWebApp(ctx: Context, opts: WebOptions = {}): Promise<express.Express> {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  app.set('view engine', 'ejs');
+  app.set('views', VIEWS_DIR);
+  app.locals.h = viewHelpers;
+
   app.get('/healthz', healthHandler(ctx));
+  app.use(requestLog(ctx));
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          // Docket often runs on plain HTTP on a private address; upgrading would break it.
+          'upgrade-insecure-requests': null,
+        },
+      },
+    }),
+  );
+  // Static files need no session: served before it is looked up.
+  app.use(express.static(PUBLIC_DIR, { index: false, maxAge: '10m' }));
+  app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 500 }));
+  app.use(express.json({ limit: BODY_LIMIT }));
+  app.use(await sessionMiddleware(ctx));
+  app.use(loadUser(ctx));
+  app.use(csrfProtection());
+
+  app.use(authRoutes(ctx, opts.login));
+  app.use('/api', apiRoutes(ctx));
+  app.use(jobsRoutes(ctx));
+  app.use(adminRoutes(ctx));
+
+  app.use(notFound);
+  app.use(errorHandler(ctx));
   return app;
 }
 

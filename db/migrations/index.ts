@@ -1,12 +1,18 @@
 import type { Knex } from 'knex';
 import * as m20261122000000 from './20261122000000_jobs.js';
+import * as m20261122010000 from './20261122010000_sessions.js';
+import * as m20261122010100 from './20261122010100_jobs_task_index.js';
 
 /**
  * The migrations, in order. Append-only: a released migration is never edited.
  * They are listed here rather than read from the folder so that the same list works
  * from TypeScript source and from the build.
  */
-const migrations: Array<[string, Knex.Migration]> = [['20261122000000_jobs', m20261122000000]];
+const migrations: Array<[string, Knex.Migration]> = [
+  ['20261122000000_jobs', m20261122000000],
+  ['20261122010000_sessions', m20261122010000],
+  ['20261122010100_jobs_task_index', m20261122010100],
+];
 
 export const migrationSource: Knex.MigrationSource<[string, Knex.Migration]> = {
   getMigrations: async () => migrations,

@@ -1,0 +1,51 @@
+/**
+ * Administrators' pages: the workers and the queue's pause switch.
+ */
+import express, { type Request, type Response } from 'express';
+import type { Context } from '../context.js';
+import { listWorkers } from '../store/workers.js';
+import type { User } from '../types.js';
+import { requireAdmin } from './auth.js';
+import { bodyValue, localPath } from './http.js';
+import { queueState } from './jobs-query.js';
+import { formatDuration } from './present.js';
+import { flash, render } from './render.js';
+
+export function adminRoutes(ctx: Context): express.Router {
+  const router = express.Router();
+
+  router.get('/workers', requireAdmin, async (_req: Request, res: Response) => {
+    const now = Date.now();
+    const workers = await listWorkers(ctx.db, now, ctx.config.heartbeatMs);
+    const queue = await queueState(ctx);
+    render(res, 'workers', {
+      title: 'Workers',
+      queue,
+      transport: { kind: ctx.transport.kind, state: ctx.transport.state(), error: ctx.transport.lastError() },
+      workers: workers.map((w) => ({
+        ...w,
+        stateLabel: w.state === 'active' ? 'Active' : w.state === 'lost' ? 'Lost (no heartbeat)' : 'Stopped',
+        heartbeatAgo: formatDuration(now - w.lastHeartbeatAt),
+        uptime: formatDuration((w.stoppedAt ?? now) - w.startedAt),
+      })),
+    });
+  });
+
+  router.post('/queue/pause', requireAdmin, async (req: Request, res: Response) => {
+    const actor = req.user as User;
+    await ctx.service.setPaused(true, `paused by ${actor.username}`);
+    ctx.log.info(`processing paused by ${actor.username}`);
+    flash(req, 'info', 'Processing is paused: running jobs finish, no new job starts.');
+    res.redirect(303, localPath(bodyValue(req, 'back'), '/jobs'));
+  });
+
+  router.post('/queue/resume', requireAdmin, async (req: Request, res: Response) => {
+    const actor = req.user as User;
+    await ctx.service.setPaused(false, '');
+    ctx.log.info(`processing resumed by ${actor.username}`);
+    flash(req, 'info', 'Processing is resumed.');
+    res.redirect(303, localPath(bodyValue(req, 'back'), '/jobs'));
+  });
+
+  return router;
+}

@@ -1,0 +1,146 @@
+/**
+ * The JSON API for scripts (DESIGN.md §3): the same jobs, the same permissions as the
+ * pages, by session or `Authorization: Bearer <token>` (`docket tokens:create`).
+ *
+ * Pollers are told when to ask again: job reads carry `Retry-After` while the job is
+ * unfinished and an ETag (a repeated read with `If-None-Match` gets a 304).
+ */
+import express, { type Request, type Response } from 'express';
+import type { Context } from '../context.js';
+import { BadRequestError, ConflictError, NotFoundError } from '../errors.js';
+import { canCancel, canRetry, isAdmin, listScope } from '../policy.js';
+import { listJobs, summarize } from '../store/job-list.js';
+import { listEvents } from '../store/jobs.js';
+import { STATUS_LABELS, type PriorityName, type User } from '../types.js';
+import { requireUser } from './auth.js';
+import { jobIdParam, queryValue } from './http.js';
+import { runnableTasks } from './jobs-pages.js';
+import { filterQuery, listQueryFor, PAGE_SIZE, parseJobFilter, queueState, visibleJob } from './jobs-query.js';
+import { downloadHandler } from './jobs-pages.js';
+import { outputHandler, retryAfterSeconds } from './output.js';
+import { eventJson, jobJson } from './present.js';
+
+const MAX_LIMIT = 200;
+/** How often a list poller should ask (the page refreshes every 5 s too). */
+const LIST_RETRY_AFTER = 5;
+
+function limitParam(raw: string | null): number {
+  if (raw === null || raw === '') return PAGE_SIZE;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_LIMIT) throw new BadRequestError(`limit must be a whole number from 1 to ${MAX_LIMIT}`);
+  return n;
+}
+
+export function apiRoutes(ctx: Context): express.Router {
+  const router = express.Router();
+  router.use(requireUser);
+
+  router.get('/tasks', (req: Request, res: Response) => {
+    res.json({
+      tasks: runnableTasks(req.user as User).map((t) => ({
+        name: t.name,
+        title: t.title,
+        description: t.description,
+        params: t.params,
+      })),
+    });
+  });
+
+  router.get('/jobs', async (req: Request, res: Response) => {
+    const actor = req.user as User;
+    const f = parseJobFilter(req, actor);
+    const limit = limitParam(queryValue(req, 'limit'));
+    const q = await listQueryFor(ctx, f, actor);
+    const page = q ? await listJobs(ctx.db, { ...q, after: f.after, limit }) : { jobs: [], next: null };
+    const summary = await summarize(ctx.db, listScope(actor).userId);
+    const queue = await queueState(ctx);
+    res.set('Retry-After', String(LIST_RETRY_AFTER));
+    res.set('Cache-Control', 'private, no-cache');
+    res.json({
+      jobs: page.jobs.map((j) => jobJson(j, queue)),
+      next: page.next,
+      links: { next: page.next ? `/api/jobs?${filterQuery(f, { after: page.next })}${limit !== PAGE_SIZE ? `&limit=${limit}` : ''}` : null },
+      summary,
+      paused: queue.paused,
+    });
+  });
+
+  router.post('/jobs', async (req: Request, res: Response) => {
+    const actor = req.user as User;
+    const body = req.body as unknown;
+    if (!body || typeof body !== 'object' || Array.isArray(body) || !req.is('application/json')) {
+      throw new BadRequestError('send a JSON object: {"task": "...", "params": {...}, "priority": "normal"}');
+    }
+    const { task, params, priority } = body as { task?: unknown; params?: unknown; priority?: unknown };
+    if (priority !== undefined && (typeof priority !== 'string' || !['high', 'normal', 'low'].includes(priority))) {
+      throw new BadRequestError('priority must be high, normal or low');
+    }
+    const { job, joined, dispatched } = await ctx.service.enqueue({
+      task: task as string,
+      params: params as Record<string, unknown> | undefined,
+      priority: priority as PriorityName | undefined,
+      user: actor,
+      origin: 'api',
+    });
+    res.status(202);
+    res.set('Location', `/api/jobs/${job.id}`);
+    const wait = retryAfterSeconds(job);
+    if (wait !== null) res.set('Retry-After', String(wait));
+    res.json({ job: jobJson(job), joined, dispatched });
+  });
+
+  router.get('/jobs/:id', async (req: Request, res: Response) => {
+    const job = await visibleJob(ctx, req.user as User, jobIdParam(req.params.id));
+    const queue = job.status === 'queued' ? await queueState(ctx) : null;
+    const wait = retryAfterSeconds(job);
+    if (wait !== null) res.set('Retry-After', String(wait));
+    res.set('Cache-Control', 'private, no-cache');
+    // res.json sets an ETag from the body; Express answers a matching If-None-Match with 304.
+    res.json({ job: jobJson(job, queue) });
+  });
+
+  router.get('/jobs/:id/output', outputHandler(ctx, 'api'));
+
+  router.get('/jobs/:id/events', async (req: Request, res: Response) => {
+    const job = await visibleJob(ctx, req.user as User, jobIdParam(req.params.id));
+    const events = await listEvents(ctx.db, job.id);
+    const wait = retryAfterSeconds(job);
+    if (wait !== null) res.set('Retry-After', String(wait));
+    res.set('Cache-Control', 'private, no-cache');
+    res.json({ events: events.map(eventJson) });
+  });
+
+  router.get('/jobs/:id/download', downloadHandler(ctx));
+
+  router.post('/jobs/:id/cancel', async (req: Request, res: Response) => {
+    const actor = req.user as User;
+    const job = await visibleJob(ctx, actor, jobIdParam(req.params.id));
+    if (!canCancel(actor, job)) {
+      throw new ConflictError(`job ${job.id} is ${STATUS_LABELS[job.status]}; only queued or running jobs can be cancelled`);
+    }
+    const outcome = await ctx.service.cancel(job.id, actor.username);
+    const after = await ctx.service.get(job.id);
+    res.status(outcome === 'cancelled' ? 200 : 202).json({ outcome, job: jobJson(after) });
+  });
+
+  router.post('/jobs/:id/retry', async (req: Request, res: Response) => {
+    const actor = req.user as User;
+    const job = await visibleJob(ctx, actor, jobIdParam(req.params.id));
+    if (!canRetry(actor, job)) {
+      throw new ConflictError(`job ${job.id} is ${STATUS_LABELS[job.status]}; only failed or cancelled jobs can be retried`);
+    }
+    const again = await ctx.service.retry(job.id, actor.username);
+    res.status(202).set('Location', `/api/jobs/${job.id}`).json({ job: jobJson(again) });
+  });
+
+  router.get('/whoami', (req: Request, res: Response) => {
+    const u = req.user as User;
+    res.json({ user: { id: u.id, username: u.username, role: u.role, admin: isAdmin(u) }, via: req.authVia });
+  });
+
+  router.use(() => {
+    throw new NotFoundError('No such API route');
+  });
+
+  return router;
+}

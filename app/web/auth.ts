@@ -1,0 +1,193 @@
+/**
+ * Who is asking: the session's user or an API token's, and the login and logout
+ * routes. Logins are rate limited per address, and repeated failures for one
+ * username from one address are answered more and more slowly.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import type { Context } from '../context.js';
+import { ForbiddenError, HttpError } from '../errors.js';
+import { canAdminister } from '../policy.js';
+import { pruneExpiredSessions } from '../store/sessions.js';
+import { getUser, userForToken, verifyPassword } from '../store/users.js';
+import { bearerToken, bodyValue, isApi, isFragment, localPath, queryValue } from './http.js';
+import { render } from './render.js';
+import './request.js';
+
+export interface LoginLimits {
+  /** Failed logins per address per window before 429. Default 20 per 15 minutes. */
+  maxFailures?: number;
+  windowMs?: number;
+  /** Failures of one username from one address answered at once; later ones wait. Default 3. */
+  freeFailures?: number;
+  /** The first wait, doubled at each further failure up to `maxDelayMs`. Default 500 ms, 8 s. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+/** 401: the request needs a signed-in user. */
+export class UnauthorizedError extends HttpError {
+  constructor(message = 'Log in first') {
+    super(401, message);
+    this.name = 'UnauthorizedError';
+  }
+}
+
+/**
+ * Sets `req.user` from an API token (under /api) or the session. A token that matches
+ * nobody is a 401 at once, rather than an anonymous request that fails later.
+ */
+export function loadUser(ctx: Context): RequestHandler {
+  return async (req, _res, next) => {
+    const token = isApi(req) ? bearerToken(req) : null;
+    if (token) {
+      const user = await userForToken(ctx.db, token);
+      if (!user) throw new UnauthorizedError('The API token is not valid');
+      req.user = user;
+      req.authVia = 'token';
+      return next();
+    }
+    const id = req.session?.userId;
+    if (id !== undefined) {
+      const user = await getUser(ctx.db, id);
+      if (user) {
+        req.user = user;
+        req.authVia = 'session';
+      } else {
+        // The account is gone: the session no longer signs anyone in.
+        delete req.session.userId;
+      }
+    }
+    next();
+  };
+}
+
+/**
+ * Pages and routes for signed-in users. A page sends an anonymous visitor to the login
+ * form and back; the API and the page's own scripts get a 401.
+ */
+export const requireUser: RequestHandler = (req, res, next) => {
+  if (req.user) return next();
+  if (isApi(req) || isFragment(req) || req.method !== 'GET' || req.accepts(['html', 'json']) === 'json') {
+    res.set('WWW-Authenticate', isApi(req) ? 'Bearer realm="docket"' : 'Session');
+    throw new UnauthorizedError(isApi(req) ? 'Log in or send an API token (Authorization: Bearer ...)' : 'Log in first');
+  }
+  res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
+};
+
+/** Routes for administrators only (an archivist is told so: these pages are no secret). */
+export const requireAdmin: RequestHandler[] = [
+  requireUser,
+  (req, _res, next) => {
+    if (!canAdminister(req.user ?? null)) throw new ForbiddenError('This page is for administrators');
+    next();
+  },
+];
+
+/** Remembers failed logins per address and username, to answer repeats slowly. */
+class FailureDelays {
+  private failures = new Map<string, { n: number; at: number }>();
+  constructor(private readonly l: Required<LoginLimits>) {}
+
+  private key(req: Request, username: string): string {
+    return `${req.ip ?? ''}\u0000${username.toLowerCase()}`;
+  }
+
+  delayFor(req: Request, username: string): number {
+    const f = this.failures.get(this.key(req, username));
+    if (!f || Date.now() - f.at > this.l.windowMs) return 0;
+    const over = f.n - this.l.freeFailures;
+    return over < 0 ? 0 : Math.min(this.l.maxDelayMs, this.l.baseDelayMs * 2 ** over);
+  }
+
+  failed(req: Request, username: string): void {
+    const k = this.key(req, username);
+    const now = Date.now();
+    const f = this.failures.get(k);
+    if (this.failures.size > 10_000) {
+      for (const [key, v] of this.failures) if (now - v.at > this.l.windowMs) this.failures.delete(key);
+    }
+    this.failures.set(k, { n: f && now - f.at <= this.l.windowMs ? f.n + 1 : 1, at: now });
+  }
+
+  succeeded(req: Request, username: string): void {
+    this.failures.delete(this.key(req, username));
+  }
+}
+
+function regenerate(req: Request): Promise<void> {
+  return new Promise((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
+}
+
+function save(req: Request): Promise<void> {
+  return new Promise((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));
+}
+
+export function authRoutes(ctx: Context, limits: LoginLimits = {}): express.Router {
+  const l: Required<LoginLimits> = {
+    maxFailures: limits.maxFailures ?? 20,
+    windowMs: limits.windowMs ?? 15 * 60 * 1000,
+    freeFailures: limits.freeFailures ?? 3,
+    baseDelayMs: limits.baseDelayMs ?? 500,
+    maxDelayMs: limits.maxDelayMs ?? 8000,
+  };
+  const delays = new FailureDelays(l);
+  const router = express.Router();
+
+  const limiter = rateLimit({
+    windowMs: l.windowMs,
+    limit: l.maxFailures,
+    // Only failures count: a successful login (a redirect) gives its hit back.
+    skipSuccessfulRequests: true,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    handler: (_req, _res, next, options) => {
+      const minutes = Math.ceil(options.windowMs / 60_000);
+      next(new HttpError(429, `Too many failed logins from your address. Try again in ${minutes} minutes.`));
+    },
+  });
+
+  router.get('/login', (req, res) => {
+    const next = localPath(queryValue(req, 'next'), '/jobs');
+    if (req.user) return res.redirect(303, next);
+    render(res, 'login', { title: 'Log in', next, username: '', error: null, csrf: true });
+  });
+
+  router.post('/login', limiter, async (req: Request, res: Response) => {
+    const username = (bodyValue(req, 'username') ?? '').trim().slice(0, 100);
+    const password = (bodyValue(req, 'password') ?? '').slice(0, 1000);
+    const next = localPath(bodyValue(req, 'next'), '/jobs');
+    const user = username && password ? await verifyPassword(ctx.db, username, password) : null;
+    if (!user) {
+      const wait = delays.delayFor(req, username);
+      delays.failed(req, username);
+      if (wait > 0) await sleep(wait);
+      ctx.log.warn('failed login', { username, ip: req.ip });
+      return render(
+        res,
+        'login',
+        { title: 'Log in', next, username, error: 'Wrong username or password.', csrf: true },
+        401,
+      );
+    }
+    delays.succeeded(req, username);
+    // A new session id at login: a session id planted before the login is worth nothing.
+    await regenerate(req);
+    req.session.userId = user.id;
+    await save(req);
+    pruneExpiredSessions(ctx.db, Date.now()).catch((err: unknown) => ctx.log.warn(`cannot prune sessions: ${String(err)}`));
+    res.redirect(303, next);
+  });
+
+  router.post('/logout', (req: Request, res: Response, next: NextFunction) => {
+    if (!req.session) return res.redirect(303, '/login');
+    req.session.destroy((err) => {
+      if (err) return next(err);
+      res.clearCookie('docket.sid', { httpOnly: true, sameSite: 'lax', path: '/' });
+      res.redirect(303, '/login');
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,69 @@
+/**
+ * Small request helpers shared by the pages and the API.
+ */
+import type { Request } from 'express';
+import { BadRequestError, NotFoundError } from '../errors.js';
+
+/** One query or form value as a string: the last one when a name is repeated, null when absent. */
+export function one(v: unknown): string | null {
+  if (Array.isArray(v)) return one(v[v.length - 1]);
+  return typeof v === 'string' ? v : null;
+}
+
+export function queryValue(req: Request, name: string): string | null {
+  return one((req.query as Record<string, unknown>)[name]);
+}
+
+export function bodyValue(req: Request, name: string): string | null {
+  const body = req.body as Record<string, unknown> | undefined;
+  return body && typeof body === 'object' ? one(body[name]) : null;
+}
+
+/**
+ * A job id from the path. Anything that is not a positive whole number is a job that
+ * does not exist (404), the same answer an archivist gets for another user's job.
+ */
+export function jobIdParam(raw: unknown): number {
+  const s = one(raw);
+  if (!s || !/^[1-9][0-9]{0,15}$/.test(s)) throw new NotFoundError('No such job');
+  const n = Number(s);
+  if (!Number.isSafeInteger(n)) throw new NotFoundError('No such job');
+  return n;
+}
+
+/** A keyset cursor: a positive id, or null. */
+export function cursorParam(raw: string | null): number | null {
+  if (raw === null || raw === '') return null;
+  if (!/^[1-9][0-9]{0,15}$/.test(raw)) throw new BadRequestError('"after" must be a job id');
+  return Number(raw);
+}
+
+/**
+ * Where to go after a login or a form: only a path on this site. "//evil.example" and
+ * "/\evil.example" are other sites to a browser, so they are refused.
+ */
+export function localPath(raw: string | null, fallback: string): string {
+  if (!raw || raw.length > 2000) return fallback;
+  if (!raw.startsWith('/') || raw.startsWith('//') || raw.startsWith('/\\')) return fallback;
+  if (/[\r\n]/.test(raw)) return fallback;
+  return raw;
+}
+
+/** True for requests under /api, which get JSON answers (errors included). */
+export function isApi(req: Request): boolean {
+  // originalUrl, not path: inside a router mounted at /api, req.path no longer starts with it.
+  const path = req.originalUrl.split('?')[0];
+  return path === '/api' || path.startsWith('/api/');
+}
+
+/** The page's own script asking for a fragment (auto refresh, live details). */
+export function isFragment(req: Request): boolean {
+  return queryValue(req, 'partial') === '1';
+}
+
+export function bearerToken(req: Request): string | null {
+  const h = req.get('authorization');
+  if (!h) return null;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  return m ? m[1] : null;
+}

@@ -1,0 +1,281 @@
+/**
+ * The jobs pages: the list with its tabs, filters and summary; the details page; the
+ * CSV export; clear inactive; cancel, retry and download; the "New job" form. Every
+ * read goes through the jobs page's own queries and every decision through the policy.
+ */
+import express, { type Request, type Response } from 'express';
+import type { Context } from '../context.js';
+import { CSV_COLUMNS, exportFileName, writeJobsCsv } from '../export.js';
+import { ConflictError, HttpError, NotFoundError } from '../errors.js';
+import { canCancel, canRetry, clearScope, isAdmin, listScope, type Actor } from '../policy.js';
+import { clearInactive, listJobs, summarize, type JobPage, type Summary } from '../store/job-list.js';
+import { listEvents, readOutput } from '../store/jobs.js';
+import { getWorker } from '../store/workers.js';
+import { JOB_STATUSES, PRIORITIES, STATUS_LABELS, TAB_STATUSES, type Tab, type User } from '../types.js';
+import { listTasks, type TaskDefinition } from '../../workers/tasks/index.js';
+import { requireUser } from './auth.js';
+import { bodyValue, isFragment, jobIdParam, localPath, one, queryValue } from './http.js';
+import { filterQuery, listQueryFor, PAGE_SIZE, parseJobFilter, queueState, visibleJob, type JobFilter } from './jobs-query.js';
+import { outputHandler } from './output.js';
+import { jobRow, type QueueState } from './present.js';
+import { flash, render } from './render.js';
+
+/** Output chunks the details page shows at once; the live stream sends the rest. */
+export const INITIAL_CHUNKS = 500;
+
+const TAB_LABELS: Record<Tab, string> = { all: 'All', active: 'Active', failed: 'Failed' };
+
+function countText(c: { count: number; capped: boolean }): string {
+  return `${c.count.toLocaleString('en-US')}${c.capped ? '+' : ''}`;
+}
+
+/** "12 jobs: 2 active, 1 failed" (capped counts read "10,000+"). */
+export function summaryText(s: Summary): string {
+  const n = s.all.count === 1 && !s.all.capped ? 'job' : 'jobs';
+  return `${countText(s.all)} ${n}: ${countText(s.active)} active, ${countText(s.failed)} failed`;
+}
+
+function emptyText(f: JobFilter, own: boolean): string {
+  if (f.task || f.status || f.user) return 'No jobs match these filters.';
+  if (f.tab === 'active') return own ? 'None of your jobs is queued or running.' : 'No job is queued or running.';
+  if (f.tab === 'failed') return own ? 'None of your jobs has failed.' : 'No job has failed.';
+  return own ? 'You have no jobs yet.' : 'There are no jobs yet.';
+}
+
+/** Tasks this user may start from the "New job" form (diagnostic ones for administrators). */
+export function runnableTasks(actor: User): TaskDefinition[] {
+  return listTasks().filter((t) => !t.adminOnly || isAdmin(actor));
+}
+
+function back(req: Request, fallback: string): string {
+  return localPath(bodyValue(req, 'back'), fallback);
+}
+
+export function jobsRoutes(ctx: Context): express.Router {
+  const router = express.Router();
+  router.use('/jobs', requireUser);
+
+  router.get('/', (req, res) => res.redirect(303, req.user ? '/jobs' : '/login'));
+
+  // ---- the list -------------------------------------------------------------------
+
+  router.get('/jobs', async (req: Request, res: Response) => {
+    const actor = req.user as User;
+    const f = parseJobFilter(req, actor);
+    const q = await listQueryFor(ctx, f, actor);
+    const page: JobPage = q ? await listJobs(ctx.db, { ...q, after: f.after, limit: PAGE_SIZE }) : { jobs: [], next: null };
+    const summary = await summarize(ctx.db, listScope(actor).userId);
+    const queue: QueueState = await queueState(ctx);
+    const tasks = listTasks().map((t) => t.name);
+    if (f.task && !tasks.includes(f.task)) tasks.push(f.task);
+    const locals = {
+      title: `Jobs: ${TAB_LABELS[f.tab]}`,
+      filter: f,
+      rows: page.jobs.map((j) => jobRow(j, actor, queue)),
+      next: page.next,
+      summary,
+      summaryText: summaryText(summary),
+      emptyText: emptyText(f, !isAdmin(actor)),
+      queue,
+      tabs: (Object.keys(TAB_LABELS) as Tab[]).map((t) => ({
+        tab: t,
+        label: TAB_LABELS[t],
+        count: countText(summary[t]),
+        href: `/jobs?${filterQuery(f, { tab: t, status: null, after: null })}`,
+        current: t === f.tab,
+      })),
+      taskOptions: tasks.sort(),
+      statusOptions: (TAB_STATUSES[f.tab] ?? JOB_STATUSES).map((s) => ({ value: s, label: STATUS_LABELS[s] })),
+      selfHref: `/jobs?${filterQuery(f)}`,
+      firstHref: f.after ? `/jobs?${filterQuery(f, { after: null })}` : null,
+      nextHref: page.next ? `/jobs?${filterQuery(f, { after: page.next })}` : null,
+      sortHref: `/jobs?${filterQuery(f, { order: f.order === 'desc' ? 'asc' : 'desc', after: null })}`,
+      exportHref: `/jobs/export.csv?${filterQuery(f, { after: null })}`,
+      fragmentHref: `/jobs?${filterQuery(f)}&partial=1`,
+      updatedAt: new Date(),
+      fragment: isFragment(req),
+    };
+    render(res, isFragment(req) ? 'jobs/_results' : 'jobs/index', locals);
+  });
+
+  // ---- export ---------------------------------------------------------------------
+
+  router.get('/jobs/export.csv', async (req: Request, res: Response) => {
+    const actor = req.user as User;
+    const f = parseJobFilter(req, actor);
+    const q = await listQueryFor(ctx, f, actor);
+    res.set('Content-Type', 'text/csv; charset=utf-8');
+    res.set('Cache-Control', 'no-store');
+    res.attachment(exportFileName());
+    if (!q) {
+      res.end(`${CSV_COLUMNS.join(',')}\n`);
+      return;
+    }
+    // Streams from id-keyed batches; an error half-way cuts the download short (the
+    // browser reports a failed download rather than saving half a file as if whole).
+    await writeJobsCsv(ctx.db, q, res);
+  });
+
+  // ---- clear inactive -------------------------------------------------------------
+
+  const clearPage = (req: Request, res: Response): void => {
+    const actor = req.user as User;
+    render(res, 'jobs/clear-confirm', {
+      title: 'Clear inactive jobs',
+      includesCommandLine: clearScope(actor).includeCommandLine,
+      back: back(req, localPath(queryValue(req, 'back'), '/jobs')),
+    });
+  };
+  router.get('/jobs/clear-inactive', clearPage);
+  router.post('/jobs/clear-inactive', async (req: Request, res: Response) => {
+    const actor = req.user as User;
+    // The confirmation step: without "confirm=yes" the form only asks.
+    if (bodyValue(req, 'confirm') !== 'yes') return clearPage(req, res);
+    const { cleared, files } = await clearInactive(ctx.db, clearScope(actor));
+    for (const file of files) {
+      await ctx.service.removeResult(file).catch((err: unknown) => ctx.log.warn(`cannot remove result ${file}: ${String(err)}`));
+    }
+    ctx.log.info(`${actor.username} cleared ${cleared} inactive job(s)`);
+    flash(req, 'info', cleared === 0 ? 'There were no inactive jobs to clear.' : `Cleared ${cleared} inactive ${cleared === 1 ? 'job' : 'jobs'}.`);
+    res.redirect(303, back(req, '/jobs'));
+  });
+
+  // ---- new job --------------------------------------------------------------------
+
+  const newJobPage = (
+    req: Request,
+    res: Response,
+    taskName: string | null,
+    values: Record<string, string>,
+    error: string | null,
+    status = 200,
+  ): void => {
+    const tasks = runnableTasks(req.user as User);
+    const task = tasks.find((t) => t.name === taskName) ?? null;
+    render(
+      res,
+      'jobs/new',
+      { title: task ? `New job: ${task.title}` : 'New job', tasks, task, values, error, priorities: Object.keys(PRIORITIES) },
+      status,
+    );
+  };
+
+  router.get('/jobs/new', (req, res) => newJobPage(req, res, queryValue(req, 'task'), {}, null));
+
+  router.post('/jobs', async (req: Request, res: Response) => {
+    const actor = req.user as User;
+    const taskName = bodyValue(req, 'task') ?? '';
+    const def = runnableTasks(actor).find((t) => t.name === taskName);
+    const values: Record<string, string> = {};
+    const params: Record<string, unknown> = {};
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    for (const name of Object.keys(def?.params ?? {})) {
+      // A checkbox sends a hidden "false" and, when ticked, "true" after it: the last one wins.
+      const v = one(body[`param.${name}`]);
+      if (v === null) continue;
+      values[name] = v;
+      if (v !== '') params[name] = v;
+    }
+    const priority = bodyValue(req, 'priority') || 'normal';
+    values.priority = priority;
+    try {
+      if (!def) throw new HttpError(400, 'Choose a task from the list.');
+      const { job, joined, dispatched } = await ctx.service.enqueue({
+        task: def.name,
+        params,
+        priority: priority as keyof typeof PRIORITIES,
+        user: actor,
+        origin: 'web',
+      });
+      flash(
+        req,
+        'info',
+        joined
+          ? `An unfinished job for the same work already existed: this is job ${job.id}.`
+          : `Job ${job.id} is queued.` +
+              (dispatched || ctx.transport.kind !== 'amqp' ? '' : ' The message broker is unreachable; the job is sent when it is back.'),
+      );
+      res.redirect(303, `/jobs/${job.id}`);
+    } catch (err) {
+      if (err instanceof HttpError && err.status < 500) return newJobPage(req, res, taskName, values, err.message, err.status);
+      throw err;
+    }
+  });
+
+  // ---- one job --------------------------------------------------------------------
+
+  router.get('/jobs/:id', async (req: Request, res: Response) => {
+    const actor = req.user as User;
+    const job = await visibleJob(ctx, actor, jobIdParam(req.params.id));
+    const events = await listEvents(ctx.db, job.id);
+    const queue = await queueState(ctx);
+    const worker = job.workerId ? await getWorker(ctx.db, job.workerId) : null;
+    const locals: Record<string, unknown> = {
+      title: `Job ${job.id}: ${job.task}`,
+      job,
+      row: jobRow(job, actor, queue),
+      events,
+      worker,
+      paramsText: JSON.stringify(job.params, null, 2),
+      fragment: isFragment(req),
+    };
+    if (isFragment(req)) return render(res, 'jobs/_details', locals);
+    const chunks = await readOutput(ctx.db, job.id, 0, INITIAL_CHUNKS);
+    render(res, 'jobs/show', {
+      ...locals,
+      chunks,
+      outputAfter: chunks.length ? chunks[chunks.length - 1].id : 0,
+      outputMore: chunks.length === INITIAL_CHUNKS,
+    });
+  });
+
+  router.get('/jobs/:id/output', outputHandler(ctx, 'page'));
+
+  router.get('/jobs/:id/download', downloadHandler(ctx));
+
+  router.post('/jobs/:id/cancel', async (req: Request, res: Response) => {
+    const actor = req.user as User;
+    const job = await visibleJob(ctx, actor, jobIdParam(req.params.id));
+    if (!canCancel(actor, job)) {
+      throw new ConflictError(`Job ${job.id} is ${STATUS_LABELS[job.status]}; only queued or running jobs can be cancelled.`);
+    }
+    const outcome = await ctx.service.cancel(job.id, actor.username);
+    flash(req, 'info', outcome === 'cancelled' ? `Job ${job.id} is cancelled.` : `Job ${job.id} is being stopped by its worker.`);
+    res.redirect(303, back(req, `/jobs/${job.id}`));
+  });
+
+  router.post('/jobs/:id/retry', async (req: Request, res: Response) => {
+    const actor = req.user as User;
+    const job = await visibleJob(ctx, actor, jobIdParam(req.params.id));
+    if (!canRetry(actor, job)) {
+      throw new ConflictError(`Job ${job.id} is ${STATUS_LABELS[job.status]}; only failed or cancelled jobs can be retried.`);
+    }
+    await ctx.service.retry(job.id, actor.username);
+    flash(req, 'info', `Job ${job.id} is queued again.`);
+    res.redirect(303, back(req, `/jobs/${job.id}`));
+  });
+
+  return router;
+}
+
+/** A job's result file, under its own name; 404 unless the user may see the job. */
+export function downloadHandler(ctx: Context) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const actor = req.user as Actor;
+    const job = await visibleJob(ctx, actor, jobIdParam(req.params.id));
+    const file = job.resultFile;
+    // The stored name is the worker's choice, but it must stay inside the results folder.
+    if (!file || file.includes('/') || file.includes('\\') || file.startsWith('.')) {
+      throw new NotFoundError(`Job ${job.id} has no result file.`);
+    }
+    const name = job.resultName || file;
+    await new Promise<void>((resolve, reject) => {
+      res.download(file, name, { root: ctx.config.resultsDir, dotfiles: 'deny', headers: { 'Cache-Control': 'private, no-store' } }, (err) => {
+        if (!err) return resolve();
+        if (res.headersSent) return resolve();
+        const code = (err as NodeJS.ErrnoException).code;
+        reject(code === 'ENOENT' || (err as { status?: number }).status === 404 ? new NotFoundError(`The result file of job ${job.id} is gone.`) : err);
+      });
+    });
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * Reading the jobs page's query (tab, filters, sort, cursor) the same way for the page,
+ * its CSV export and the API, and turning it into a `ListQuery` that respects the
+ * permission policy. Also the job lookup every job route uses: another user's job is a
+ * 404 for an archivist, never a 403.
+ */
+import type { Request } from 'express';
+import type { Context } from '../context.js';
+import { BadRequestError, NotFoundError } from '../errors.js';
+import { canSee, isAdmin, listScope, type Actor } from '../policy.js';
+import type { ListQuery } from '../store/job-list.js';
+import { getJob } from '../store/jobs.js';
+import { getSetting } from '../store/settings.js';
+import { findUser } from '../store/users.js';
+import { listWorkers } from '../store/workers.js';
+import { JOB_STATUSES, TABS, TAB_STATUSES, type Job, type JobStatus, type Tab } from '../types.js';
+import { cursorParam, queryValue } from './http.js';
+import type { QueueState } from './present.js';
+
+export const PAGE_SIZE = 50;
+export const COMMAND_LINE = 'Command line';
+
+export interface JobFilter {
+  tab: Tab;
+  task: string | null;
+  status: JobStatus | null;
+  /** Administrators only: a username, or "Command line". */
+  user: string | null;
+  order: 'desc' | 'asc';
+  after: number | null;
+}
+
+function pick<T extends string>(raw: string | null, allowed: readonly T[], name: string, fallback: T): T {
+  if (raw === null || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new BadRequestError(`${name} must be one of ${allowed.join(', ')}, not "${raw.slice(0, 40)}"`);
+  }
+  return raw as T;
+}
+
+/** The filter from `?tab=&task=&status=&user=&order=&after=`; bad values are a 400. */
+export function parseJobFilter(req: Request, actor: Actor): JobFilter {
+  const tab = pick(queryValue(req, 'tab'), TABS, 'tab', 'all');
+  const task = queryValue(req, 'task')?.trim() || null;
+  if (task && task.length > 64) throw new BadRequestError('task must be at most 64 characters');
+  let status: JobStatus | null = pick(queryValue(req, 'status'), ['', ...JOB_STATUSES] as const, 'status', '') || null;
+  // A status outside the tab (e.g. Completed on Failed) would only ever show nothing.
+  const inTab = TAB_STATUSES[tab];
+  if (status && inTab && !inTab.includes(status)) status = null;
+  const user = isAdmin(actor) ? queryValue(req, 'user')?.trim() || null : null;
+  if (user && user.length > 100) throw new BadRequestError('user must be at most 100 characters');
+  const order = pick(queryValue(req, 'order'), ['desc', 'asc'] as const, 'order', 'desc');
+  const after = cursorParam(queryValue(req, 'after'));
+  return { tab, task, status, user, order, after };
+}
+
+/**
+ * The list query for this actor, or null when the filter can match nothing (an unknown
+ * user). The owner filter goes through the user's id, which is indexed with the status
+ * and id, rather than the username column, which is not.
+ */
+export async function listQueryFor(
+  ctx: Context,
+  f: JobFilter,
+  actor: Actor,
+): Promise<Omit<ListQuery, 'after' | 'limit'> | null> {
+  let { userId } = listScope(actor);
+  let username: string | null = null;
+  if (userId === null && f.user) {
+    if (f.user.toLowerCase() === COMMAND_LINE.toLowerCase()) username = COMMAND_LINE;
+    else {
+      const u = await findUser(ctx.db, f.user);
+      if (!u) return null;
+      userId = u.id;
+    }
+  }
+  return { tab: f.tab, userId, username, task: f.task, status: f.status, order: f.order };
+}
+
+/** The filter as a query string, with some values changed (links for tabs, sort, pages). */
+export function filterQuery(f: JobFilter, change: Partial<JobFilter> = {}): string {
+  const v = { ...f, ...change };
+  const p = new URLSearchParams();
+  p.set('tab', v.tab);
+  if (v.task) p.set('task', v.task);
+  if (v.status) p.set('status', v.status);
+  if (v.user) p.set('user', v.user);
+  if (v.order !== 'desc') p.set('order', v.order);
+  if (v.after) p.set('after', String(v.after));
+  return p.toString();
+}
+
+/** Paused? Broker up? Which tasks have a worker? (Explains why queued jobs wait.) */
+export async function queueState(ctx: Context): Promise<QueueState> {
+  const [paused, reason, workers] = await Promise.all([
+    ctx.service.isPaused(),
+    getSetting(ctx.db, 'paused_reason'),
+    listWorkers(ctx.db, Date.now(), ctx.config.heartbeatMs),
+  ]);
+  const abilities = new Set<string>();
+  for (const w of workers) if (w.state === 'active') for (const a of w.abilities) abilities.add(a);
+  return {
+    paused,
+    pausedReason: paused ? reason || null : null,
+    brokerUp: ctx.transport.state() === 'up',
+    abilities,
+  };
+}
+
+/** The job, if this actor may see it; otherwise 404, whether it exists or not. */
+export async function visibleJob(ctx: Context, actor: Actor, id: number): Promise<Job> {
+  const job = await getJob(ctx.db, id);
+  if (!job || !canSee(actor, job)) throw new NotFoundError('No such job');
+  return job;
+}

@@ -1,0 +1,164 @@
+/**
+ * How a job reads on the pages and in the API: dates, durations, progress, the info
+ * line, why a queued job waits. Pages and API use the same functions, so they say the
+ * same things.
+ */
+import { formatDate, jobInfo, jobUser } from '../export.js';
+import { canCancel, canRetry, type Actor } from '../policy.js';
+import { STATUS_LABELS, priorityName, type Job, type JobEvent, type JobSummary, type OutputChunk } from '../types.js';
+import { getTask } from '../../workers/tasks/index.js';
+import { recordLink } from './links.js';
+
+/** What the page knows about the system when it explains why a queued job waits. */
+export interface QueueState {
+  paused: boolean;
+  pausedReason: string | null;
+  /** The transport's state: `up`, or the broker is unreachable. */
+  brokerUp: boolean;
+  /** Tasks some active worker runs; null when unknown. */
+  abilities: Set<string> | null;
+}
+
+export function isoDate(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+/** "850 ms", "4.2 s", "3 min 5 s", "2 h 14 min". */
+export function formatDuration(ms: number | null): string {
+  if (ms === null || ms < 0) return 'N/A';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${Math.floor(s % 60)} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+export function durationOf(j: Pick<JobSummary, 'startedAt' | 'finishedAt'>, now = Date.now()): number | null {
+  if (j.startedAt === null) return null;
+  return (j.finishedAt ?? now) - j.startedAt;
+}
+
+export interface Progress {
+  current: number | null;
+  total: number | null;
+  /** 0–100 when a total is known. */
+  percent: number | null;
+  text: string | null;
+  /** "3 of 10 (30 %)", or the step text alone. */
+  label: string;
+}
+
+export function progressOf(j: Pick<JobSummary, 'progressCurrent' | 'progressTotal' | 'progressText'>): Progress | null {
+  const { progressCurrent: current, progressTotal: total, progressText: text } = j;
+  if (current === null && total === null && !text) return null;
+  const percent = total ? Math.max(0, Math.min(100, Math.round(((current ?? 0) / total) * 100))) : null;
+  const count = total ? `${current ?? 0} of ${total} (${percent} %)` : current !== null ? String(current) : '';
+  return { current, total, percent, text, label: [count, text].filter(Boolean).join(': ') };
+}
+
+export function taskTitle(task: string): string {
+  return getTask(task)?.title ?? task;
+}
+
+/** Why a queued job has not started, in words; null when it just waits its turn. */
+export function waitingReason(j: Pick<JobSummary, 'status' | 'task'>, q: QueueState | null): string | null {
+  if (j.status !== 'queued' || !q) return null;
+  if (q.paused) return `Waiting: processing is paused${q.pausedReason ? ` (${q.pausedReason})` : ''}.`;
+  if (!q.brokerUp) return 'Waiting: the message broker is unreachable; the job is sent when it is back.';
+  if (q.abilities && !q.abilities.has(j.task)) return `Waiting: no running worker takes "${j.task}" jobs.`;
+  return null;
+}
+
+export const downloadPath = (id: number): string => `/jobs/${id}/download`;
+
+/** One row of the jobs table. */
+export function jobRow(j: JobSummary, actor: Actor, q: QueueState | null) {
+  return {
+    id: j.id,
+    task: j.task,
+    title: taskTitle(j.task),
+    status: j.status,
+    statusLabel: STATUS_LABELS[j.status],
+    queued: formatDate(j.queuedAt),
+    queuedIso: isoDate(j.queuedAt),
+    started: formatDate(j.startedAt),
+    startedIso: isoDate(j.startedAt),
+    ended: formatDate(j.finishedAt),
+    endedIso: isoDate(j.finishedAt),
+    progress: progressOf(j),
+    info: waitingReason(j, q) ?? jobInfo(j),
+    attempt: j.attempt,
+    download: j.status === 'completed' && j.resultFile ? downloadPath(j.id) : null,
+    record: recordLink(j.objectRef),
+    user: jobUser(j),
+    canCancel: canCancel(actor, j),
+    canRetry: canRetry(actor, j),
+  };
+}
+export type JobRow = ReturnType<typeof jobRow>;
+
+/** A job in the API: the light fields (lists) or everything (one job). */
+export function jobJson(j: JobSummary | Job, q: QueueState | null = null) {
+  const full = 'params' in j;
+  const base = {
+    id: j.id,
+    task: j.task,
+    title: taskTitle(j.task),
+    status: j.status,
+    statusLabel: STATUS_LABELS[j.status],
+    user: jobUser(j),
+    origin: j.origin,
+    priority: priorityName(j.priority),
+    attempt: j.attempt,
+    queuedAt: isoDate(j.queuedAt),
+    startedAt: isoDate(j.startedAt),
+    finishedAt: isoDate(j.finishedAt),
+    durationMs: durationOf(j),
+    progress: progressOf(j),
+    info: waitingReason(j, q) ?? (jobInfo(j) || null),
+    error: j.error,
+    resultSummary: j.resultSummary,
+    objectRef: j.objectRef,
+    download: j.status === 'completed' && j.resultFile ? `/api/jobs/${j.id}/download` : null,
+    links: {
+      self: `/api/jobs/${j.id}`,
+      page: `/jobs/${j.id}`,
+      output: `/api/jobs/${j.id}/output`,
+      events: `/api/jobs/${j.id}/events`,
+    },
+  };
+  if (!full) return base;
+  const job = j as Job;
+  return {
+    ...base,
+    params: job.params,
+    maxAttempts: job.maxAttempts,
+    workerId: job.workerId,
+    cancelRequestedBy: job.cancelRequestedBy,
+    resultName: job.resultName,
+    outputBytes: job.outputBytes,
+    outputTruncated: job.outputTruncated,
+  };
+}
+
+export function eventJson(e: JobEvent) {
+  return { id: e.id, at: isoDate(e.at), type: e.type, attempt: e.attempt, actor: e.actor, message: e.message };
+}
+
+export function chunkJson(c: OutputChunk) {
+  return { id: c.id, attempt: c.attempt, stream: c.stream, at: isoDate(c.at), text: c.text };
+}
+
+/** Helpers every view can call. */
+export const viewHelpers = {
+  formatDate,
+  isoDate,
+  formatDuration,
+  durationOf,
+  progressOf,
+  taskTitle,
+  jobUser,
+  recordLink,
+  statusLabel: (s: keyof typeof STATUS_LABELS) => STATUS_LABELS[s],
+};

@@ -1,0 +1,358 @@
+/*
+ * Docket's only script, and an optional one: every page works without it.
+ * - Jobs page: auto refresh of the results every 5 s (a server-rendered fragment, so the
+ *   page keeps its scroll position and focus), paused while the tab is hidden or a
+ *   dialog is open, remembered in localStorage, with one polite announcement per
+ *   refresh that changed something; the "Clear inactive jobs" confirmation as a dialog.
+ * - Job details: the console output tailed live (server-sent events, polling when
+ *   they are not available), and the facts above it updated when the job changes.
+ */
+(function () {
+  'use strict';
+
+  var REFRESH_MS = 5000;
+  var STORAGE_KEY = 'docket.autoRefresh';
+
+  function readSetting() {
+    try {
+      return localStorage.getItem(STORAGE_KEY);
+    } catch {
+      return null;
+    }
+  }
+
+  function writeSetting(value) {
+    try {
+      localStorage.setItem(STORAGE_KEY, value);
+    } catch {
+      /* private mode: the choice lasts for this page only */
+    }
+  }
+
+  function dialogOpen() {
+    return document.querySelector('dialog[open]') !== null;
+  }
+
+  function sleep(ms) {
+    return new Promise(function (resolve) {
+      setTimeout(resolve, ms);
+    });
+  }
+
+  // ---- confirmation dialogs -------------------------------------------------------
+
+  function setupConfirmDialogs(onChange) {
+    var forms = document.querySelectorAll('form[data-confirm-dialog]');
+    forms.forEach(function (form) {
+      var dialog = document.getElementById(form.getAttribute('data-confirm-dialog'));
+      if (!dialog || typeof dialog.showModal !== 'function') return; // the server asks instead
+      form.addEventListener('submit', function (event) {
+        event.preventDefault();
+        dialog.showModal();
+        onChange();
+      });
+      dialog.addEventListener('close', onChange);
+      dialog.querySelectorAll('[data-close-dialog]').forEach(function (button) {
+        button.addEventListener('click', function () {
+          dialog.close();
+        });
+      });
+    });
+  }
+
+  // ---- jobs page: auto refresh ----------------------------------------------------
+
+  function rowStates(container) {
+    var states = {};
+    container.querySelectorAll('tr[data-job-id]').forEach(function (tr) {
+      states[tr.getAttribute('data-job-id')] = {
+        status: tr.getAttribute('data-status'),
+        title: tr.getAttribute('data-title'),
+        label: (tr.querySelector('.status') || {}).textContent || tr.getAttribute('data-status'),
+      };
+    });
+    return states;
+  }
+
+  /** One sentence about what changed between two refreshes, or '' when nothing did. */
+  function describeChanges(before, after) {
+    var changed = [];
+    var added = 0;
+    Object.keys(after).forEach(function (id) {
+      if (!before[id]) added++;
+      else if (before[id].status !== after[id].status) changed.push('job ' + id + ' (' + after[id].title + ') is now ' + after[id].label);
+    });
+    var parts = [];
+    if (changed.length > 3) parts.push(changed.slice(0, 3).join('; ') + '; and ' + (changed.length - 3) + ' more changed');
+    else if (changed.length) parts.push(changed.join('; '));
+    if (added) parts.push(added + (added === 1 ? ' new job' : ' new jobs'));
+    if (!parts.length) return '';
+    var text = parts.join('. ');
+    return text.charAt(0).toUpperCase() + text.slice(1) + '.';
+  }
+
+  function focusKey(el, container) {
+    if (!el || !container.contains(el)) return null;
+    var row = el.closest('tr[data-job-id]');
+    return {
+      row: row ? row.getAttribute('data-job-id') : null,
+      label: el.getAttribute('aria-label') || el.textContent,
+      tag: el.tagName,
+    };
+  }
+
+  function restoreFocus(key, container) {
+    if (!key) return;
+    var scope = key.row ? container.querySelector('tr[data-job-id="' + key.row + '"]') : container;
+    if (!scope) return;
+    var candidates = scope.querySelectorAll(key.tag.toLowerCase());
+    for (var i = 0; i < candidates.length; i++) {
+      var c = candidates[i];
+      if ((c.getAttribute('aria-label') || c.textContent) === key.label) {
+        c.focus({ preventScroll: true });
+        return;
+      }
+    }
+  }
+
+  function setupJobsPage() {
+    var results = document.getElementById('job-results');
+    if (!results) return;
+    var control = document.getElementById('auto-refresh-control');
+    var box = document.getElementById('auto-refresh');
+    var live = document.getElementById('live-indicator');
+    var announcer = document.getElementById('refresh-announcer');
+    var refreshLink = document.getElementById('refresh-link');
+    var timer = null;
+    var loading = false;
+    var stopped = false;
+
+    control.hidden = false;
+    box.checked = readSetting() !== 'off';
+
+    function paused() {
+      return document.hidden || dialogOpen();
+    }
+
+    function showState() {
+      live.hidden = !box.checked || stopped;
+      var p = paused();
+      live.setAttribute('data-paused', p ? '1' : '0');
+      live.textContent = p ? 'Live, paused' : 'Live';
+      live.title = p ? 'Auto refresh waits while this tab is hidden or a dialog is open' : 'The list updates every 5 seconds';
+    }
+
+    function schedule() {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      if (box.checked && !stopped) timer = setTimeout(tick, REFRESH_MS);
+      showState();
+    }
+
+    function announce(text) {
+      if (!text) return;
+      // Emptied first, so that the same sentence twice in a row is still read.
+      announcer.textContent = '';
+      setTimeout(function () {
+        announcer.textContent = text;
+      }, 50);
+    }
+
+    async function refresh(manual) {
+      if (loading) return;
+      loading = true;
+      try {
+        var res = await fetch(results.getAttribute('data-fragment'), {
+          headers: { Accept: 'text/html' },
+          credentials: 'same-origin',
+          cache: 'no-store',
+        });
+        if (res.status === 401) {
+          stopped = true;
+          announce('Your session has ended. Log in again to keep the list up to date.');
+          return;
+        }
+        if (!res.ok) return;
+        var html = await res.text();
+        // A dialog opened while the list was loading: do not change the page under it.
+        if (paused() && !manual) return;
+        var before = rowStates(results);
+        var key = focusKey(document.activeElement, results);
+        var x = window.scrollX;
+        var y = window.scrollY;
+        results.innerHTML = html;
+        window.scrollTo(x, y);
+        restoreFocus(key, results);
+        var text = describeChanges(before, rowStates(results));
+        if (manual && !text) text = 'The list is up to date.';
+        announce(text);
+      } catch {
+        /* offline for a moment: the next tick tries again */
+      } finally {
+        loading = false;
+      }
+    }
+
+    async function tick() {
+      timer = null;
+      if (!box.checked || stopped) return;
+      if (!paused()) await refresh(false);
+      schedule();
+    }
+
+    box.addEventListener('change', function () {
+      writeSetting(box.checked ? 'on' : 'off');
+      if (box.checked) {
+        stopped = false;
+        void refresh(false);
+      }
+      schedule();
+      announce(box.checked ? 'Auto refresh is on.' : 'Auto refresh is off.');
+    });
+
+    refreshLink.addEventListener('click', function (event) {
+      event.preventDefault();
+      void refresh(true).then(schedule);
+    });
+
+    document.addEventListener('visibilitychange', function () {
+      if (!document.hidden && box.checked && !stopped) {
+        void refresh(false);
+        schedule();
+      } else {
+        showState();
+      }
+    });
+
+    setupConfirmDialogs(function () {
+      showState();
+      // Back from the dialog: catch up at once rather than up to 5 s later.
+      if (!dialogOpen() && box.checked) {
+        void refresh(false);
+        schedule();
+      }
+    });
+    schedule();
+  }
+
+  // ---- job details: live output ---------------------------------------------------
+
+  function setupJobDetails() {
+    var out = document.getElementById('job-output');
+    if (!out) return;
+    var details = document.getElementById('job-details');
+    var stateText = document.getElementById('output-state');
+    var empty = document.getElementById('output-empty');
+    var truncated = document.getElementById('output-truncated');
+    var followControl = document.getElementById('follow-control');
+    var follow = document.getElementById('follow-output');
+    var streamUrl = out.getAttribute('data-stream');
+    var after = Number(out.getAttribute('data-after')) || 0;
+    var shown = {
+      status: (document.getElementById('job-status') || {}).className,
+      key: null,
+    };
+    var detailsLoading = false;
+    var ended = false;
+
+    followControl.hidden = false;
+    if (follow.checked) out.scrollTop = out.scrollHeight;
+
+    function append(chunk) {
+      if (chunk.id <= after) return;
+      after = chunk.id;
+      var span = document.createElement('span');
+      span.className = chunk.stream;
+      span.setAttribute('data-chunk', String(chunk.id));
+      span.textContent = chunk.text; // text, never markup
+      out.appendChild(span);
+      empty.hidden = true;
+      if (follow.checked) out.scrollTop = out.scrollHeight;
+    }
+
+    async function reloadDetails() {
+      if (detailsLoading) return;
+      detailsLoading = true;
+      try {
+        var res = await fetch(details.getAttribute('data-fragment'), { headers: { Accept: 'text/html' }, credentials: 'same-origin', cache: 'no-store' });
+        if (res.ok) details.innerHTML = await res.text();
+      } catch {
+        /* the next change tries again */
+      } finally {
+        detailsLoading = false;
+      }
+    }
+
+    function onJob(state) {
+      truncated.hidden = !state.outputTruncated;
+      var key = [state.status, state.attempt, state.cancelRequested, state.progress ? state.progress.label : '', state.error].join('|');
+      if (shown.key !== null && key !== shown.key) void reloadDetails();
+      else if (shown.key === null && ('status status-' + state.status) !== shown.status) void reloadDetails();
+      shown.key = key;
+      if (state.status === 'queued') stateText.textContent = 'Waiting for the job to start.';
+      else if (state.status === 'running') stateText.textContent = 'Receiving the output live.';
+    }
+
+    function onEnd() {
+      if (ended) return;
+      ended = true;
+      stateText.textContent = 'The job is over; this is all of its output.';
+      void reloadDetails();
+    }
+
+    async function poll() {
+      for (;;) {
+        var data;
+        try {
+          var res = await fetch(streamUrl + '?after=' + after, { headers: { Accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store' });
+          if (res.status === 404 || res.status === 401) {
+            stateText.textContent = 'The output is no longer available.';
+            return;
+          }
+          data = await res.json();
+        } catch {
+          await sleep(5000);
+          continue;
+        }
+        data.chunks.forEach(append);
+        if (data.job) onJob(data.job);
+        if (data.done) return onEnd();
+        await sleep(data.more ? 0 : 2000);
+      }
+    }
+
+    if (typeof EventSource !== 'function') {
+      void poll();
+      return;
+    }
+    var failures = 0;
+    var source = new EventSource(streamUrl + '?after=' + after);
+    source.addEventListener('output', function (e) {
+      failures = 0;
+      append(JSON.parse(e.data));
+    });
+    source.addEventListener('job', function (e) {
+      onJob(JSON.parse(e.data));
+    });
+    source.addEventListener('end', function () {
+      source.close();
+      onEnd();
+    });
+    source.addEventListener('error', function () {
+      failures++;
+      // Closed for good (an error status), or failing again and again: poll instead.
+      if (source.readyState === EventSource.CLOSED || failures > 5) {
+        source.close();
+        if (!ended) void poll();
+      }
+    });
+  }
+
+  function start() {
+    setupJobsPage();
+    setupJobDetails();
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+})();
