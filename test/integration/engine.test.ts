@@ -135,6 +135,34 @@ for (const backend of backends()) {
       expect(c.error).to.equal("the job's process was killed by SIGKILL");
     });
 
+    it('keeps a job running longer than its lease alive with heartbeats', async () => {
+      worker = new Worker(ctx.service, ctx.transport, { concurrency: 1 });
+      await worker.start();
+      // The test lease is 3 s: this job outlives two leases.
+      const { job } = await ctx.service.enqueue({ task: 'sleep', params: { seconds: 7 }, origin: 'cli' });
+      await new Promise((r) => setTimeout(r, 1000));
+      await ctx.service.reapExpired();
+      const done = await finalJob(ctx, job.id, 20_000);
+      expect(done.status).to.equal('completed');
+      expect(done.attempt).to.equal(1);
+      expect((await listEvents(ctx.db, job.id)).map((e) => e.type)).to.deep.equal(['queued', 'started', 'completed']);
+    });
+
+    it('reuses child processes and recycles them after --max-jobs', async () => {
+      worker = new Worker(ctx.service, ctx.transport, { concurrency: 1, maxJobs: 2 });
+      await worker.start();
+      const pids: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const { job } = await ctx.service.enqueue({ task: 'print', params: { lines: 1, pid: true }, origin: 'cli' });
+        expect((await finalJob(ctx, job.id)).status).to.equal('completed');
+        pids.push((await outputOf(ctx, job.id)).split('\n')[0]);
+      }
+      expect(pids[0]).to.equal(pids[1]);
+      expect(pids[2]).to.equal(pids[3]);
+      expect(pids[1]).to.not.equal(pids[2]);
+      expect(pids[0]).to.not.equal(`pid ${process.pid}`);
+    });
+
     it('honours priorities: high before normal before low', async () => {
       const order: number[] = [];
       const low = (await ctx.service.enqueue({ task: 'noop', priority: 'low', origin: 'cli' })).job.id;

@@ -50,8 +50,10 @@ export const print: TaskDefinition = {
     stderr: { type: 'boolean', description: 'print every tenth line to stderr', default: false },
     exit: { type: 'integer', description: 'exit the process with this code after printing', min: 0, max: 255 },
     delay: { type: 'number', description: 'milliseconds to wait between lines', default: 0, min: 0, max: 60_000 },
+    pid: { type: 'boolean', description: 'print the process id first', default: false },
   },
   async run(ctx) {
+    if (ctx.params.pid) process.stdout.write(`pid ${process.pid}\n`);
     const lines = Number(ctx.params.lines);
     const pad = 'x'.repeat(Number(ctx.params.width));
     const delay = Number(ctx.params.delay);
