@@ -18,6 +18,9 @@ export class Maintenance {
   /** When the broker came back after an outage (null: no outage seen, no grace needed). */
   private backSince: number | null = null;
   private sawDown = false;
+  /** When the database answered again after failing (null: no outage seen). */
+  private dbBackSince: number | null = null;
+  private dbFailed = false;
   private stopped = false;
 
   constructor(
@@ -42,7 +45,14 @@ export class Maintenance {
     this.running = true;
     const s = this.service;
     try {
-      await s.reapExpired();
+      // After a database outage every lease may have run out while heartbeats failed:
+      // give live workers two heartbeats to renew them before judging anyone lost.
+      if (this.dbFailed) {
+        this.dbFailed = false;
+        this.dbBackSince = Date.now();
+      }
+      const dbSettled = this.dbBackSince === null || Date.now() - this.dbBackSince > s.config.heartbeatMs * 2 + 500;
+      if (dbSettled) await s.reapExpired();
       const t = s.transport;
       if (t && t.state() === 'up') {
         if (this.sawDown) {
@@ -63,6 +73,7 @@ export class Maintenance {
         this.sawDown = true;
       }
     } catch (err) {
+      this.dbFailed = true;
       s.log.warn(`maintenance sweep failed: ${(err as Error).message}`);
     } finally {
       this.running = false;

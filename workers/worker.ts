@@ -200,10 +200,13 @@ export class Worker {
       job = await this.service.claim(d.jobId, this.id);
     } catch (err) {
       // The database is unreachable: give the delivery back rather than lose it.
+      // Wait a moment first, or the broker would redeliver it to us at once, in a tight loop.
       this.log.warn(`claim of job ${d.jobId} failed: ${(err as Error).message}`);
-      this.claiming--;
-      d.release();
-      setTimeout(() => this.pump(), 500).unref();
+      setTimeout(() => {
+        this.claiming--;
+        d.release();
+        this.pump();
+      }, 1000).unref();
       return;
     }
     // Ack right after the claim: no message stays unacked while the job runs.
@@ -329,8 +332,9 @@ export class Worker {
       slot,
       capture: new OutputCapture(
         {
+          // Retried through a short database outage rather than failing the job.
           write: (stream, text, bytes, truncated) =>
-            this.service.appendOutput(job, stream, text, bytes, { truncated }),
+            this.retryWrite(() => this.service.appendOutput(job, stream, text, bytes, { truncated })),
         },
         this.cfg.outputCapBytes,
         join(this.cfg.jobLogDir, `${job.id}.log`),
@@ -466,12 +470,17 @@ export class Worker {
 
   // ---- heartbeat -----------------------------------------------------------------
 
+  private beating = false;
+
   private async heartbeat(): Promise<void> {
-    if (this.stopped) return;
+    // A slow database must not stack heartbeats on top of each other.
+    if (this.stopped || this.beating) return;
+    this.beating = true;
     const now = Date.now();
     try {
-      await heartbeatWorker(this.service.db, this.id, this.running.size, now);
+      // Leases first: they are what keeps our jobs from being recovered elsewhere.
       await jobsStore.renewLeases(this.service.db, this.id, now + this.cfg.leaseMs);
+      await heartbeatWorker(this.service.db, this.id, this.running.size, now);
       const held = await jobsStore.runningOfWorker(this.service.db, this.id);
       const byId = new Map(held.map((h) => [h.id, h]));
       for (const r of this.running.values()) {
@@ -496,6 +505,8 @@ export class Worker {
       }
     } catch (err) {
       this.log.warn(`heartbeat failed: ${(err as Error).message}`, { worker: this.id });
+    } finally {
+      this.beating = false;
     }
   }
 
