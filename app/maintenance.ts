@@ -1,8 +1,10 @@
 import type { JobService } from './job-service.js';
 import { workersWithRunningJobs } from './store/workers.js';
 
-/** How often any process sweeps for lost work. */
+/** How often any process sweeps for expired leases and undispatched jobs. */
 const SWEEP_MS = 1000;
+/** How often (amqp) it looks for workers whose broker connection died. */
+const PRESENCE_MS = 250;
 /** After the broker comes back, give other workers this long to reconnect before judging them gone. */
 const RECONNECT_GRACE_MS = 8000;
 
@@ -22,6 +24,7 @@ export class Maintenance {
   private dbBackSince: number | null = null;
   private dbFailed = false;
   private stopped = false;
+  private lastSweep = 0;
 
   constructor(
     private readonly service: JobService,
@@ -36,7 +39,8 @@ export class Maintenance {
   private schedule(): void {
     if (this.stopped) return;
     // Jitter keeps many processes from sweeping in lockstep.
-    this.timer = setTimeout(() => void this.sweep(), SWEEP_MS * (0.75 + Math.random() / 2));
+    const every = this.service.transport?.kind === 'amqp' ? PRESENCE_MS : SWEEP_MS;
+    this.timer = setTimeout(() => void this.sweep(), every * (0.75 + Math.random() / 2));
     this.timer.unref();
   }
 
@@ -51,15 +55,17 @@ export class Maintenance {
         this.dbFailed = false;
         this.dbBackSince = Date.now();
       }
+      const full = Date.now() - this.lastSweep >= SWEEP_MS * 0.75;
+      if (full) this.lastSweep = Date.now();
       const dbSettled = this.dbBackSince === null || Date.now() - this.dbBackSince > s.config.heartbeatMs * 2 + 500;
-      if (dbSettled) await s.reapExpired();
+      if (full && dbSettled) await s.reapExpired();
       const t = s.transport;
       if (t && t.state() === 'up') {
         if (this.sawDown) {
           this.backSince = Date.now();
           this.sawDown = false;
         }
-        await s.dispatchPending();
+        if (full) await s.dispatchPending();
         const settled = this.backSince === null || Date.now() - this.backSince > RECONNECT_GRACE_MS;
         if (t.kind === 'amqp' && settled) {
           const holders = (await workersWithRunningJobs(s.db)).filter((w) => w !== this.selfWorkerId);
