@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as m20261122000000 from './20261122000000_jobs.js';
 import * as m20261122010000 from './20261122010000_sessions.js';
 import * as m20261122010100 from './20261122010100_jobs_task_index.js';
+import * as m20261122020000 from './20261122020000_descriptions.js';
 
 /**
  * The migrations, in order. Append-only: a released migration is never edited.
@@ -12,6 +13,7 @@ const migrations: Array<[string, Knex.Migration]> = [
   ['20261122000000_jobs', m20261122000000],
   ['20261122010000_sessions', m20261122010000],
   ['20261122010100_jobs_task_index', m20261122010100],
+  ['20261122020000_descriptions', m20261122020000],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Knex.Migration]> = {

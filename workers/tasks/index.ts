@@ -1,5 +1,6 @@
 import { BadRequestError, ForbiddenError } from '../../app/errors.js';
 import type { User } from '../../app/types.js';
+import { archivalTasks } from './archive/index.js';
 import { noop, print, sleepTask } from './diagnostic.js';
 import type { ParamSpec, TaskDefinition } from './types.js';
 
@@ -11,7 +12,7 @@ export function registerTask(def: TaskDefinition): void {
   registry.set(def.name, def);
 }
 
-for (const def of [noop, sleepTask, print]) registerTask(def);
+for (const def of [noop, sleepTask, print, ...archivalTasks]) registerTask(def);
 
 export function getTask(name: string): TaskDefinition | undefined {
   return registry.get(name);

@@ -1,0 +1,343 @@
+/**
+ * AtoM's ISAD(G) CSV columns: which a file may carry, how they map onto a description,
+ * and how a description is written back. Pure functions, no database.
+ */
+import type { Description, DescriptionFields, PublicationStatus } from './types.js';
+
+/** The columns of AtoM's ISAD template, in its order (also the order of an export). */
+export const ISAD_COLUMNS = [
+  'legacyId',
+  'parentId',
+  'qubitParentSlug',
+  'accessionNumber',
+  'identifier',
+  'title',
+  'levelOfDescription',
+  'extentAndMedium',
+  'repository',
+  'archivalHistory',
+  'acquisition',
+  'scopeAndContent',
+  'appraisal',
+  'accruals',
+  'arrangement',
+  'accessConditions',
+  'reproductionConditions',
+  'language',
+  'script',
+  'languageNote',
+  'physicalCharacteristics',
+  'findingAids',
+  'locationOfOriginals',
+  'locationOfCopies',
+  'relatedUnitsOfDescription',
+  'publicationNote',
+  'digitalObjectPath',
+  'digitalObjectURI',
+  'generalNote',
+  'subjectAccessPoints',
+  'placeAccessPoints',
+  'nameAccessPoints',
+  'genreAccessPoints',
+  'descriptionIdentifier',
+  'institutionIdentifier',
+  'rules',
+  'descriptionStatus',
+  'levelOfDetail',
+  'revisionHistory',
+  'languageOfDescription',
+  'scriptOfDescription',
+  'sources',
+  'archivistNote',
+  'publicationStatus',
+  'physicalObjectName',
+  'physicalObjectLocation',
+  'physicalObjectType',
+  'alternativeIdentifiers',
+  'alternativeIdentifierLabels',
+  'eventDates',
+  'eventTypes',
+  'eventStartDates',
+  'eventEndDates',
+  'eventActors',
+  'eventActorHistories',
+  'culture',
+] as const;
+
+/**
+ * Columns AtoM also reads: its older template named the creation event's columns
+ * differently, and newer versions add event places and descriptions. The older names
+ * are read into the current ones, so an export always uses the current names.
+ */
+export const COLUMN_ALIASES: Readonly<Record<string, string>> = {
+  creators: 'eventActors',
+  creatorHistories: 'eventActorHistories',
+  creationDates: 'eventDates',
+  creationDatesType: 'eventTypes',
+  creationDatesStart: 'eventStartDates',
+  creationDatesEnd: 'eventEndDates',
+  creationDateNotes: 'eventDescriptions',
+};
+
+/** Event columns of newer AtoM versions, not in the example template. */
+const EVENT_COLUMNS = ['eventPlaces', 'eventDescriptions'] as const;
+
+/** The columns of an export: the template's, with the newer event columns before `culture`. */
+export const EXPORT_COLUMNS: readonly string[] = [...ISAD_COLUMNS.slice(0, -1), ...EVENT_COLUMNS, 'culture'];
+
+const KNOWN = new Set<string>([...EXPORT_COLUMNS, ...Object.keys(COLUMN_ALIASES)]);
+
+/** Columns with their own database column; every other field goes to `extra`. */
+const FIELD_OF_COLUMN: Readonly<Record<string, keyof DescriptionFields>> = {
+  identifier: 'identifier',
+  title: 'title',
+  levelOfDescription: 'levelOfDescription',
+  extentAndMedium: 'extentAndMedium',
+  scopeAndContent: 'scopeAndContent',
+  repository: 'repository',
+  eventDates: 'eventDates',
+  eventStartDates: 'eventStartDates',
+  eventEndDates: 'eventEndDates',
+  publicationStatus: 'publicationStatus',
+  culture: 'culture',
+};
+
+/** Columns that place a row in the hierarchy rather than describe it. */
+export const HIERARCHY_COLUMNS = ['legacyId', 'parentId', 'qubitParentSlug'] as const;
+
+/** The labels of the fields, for pages and finding aids (ISAD(G) names, as AtoM shows them). */
+export const FIELD_LABELS: Readonly<Record<string, string>> = {
+  accessionNumber: 'Accession number',
+  identifier: 'Identifier',
+  title: 'Title',
+  levelOfDescription: 'Level of description',
+  extentAndMedium: 'Extent and medium',
+  repository: 'Repository',
+  archivalHistory: 'Archival history',
+  acquisition: 'Immediate source of acquisition or transfer',
+  scopeAndContent: 'Scope and content',
+  appraisal: 'Appraisal, destruction and scheduling',
+  accruals: 'Accruals',
+  arrangement: 'System of arrangement',
+  accessConditions: 'Conditions governing access',
+  reproductionConditions: 'Conditions governing reproduction',
+  language: 'Language of material',
+  script: 'Script of material',
+  languageNote: 'Language and script notes',
+  physicalCharacteristics: 'Physical characteristics and technical requirements',
+  findingAids: 'Finding aids',
+  locationOfOriginals: 'Existence and location of originals',
+  locationOfCopies: 'Existence and location of copies',
+  relatedUnitsOfDescription: 'Related units of description',
+  publicationNote: 'Publication note',
+  digitalObjectPath: 'Digital object path',
+  digitalObjectURI: 'Digital object URI',
+  generalNote: 'Note',
+  subjectAccessPoints: 'Subject access points',
+  placeAccessPoints: 'Place access points',
+  nameAccessPoints: 'Name access points',
+  genreAccessPoints: 'Genre access points',
+  descriptionIdentifier: 'Description identifier',
+  institutionIdentifier: 'Institution identifier',
+  rules: 'Rules or conventions',
+  descriptionStatus: 'Status',
+  levelOfDetail: 'Level of detail',
+  revisionHistory: 'Dates of creation, revision and deletion',
+  languageOfDescription: 'Language of description',
+  scriptOfDescription: 'Script of description',
+  sources: 'Sources',
+  archivistNote: "Archivist's note",
+  publicationStatus: 'Publication status',
+  physicalObjectName: 'Physical storage',
+  physicalObjectLocation: 'Physical storage location',
+  physicalObjectType: 'Physical storage type',
+  alternativeIdentifiers: 'Alternative identifiers',
+  alternativeIdentifierLabels: 'Alternative identifier labels',
+  eventDates: 'Dates',
+  eventTypes: 'Event types',
+  eventStartDates: 'Start dates',
+  eventEndDates: 'End dates',
+  eventActors: 'Creators and other actors',
+  eventActorHistories: 'Biographical or administrative history',
+  eventPlaces: 'Event places',
+  eventDescriptions: 'Event notes',
+  culture: 'Culture',
+};
+
+/** The order fields appear in "full details" finding aids and on the description page (ISAD areas). */
+export const DISPLAY_ORDER: readonly string[] = [
+  'identifier',
+  'title',
+  'eventDates',
+  'levelOfDescription',
+  'extentAndMedium',
+  'repository',
+  'eventActors',
+  'eventActorHistories',
+  'archivalHistory',
+  'acquisition',
+  'scopeAndContent',
+  'appraisal',
+  'accruals',
+  'arrangement',
+  'accessConditions',
+  'reproductionConditions',
+  'language',
+  'script',
+  'languageNote',
+  'physicalCharacteristics',
+  'findingAids',
+  'locationOfOriginals',
+  'locationOfCopies',
+  'relatedUnitsOfDescription',
+  'publicationNote',
+  'generalNote',
+  'subjectAccessPoints',
+  'placeAccessPoints',
+  'nameAccessPoints',
+  'genreAccessPoints',
+  'alternativeIdentifiers',
+  'accessionNumber',
+  'physicalObjectName',
+  'physicalObjectLocation',
+  'descriptionIdentifier',
+  'institutionIdentifier',
+  'rules',
+  'descriptionStatus',
+  'levelOfDetail',
+  'revisionHistory',
+  'languageOfDescription',
+  'scriptOfDescription',
+  'sources',
+  'archivistNote',
+];
+
+export interface HeaderCheck {
+  /** Canonical column name for each position of the header (aliases resolved). */
+  columns: string[];
+  /** Problems that reject the file; empty when it can be imported. */
+  problems: string[];
+}
+
+/**
+ * Checks a header row. Unknown columns reject the file, naming them: AtoM ignores them
+ * silently, and a misspelt `scopeAndContents` then loses a whole column of data.
+ */
+export function checkHeader(raw: string[]): HeaderCheck {
+  const problems: string[] = [];
+  const columns = raw.map((c) => c.trim());
+  const unknown = columns.filter((c) => c !== '' && !KNOWN.has(c));
+  if (unknown.length > 0) {
+    problems.push(
+      `the header has ${unknown.length === 1 ? 'a column' : 'columns'} this import does not know: ` +
+        `${unknown.map((c) => JSON.stringify(c.slice(0, 60))).join(', ')}. ` +
+        `Use AtoM's ISAD column names (${ISAD_COLUMNS.slice(0, 6).join(', ')}, ...; ` +
+        'see the README), spelt exactly as they are',
+    );
+  }
+  const empty = columns.filter((c) => c === '').length;
+  if (empty > 0) problems.push(`the header has ${empty} empty column name${empty === 1 ? '' : 's'}`);
+  const canonical = columns.map((c) => COLUMN_ALIASES[c] ?? c);
+  const seen = new Set<string>();
+  const dup = new Set<string>();
+  for (const c of canonical) {
+    if (c === '') continue;
+    if (seen.has(c)) dup.add(c);
+    seen.add(c);
+  }
+  if (dup.size > 0) {
+    problems.push(`the header names ${[...dup].map((c) => JSON.stringify(c)).join(', ')} more than once`);
+  }
+  if (!seen.has('title') && !seen.has('identifier')) {
+    problems.push('the header has neither a "title" nor an "identifier" column, so no row could describe anything');
+  }
+  return { columns: canonical, problems };
+}
+
+/** "Published"/"draft" in any case; null for a blank cell; undefined for anything else. */
+export function parsePublicationStatus(raw: string): PublicationStatus | null | undefined {
+  const v = raw.trim().toLowerCase();
+  if (v === '') return null;
+  if (v === 'published') return 'published';
+  if (v === 'draft') return 'draft';
+  return undefined;
+}
+
+/** One row's cells by canonical column name (only the columns the file has). */
+export type CsvRow = Map<string, string>;
+
+export interface RowFields {
+  /** Fields from non-blank cells only (a match-and-update leaves the others alone). */
+  set: Partial<Omit<DescriptionFields, 'extra'>>;
+  extra: Record<string, string>;
+  /** Column names present in the file whose cell is blank (delete-and-replace clears them). */
+  blank: string[];
+  /** A publicationStatus cell that is neither Draft nor Published. */
+  badPublicationStatus: string | null;
+}
+
+/** Splits a row into the description's own fields and its extra ISAD fields. */
+export function rowFields(row: CsvRow): RowFields {
+  const set: RowFields['set'] = {};
+  const extra: Record<string, string> = {};
+  const blank: string[] = [];
+  let badPublicationStatus: string | null = null;
+  for (const [column, value] of row) {
+    if ((HIERARCHY_COLUMNS as readonly string[]).includes(column)) continue;
+    if (value === '') {
+      blank.push(column);
+      continue;
+    }
+    const field = FIELD_OF_COLUMN[column];
+    if (field === 'publicationStatus') {
+      const status = parsePublicationStatus(value);
+      if (status) set.publicationStatus = status;
+      else badPublicationStatus = value;
+    } else if (field) {
+      (set as Record<string, string>)[field] = value;
+    } else {
+      extra[column] = value;
+    }
+  }
+  return { set, extra, blank, badPublicationStatus };
+}
+
+/** The full field set of a row for a new description, or for one replaced whole. */
+export function newFields(f: RowFields): DescriptionFields {
+  return {
+    identifier: f.set.identifier ?? null,
+    title: f.set.title ?? null,
+    levelOfDescription: f.set.levelOfDescription ?? null,
+    extentAndMedium: f.set.extentAndMedium ?? null,
+    scopeAndContent: f.set.scopeAndContent ?? null,
+    repository: f.set.repository ?? null,
+    eventDates: f.set.eventDates ?? null,
+    eventStartDates: f.set.eventStartDates ?? null,
+    eventEndDates: f.set.eventEndDates ?? null,
+    publicationStatus: f.set.publicationStatus ?? 'draft',
+    culture: f.set.culture ?? 'en',
+    extra: { ...f.extra },
+  };
+}
+
+/** The value a description has for a column (blank when it has none). */
+export function fieldValue(d: DescriptionFields, column: string): string {
+  const field = FIELD_OF_COLUMN[column];
+  if (field === 'publicationStatus') return d.publicationStatus === 'published' ? 'Published' : 'Draft';
+  if (field) return (d[field] as string | null) ?? '';
+  return d.extra[column] ?? '';
+}
+
+/** One export row. `legacyId` is the description's id, as in AtoM's exports. */
+export function exportRow(
+  d: Description,
+  columns: readonly string[],
+  place: { parentId: number | null; qubitParentSlug: string | null },
+): string[] {
+  return columns.map((c) => {
+    if (c === 'legacyId') return String(d.id);
+    if (c === 'parentId') return place.parentId === null ? '' : String(place.parentId);
+    if (c === 'qubitParentSlug') return place.qubitParentSlug ?? '';
+    return fieldValue(d, c);
+  });
+}

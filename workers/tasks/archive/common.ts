@@ -1,0 +1,70 @@
+/** Helpers the archival task handlers share. */
+import { findDescription } from '../../../app/archive/descriptions.js';
+import type { Description } from '../../../app/archive/types.js';
+import type { Db } from '../../../app/db.js';
+import { UnrecoverableError } from '../../../app/errors.js';
+import type { ParamSpec } from '../types.js';
+
+/** The `--description` parameter every archival task takes. */
+export const descriptionParam: ParamSpec = {
+  type: 'string',
+  required: true,
+  description: 'the description: its slug or its id',
+  maxLength: 200,
+};
+
+/** The description a parameter names, or an UnrecoverableError (retrying cannot help). */
+export async function describedBy(db: Db, ref: unknown, what = 'description'): Promise<Description> {
+  const d = await findDescription(db, String(ref ?? ''));
+  if (!d) throw new UnrecoverableError(`no ${what} has the slug or id "${String(ref).slice(0, 100)}"`);
+  return d;
+}
+
+/** How output lines name a description: its title and slug. */
+export function label(d: Pick<Description, 'title' | 'identifier' | 'slug'>): string {
+  const name = d.title ?? d.identifier ?? 'Untitled';
+  return `"${name}" (${d.slug})`;
+}
+
+/** `objectRef` for the jobs page before the task has resolved the description. */
+export function descriptionRef(params: Record<string, unknown>): string | null {
+  const ref = params.description;
+  return typeof ref === 'string' && ref !== '' ? `description:${ref.slice(0, 80)}` : null;
+}
+
+/** A Map that forgets its least recently used entries beyond `max`. */
+export class LruMap<K, V> {
+  private readonly map = new Map<K, V>();
+  constructor(private readonly max: number) {}
+
+  get(key: K): V | undefined {
+    const v = this.map.get(key);
+    if (v !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, v);
+    }
+    return v;
+  }
+
+  has(key: K): boolean {
+    return this.map.has(key);
+  }
+
+  set(key: K, value: V): void {
+    this.map.delete(key);
+    this.map.set(key, value);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as K);
+  }
+
+  delete(key: K): void {
+    this.map.delete(key);
+  }
+
+  clear(): void {
+    this.map.clear();
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * csv-export: a description and its descendants as an AtoM ISAD CSV, in the columns the
+ * import reads. `legacyId` is each description's id and `parentId` its parent's, so that
+ * the file imported as new rebuilds the same hierarchy; the first row carries its
+ * parent's slug in `qubitParentSlug` (when it has a parent), so the copy lands in the
+ * same place.
+ */
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { stringify } from 'csv-stringify';
+import { EXPORT_COLUMNS, exportRow } from '../../../app/archive/csv-columns.js';
+import { getDescription, walkTree } from '../../../app/archive/descriptions.js';
+import type { TaskDefinition } from '../types.js';
+import { describedBy, descriptionParam, descriptionRef, label } from './common.js';
+
+export const csvExport: TaskDefinition = {
+  name: 'csv-export',
+  title: 'Export CSV',
+  description: 'Exports a description and its descendants as an AtoM ISAD(G) CSV file to download.',
+  params: {
+    description: descriptionParam,
+    public: { type: 'boolean', default: false, description: 'published descriptions only' },
+  },
+  objectRef: descriptionRef,
+  async run(ctx) {
+    const db = ctx.db();
+    const root = await describedBy(db, ctx.params.description);
+    const publishedOnly = Boolean(ctx.params.public);
+    const parentSlug = root.parentId === null ? null : ((await getDescription(db, root.parentId))?.slug ?? null);
+    await mkdir(ctx.resultsDir, { recursive: true });
+    const stored = `${randomBytes(16).toString('hex')}.csv`;
+    const path = join(ctx.resultsDir, stored);
+    const out = createWriteStream(path);
+    const csv = stringify({ header: true, columns: [...EXPORT_COLUMNS] });
+    csv.pipe(out);
+    let rows = 0;
+    try {
+      console.log(`Exporting ${label(root)} and its descendants${publishedOnly ? ' (published only)' : ''}`);
+      for await (const { description: d } of walkTree(db, root, { publishedOnly })) {
+        if (ctx.signal.aborted) throw new Error(`stopped after ${rows} rows: ${String(ctx.signal.reason ?? 'cancelled')}`);
+        const place = d.id === root.id ? { parentId: null, qubitParentSlug: parentSlug } : { parentId: d.parentId, qubitParentSlug: null };
+        // Backpressure: wait while the file is behind, so memory stays flat.
+        if (!csv.write(exportRow(d, EXPORT_COLUMNS, place))) await once(csv, 'drain');
+        rows++;
+        if (rows % 500 === 0) ctx.progress(rows, null, `${rows} rows written`);
+      }
+      csv.end();
+      await once(out, 'finish');
+    } catch (err) {
+      csv.destroy();
+      out.destroy();
+      await rm(path, { force: true });
+      throw err;
+    }
+    ctx.progress(rows, rows, `${rows} rows written`);
+    console.log(`Exported ${rows} description${rows === 1 ? '' : 's'} to ${root.slug}.csv`);
+    return {
+      summary: `exported ${rows} description${rows === 1 ? '' : 's'}`,
+      file: { stored, downloadName: `${root.slug}.csv` },
+      objectRef: `description:${root.id}`,
+    };
+  },
+};

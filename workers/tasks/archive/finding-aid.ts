@@ -1,0 +1,102 @@
+/**
+ * finding-aid: a PDF or RTF document of a top-level description and its hierarchy, in
+ * AtoM's two models:
+ * - inventory summary: the top-level description's main fields, then one table row per
+ *   lower level (reference code, title, level, dates), indented by depth;
+ * - full details: every description in order, each with all its ISAD fields.
+ * Public finding aids hold published descriptions only (a draft hides its branch).
+ *
+ * The description's finding-aid status says where it stands: generating while this
+ * runs, then generated (with the file) or error (with the reason).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setFindingAid, walkTree } from '../../../app/archive/descriptions.js';
+import { UnrecoverableError, coerceError } from '../../../app/errors.js';
+import type { TaskDefinition } from '../types.js';
+import { describedBy, descriptionParam, label } from './common.js';
+import { buildFindingAid, type FindingAidFormat, type FindingAidModel } from './finding-aid-render.js';
+
+export const FINDING_AID_FORMATS = ['pdf', 'rtf'] as const;
+export const FINDING_AID_MODELS = ['inventory-summary', 'full-details'] as const;
+
+export const findingAid: TaskDefinition = {
+  name: 'finding-aid',
+  title: 'Generate finding aid',
+  description: 'Generates the finding aid (PDF or RTF) of a top-level description and its hierarchy.',
+  params: {
+    description: descriptionParam,
+    format: { type: 'enum', values: FINDING_AID_FORMATS, default: 'pdf', description: 'pdf or rtf' },
+    model: {
+      type: 'enum',
+      values: FINDING_AID_MODELS,
+      default: 'inventory-summary',
+      description: 'inventory-summary or full-details',
+    },
+    public: { type: 'boolean', default: false, description: 'published descriptions only' },
+  },
+  // Two requests for the same description's finding aid share one job.
+  uniqueKey: (p) => `finding-aid:${String(p.description)}`,
+  objectRef: (p) => `description:${String(p.description).slice(0, 80)}`,
+  timeLimitMs: { soft: 60 * 60_000, hard: 65 * 60_000 },
+  async run(ctx) {
+    const db = ctx.db();
+    const root = await describedBy(db, ctx.params.description);
+    if (root.parentId !== null) {
+      throw new UnrecoverableError(
+        `${label(root)} is not a top-level description; finding aids are generated for top-level descriptions`,
+      );
+    }
+    const format = ctx.params.format as FindingAidFormat;
+    const model = ctx.params.model as FindingAidModel;
+    const publicOnly = Boolean(ctx.params.public);
+    if (publicOnly && root.publicationStatus !== 'published') {
+      throw new UnrecoverableError(`${label(root)} is a draft: a public finding aid needs it published`);
+    }
+    await setFindingAid(db, root.id, { status: 'generating', jobId: ctx.jobId, error: null, at: Date.now() });
+    await mkdir(ctx.resultsDir, { recursive: true });
+    const stored = `${randomBytes(16).toString('hex')}.${format}`;
+    const path = join(ctx.resultsDir, stored);
+    const downloadName = `${root.slug}.${format}`;
+    console.log(
+      `Generating the ${publicOnly ? 'public' : 'private'} ${model === 'full-details' ? 'full details' : 'inventory summary'} ` +
+        `finding aid of ${label(root)} as ${format.toUpperCase()}`,
+    );
+    ctx.progress(0, null, 'writing');
+    try {
+      const count = await buildFindingAid({
+        path,
+        format,
+        model,
+        publicOnly,
+        root,
+        nodes: walkTree(db, root, { publishedOnly: publicOnly }),
+        signal: ctx.signal,
+        onProgress: (n) => ctx.progress(n, null, `${n} descriptions written`),
+      });
+      await setFindingAid(db, root.id, {
+        status: 'generated',
+        jobId: ctx.jobId,
+        file: stored,
+        name: downloadName,
+        error: null,
+        at: Date.now(),
+      });
+      ctx.progress(count, count, `${count} descriptions written`);
+      console.log(`Wrote ${count} description${count === 1 ? '' : 's'} to ${downloadName}`);
+      return {
+        summary: `${format.toUpperCase()}, ${model}${publicOnly ? ', public' : ''}: ${count} descriptions`,
+        file: { stored, downloadName },
+        objectRef: `description:${root.id}`,
+      };
+    } catch (thrown) {
+      const err = coerceError(thrown);
+      await rm(path, { force: true });
+      await setFindingAid(db, root.id, { status: 'error', jobId: ctx.jobId, error: err.message, at: Date.now() }).catch(
+        () => undefined,
+      );
+      throw err;
+    }
+  },
+};
