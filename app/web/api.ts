@@ -13,7 +13,7 @@ import { listJobs, summarize } from '../store/job-list.js';
 import { listEvents } from '../store/jobs.js';
 import { STATUS_LABELS, type PriorityName, type User } from '../types.js';
 import { requireUser } from './auth.js';
-import { jobIdParam, queryValue } from './http.js';
+import { jobIdParam, queryValue, sendJsonWithEtag } from './http.js';
 import { runnableTasks } from './jobs-pages.js';
 import { filterQuery, listQueryFor, PAGE_SIZE, parseJobFilter, queueState, visibleJob } from './jobs-query.js';
 import { downloadHandler } from './jobs-pages.js';
@@ -56,7 +56,7 @@ export function apiRoutes(ctx: Context): express.Router {
     const queue = await queueState(ctx);
     res.set('Retry-After', String(LIST_RETRY_AFTER));
     res.set('Cache-Control', 'private, no-cache');
-    res.json({
+    sendJsonWithEtag(req, res, {
       jobs: page.jobs.map((j) => jobJson(j, queue)),
       next: page.next,
       links: { next: page.next ? `/api/jobs?${filterQuery(f, { after: page.next })}${limit !== PAGE_SIZE ? `&limit=${limit}` : ''}` : null },
@@ -95,8 +95,7 @@ export function apiRoutes(ctx: Context): express.Router {
     const wait = retryAfterSeconds(job);
     if (wait !== null) res.set('Retry-After', String(wait));
     res.set('Cache-Control', 'private, no-cache');
-    // res.json sets an ETag from the body; Express answers a matching If-None-Match with 304.
-    res.json({ job: jobJson(job, queue) });
+    sendJsonWithEtag(req, res, { job: jobJson(job, queue) });
   });
 
   router.get('/jobs/:id/output', outputHandler(ctx, 'api'));
@@ -107,7 +106,7 @@ export function apiRoutes(ctx: Context): express.Router {
     const wait = retryAfterSeconds(job);
     if (wait !== null) res.set('Retry-After', String(wait));
     res.set('Cache-Control', 'private, no-cache');
-    res.json({ events: events.map(eventJson) });
+    sendJsonWithEtag(req, res, { events: events.map(eventJson) });
   });
 
   router.get('/jobs/:id/download', downloadHandler(ctx));

@@ -1,7 +1,8 @@
 /**
  * Small request helpers shared by the pages and the API.
  */
-import type { Request } from 'express';
+import { createHash } from 'node:crypto';
+import type { Request, Response } from 'express';
 import { BadRequestError, NotFoundError } from '../errors.js';
 
 /** One query or form value as a string: the last one when a name is repeated, null when absent. */
@@ -66,4 +67,25 @@ export function bearerToken(req: Request): string | null {
   if (!h) return null;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
   return m ? m[1] : null;
+}
+
+/**
+ * Sends JSON with a strong ETag and answers a matching `If-None-Match` with 304.
+ * Express's own check is skipped on purpose: it treats a request's
+ * `Cache-Control: no-cache` as "never 304", and fetch() adds that header to every
+ * conditional request, so a poller using fetch would never see a 304.
+ */
+export function sendJsonWithEtag(req: Request, res: Response, body: unknown): void {
+  const json = JSON.stringify(body);
+  const tag = `"${createHash('sha1').update(json).digest('base64url')}"`;
+  res.set('ETag', tag);
+  const ifNoneMatch = req.get('if-none-match');
+  if (ifNoneMatch) {
+    const tags = ifNoneMatch.split(',').map((t) => t.trim().replace(/^W\//, ''));
+    if (tags.includes(tag) || tags.includes('*')) {
+      res.status(304).end();
+      return;
+    }
+  }
+  res.type('application/json').send(json);
 }

@@ -16,7 +16,7 @@ import { HttpError } from '../errors.js';
 import type { Actor } from '../policy.js';
 import { getJob, readOutput } from '../store/jobs.js';
 import { FINAL_STATUSES, STATUS_LABELS, type Job } from '../types.js';
-import { cursorParam, jobIdParam, queryValue } from './http.js';
+import { cursorParam, jobIdParam, queryValue, sendJsonWithEtag } from './http.js';
 import { visibleJob } from './jobs-query.js';
 import { chunkJson, isoDate, progressOf } from './present.js';
 
@@ -83,7 +83,7 @@ export function outputHandler(ctx: Context, kind: 'page' | 'api') {
     const wait = more ? null : retryAfterSeconds(job);
     if (wait !== null) res.set('Retry-After', String(wait));
     res.set('Cache-Control', 'private, no-cache');
-    res.json({ job: state, chunks: chunks.map(chunkJson), next, more, done: state.done && !more });
+    sendJsonWithEtag(req, res, { job: state, chunks: chunks.map(chunkJson), next, more, done: state.done && !more });
   };
 }
 

@@ -1,0 +1,168 @@
+/**
+ * Logging in and out: sessions in the database (they outlive a web process and work in
+ * another), CSRF on every form, the login rate limit and slowdown, security headers.
+ */
+import { expect } from 'chai';
+import { backends, requireService } from '../helpers.js';
+import { Client, closeServer, loggedIn, PASSWORDS, serve, startWeb, type Web } from './web-fixture.js';
+
+for (const backend of backends()) {
+  describe(`web: login and sessions on ${backend.name}`, function () {
+    this.timeout(60_000);
+    let web: Web;
+
+    before(async function () {
+      if (backend.db === 'mysql') await requireService(this, 'mysql');
+      if (backend.transport === 'amqp') await requireService(this, 'amqp');
+      web = await startWeb(backend);
+    });
+
+    after(async () => {
+      await web?.close();
+    });
+
+    it('sends an anonymous visitor to the login page and back, and answers the API with 401', async () => {
+      const c = new Client(web.base);
+      const page = await c.get('/jobs?tab=failed');
+      expect(page.status).to.equal(303);
+      expect(page.location).to.equal('/login?next=%2Fjobs%3Ftab%3Dfailed');
+      const api = await c.get('/api/jobs');
+      expect(api.status).to.equal(401);
+      expect(api.headers.get('www-authenticate')).to.match(/^Bearer/);
+      expect(api.json<{ error: { status: number } }>().error.status).to.equal(401);
+      const fragment = await c.get('/jobs?partial=1');
+      expect(fragment.status).to.equal(401);
+      expect((await c.get('/')).location).to.equal('/login');
+    });
+
+    it('logs in with a new session id, an HttpOnly SameSite=Lax cookie, and follows a local "next" only', async () => {
+      const c = new Client(web.base);
+      const form = await c.get('/login?next=/jobs/new');
+      expect(form.status).to.equal(200);
+      const cookie = form.headers.getSetCookie().find((s) => s.startsWith('docket.sid='));
+      expect(cookie, 'the login form starts a session for its CSRF token').to.be.a('string');
+      expect(cookie).to.match(/HttpOnly/i);
+      expect(cookie).to.match(/SameSite=Lax/i);
+      const before = c.cookies.get('docket.sid');
+      const ok = await c.post('/login', { username: 'alice', password: PASSWORDS.alice, next: '/jobs/new' });
+      expect(ok.status).to.equal(303);
+      expect(ok.location).to.equal('/jobs/new');
+      expect(c.cookies.get('docket.sid')).to.be.a('string').and.not.equal(before);
+      const page = await c.get('/jobs');
+      expect(page.status).to.equal(200);
+      expect(page.text).to.include('Signed in as <strong>alice</strong> (archivist)');
+
+      for (const evil of ['//evil.example/x', '/\\evil.example', 'https://evil.example/']) {
+        const d = new Client(web.base);
+        await d.get('/login');
+        const r = await d.post('/login', { username: 'bob', password: PASSWORDS.bob, next: evil });
+        expect(r.status).to.equal(303);
+        expect(r.location, evil).to.equal('/jobs');
+      }
+    });
+
+    it('refuses a login without the CSRF token of the login form', async () => {
+      const c = new Client(web.base);
+      await c.get('/login');
+      const r = await c.request('POST', '/login', { form: { username: 'alice', password: PASSWORDS.alice } });
+      expect(r.status).to.equal(403);
+      expect(r.text).to.include('This form has expired or was sent from another site');
+      expect(r.location).to.equal(null);
+      // No cookie at all (a cross-site post): refused too.
+      const d = new Client(web.base);
+      const r2 = await d.request('POST', '/login', { form: { _csrf: c.csrf, username: 'alice', password: PASSWORDS.alice } });
+      expect(r2.status).to.equal(403);
+    });
+
+    it('answers a wrong password plainly, escaping what was typed', async () => {
+      const c = new Client(web.base);
+      await c.get('/login');
+      const r = await c.post('/login', { username: '<b>mallory</b>', password: 'nope' });
+      expect(r.status).to.equal(401);
+      expect(r.text).to.include('Wrong username or password.');
+      expect(r.text).to.include('value="&lt;b&gt;mallory&lt;/b&gt;"');
+      expect(r.text).not.to.include('<b>mallory</b>');
+    });
+
+    it('slows down repeated failures and then refuses with 429 and Retry-After', async () => {
+      // Its own web process, so that other tests' failures do not count against it.
+      const strict = await serve(web.ctx, { login: { maxFailures: 4, freeFailures: 1, baseDelayMs: 300, maxDelayMs: 1000 } });
+      try {
+        const c = new Client(strict.base);
+        await c.get('/login');
+        const times: number[] = [];
+        const statuses: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          const t = Date.now();
+          const r = await c.post('/login', { username: 'slow', password: `wrong-${i}` });
+          times.push(Date.now() - t);
+          statuses.push(r.status);
+          if (r.status === 429) {
+            expect(r.headers.get('retry-after')).to.match(/^\d+$/);
+            expect(r.text).to.include('Too many failed logins');
+          }
+        }
+        // Failures 1–4 are answered (the first at once, later ones after a growing wait); the 5th is refused.
+        expect(statuses).to.deep.equal([401, 401, 401, 401, 429]);
+        expect(times[0]).to.be.below(250);
+        expect(times[1]).to.be.at.least(280);
+        expect(times[2]).to.be.at.least(580);
+        // For the rest of the window the address is refused, even with a right password.
+        const blocked = await c.post('/login', { username: 'alice', password: PASSWORDS.alice });
+        expect(blocked.status).to.equal(429);
+      } finally {
+        await closeServer(strict.server);
+      }
+    });
+
+    it('keeps a session in the database: another web process accepts it, and it outlives this one', async () => {
+      const c = await loggedIn(web.base, 'bob');
+      const other = await serve(web.ctx);
+      try {
+        const d = new Client(other.base);
+        d.cookies = new Map(c.cookies);
+        const page = await d.get('/jobs');
+        expect(page.status).to.equal(200);
+        expect(page.text).to.include('Signed in as <strong>bob</strong>');
+      } finally {
+        await closeServer(other.server);
+      }
+      const rows = (await web.ctx.db('sessions').count({ n: '*' }).first()) as { n: number | string };
+      expect(Number(rows.n)).to.be.at.least(1);
+      // "Restart": a brand-new app on the same database.
+      const restarted = await serve(web.ctx);
+      try {
+        const e = new Client(restarted.base);
+        e.cookies = new Map(c.cookies);
+        expect((await e.get('/jobs')).status).to.equal(200);
+      } finally {
+        await closeServer(restarted.server);
+      }
+    });
+
+    it('logs out with the CSRF token only, and the old cookie then signs in nobody', async () => {
+      const c = await loggedIn(web.base, 'alice');
+      const saved = new Map(c.cookies);
+      const forged = await c.request('POST', '/logout', { form: {} });
+      expect(forged.status).to.equal(403);
+      expect((await c.get('/jobs')).status).to.equal(200);
+      const out = await c.post('/logout');
+      expect(out.status).to.equal(303);
+      expect(out.location).to.equal('/login');
+      const replay = new Client(web.base);
+      replay.cookies = saved;
+      const r = await replay.get('/jobs');
+      expect(r.status).to.equal(303);
+      expect(r.location).to.match(/^\/login/);
+    });
+
+    it('sends security headers (CSP, no framing, no sniffing) and no X-Powered-By', async () => {
+      const r = await new Client(web.base).get('/login');
+      expect(r.headers.get('content-security-policy')).to.include("script-src 'self'");
+      expect(r.headers.get('content-security-policy')).to.include("form-action 'self'");
+      expect(r.headers.get('x-frame-options')).to.equal('SAMEORIGIN');
+      expect(r.headers.get('x-content-type-options')).to.equal('nosniff');
+      expect(r.headers.get('x-powered-by')).to.equal(null);
+    });
+  });
+}
