@@ -75,6 +75,7 @@ export async function createContext(opts: ContextOptions = {}): Promise<Context>
     service,
     log,
     async close() {
+      await service.flushMarks();
       await transport.close().catch(() => undefined);
       await db.destroy().catch(() => undefined);
     },
