@@ -159,6 +159,50 @@ export class JobService {
     return done.length;
   }
 
+  /**
+   * Bulk enqueue: the jobs and their `queued` events in one transaction, then one
+   * publish batch. Unique keys are not coalesced here (a bulk load of distinct work);
+   * a task with a unique key must go through `enqueue`. Returns the ids in order and
+   * how many the broker confirmed (the dispatcher publishes the rest later).
+   */
+  async enqueueMany(reqs: NewJob[]): Promise<{ ids: number[]; dispatched: number }> {
+    const now = this.now();
+    const rows: store.InsertJob[] = [];
+    const actors = new Set<string>();
+    for (const req of reqs) {
+      const def = requireTask(req.task);
+      if (def.uniqueKey) throw new BadRequestError(`the task "${def.name}" coalesces by unique key; enqueue it alone`);
+      assertMayRun(def, req.origin === 'cli' ? null : (req.user ?? null));
+      const params = validateParams(def, req.params);
+      const size = JSON.stringify(params).length;
+      if (size > 64 * 1024) throw new BadRequestError(`params are ${size} bytes; the limit is 65536`);
+      const priority = PRIORITIES[req.priority ?? 'normal'];
+      if (priority === undefined) throw new BadRequestError('priority must be high, normal or low');
+      actors.add(req.user?.username ?? 'Command line');
+      rows.push({
+        task: def.name,
+        params,
+        priority,
+        userId: req.user?.id ?? null,
+        username: req.user?.username ?? null,
+        origin: req.origin,
+        uniqueKey: null,
+        maxAttempts: def.maxAttempts ?? 3,
+        objectRef: def.objectRef?.(params) ?? null,
+        now,
+      });
+    }
+    if (actors.size > 1) throw new BadRequestError('a bulk enqueue is on behalf of one user');
+    const ids = await store.insertJobs(this.db, rows, [...actors][0] ?? 'Command line');
+    let dispatched = 0;
+    // Slices keep one publish batch (and its confirms) to a bounded size.
+    for (let i = 0; i < ids.length; i += 5000) {
+      const items = ids.slice(i, i + 5000).map((id, k) => ({ id, task: rows[i + k].task, priority: rows[i + k].priority }));
+      dispatched += (await this.dispatch(items)).length;
+    }
+    return { ids, dispatched };
+  }
+
   // ---- a worker's side -----------------------------------------------------------
 
   /** queued → running for this worker; null when someone else has it or it is gone. */

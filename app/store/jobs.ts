@@ -547,3 +547,64 @@ export async function cancelQueuedMany(db: Db, ids: number[], now: number, actor
     return n;
   });
 }
+
+/**
+ * Inserts many queued jobs and their `queued` events in one transaction (bulk enqueue):
+ * one multi-row INSERT per table and per slice, one commit. Returns the ids in order.
+ *
+ * The ids of a multi-row INSERT are read back as LAST_INSERT_ID() + i. That holds on
+ * SQLite (one writer at a time) and on InnoDB unless `innodb_autoinc_lock_mode` is 2
+ * ("interleaved"), where concurrent inserts may interleave ids; there each row is
+ * inserted alone, still inside the one transaction.
+ */
+export async function insertJobs(db: Db, jobs: InsertJob[], actor: string): Promise<number[]> {
+  if (jobs.length === 0) return [];
+  const consecutive = isSqliteClient(db) || (await autoincConsecutive(db));
+  return db.transaction(async (trx) => {
+    const ids: number[] = [];
+    // Keeps each statement well under max_allowed_packet and SQLite's variable limit.
+    const slice = consecutive ? 500 : 1;
+    for (let i = 0; i < jobs.length; i += slice) {
+      const part = jobs.slice(i, i + slice);
+      const rows = part.map((j) => ({
+        task: j.task,
+        params: JSON.stringify(j.params),
+        status: 'queued',
+        priority: j.priority,
+        user_id: j.userId,
+        username: j.username,
+        origin: j.origin,
+        unique_key: j.uniqueKey,
+        attempt: 0,
+        max_attempts: j.maxAttempts,
+        queued_at: j.now,
+        object_ref: j.objectRef,
+      }));
+      const [first] = await trx('jobs').insert(rows);
+      // MySQL returns the first id of the statement, SQLite the last.
+      const base = isSqliteClient(db) ? Number(first) - part.length + 1 : Number(first);
+      const partIds = part.map((_, k) => base + k);
+      await trx('job_events').insert(
+        part.map((j, k) => ({ job_id: partIds[k], at: j.now, type: 'queued', attempt: 0, actor, message: null })),
+      );
+      ids.push(...partIds);
+    }
+    return ids;
+  });
+}
+
+function isSqliteClient(db: Db): boolean {
+  const client = db.client.config.client as string;
+  return client === 'better-sqlite3' || client === 'sqlite3';
+}
+
+let autoincMode: Promise<boolean> | null = null;
+
+/** True unless InnoDB hands out interleaved auto-increment ids (lock mode 2). */
+async function autoincConsecutive(db: Db): Promise<boolean> {
+  autoincMode ??= db
+    .raw('select @@innodb_autoinc_lock_mode as m')
+    .then((res: unknown) => Number((res as Array<Array<{ m: number }>>)[0][0].m) !== 2)
+    .catch(() => false);
+  return autoincMode;
+}

@@ -1,0 +1,98 @@
+/**
+ * Docket's side of the throughput and latency scenarios (1, 2 and 3), against any
+ * database and transport: bulk enqueue then drain, or a steady stream of single
+ * enqueues with each job's enqueue → start latency read from its own row.
+ */
+import type { Context } from '../../app/context.js';
+import type { NewJob } from '../../app/types.js';
+import { waitForCount } from './bullmq.js';
+import { sleep } from './proc.js';
+import { percentile } from './stats.js';
+
+const noop = (): NewJob => ({ task: 'noop', params: {}, origin: 'cli' });
+
+async function countDone(ctx: Context, lo: number, hi: number): Promise<{ done: number; failed: number }> {
+  const rows = (await ctx
+    .db('jobs')
+    .select('status')
+    .count({ n: '*' })
+    .whereBetween('id', [lo, hi])
+    .whereIn('status', ['completed', 'failed', 'cancelled'])
+    .groupBy('status')) as Array<{ status: string; n: number | string }>;
+  let done = 0;
+  let failed = 0;
+  for (const r of rows) {
+    done += Number(r.n);
+    if (r.status !== 'completed') failed += Number(r.n);
+  }
+  return { done, failed };
+}
+
+export interface ThroughputRun {
+  jobsPerSecond: number;
+  /** Bulk enqueue alone (insert + publish), ms. */
+  enqueueMs: number;
+  totalMs: number;
+  eventsPerJob: number;
+}
+
+/**
+ * `n` noop jobs through `enqueueMany`, then until the last one completed. The clock
+ * stops at the newest `finished_at` of the batch, not when polling noticed it.
+ */
+export async function docketThroughput(ctx: Context, n: number): Promise<ThroughputRun> {
+  const t0 = Date.now();
+  const ids: number[] = [];
+  // One transaction per 5,000 jobs: what a bulk API call would carry.
+  for (let i = 0; i < n; i += 5000) {
+    const r = await ctx.service.enqueueMany(Array.from({ length: Math.min(5000, n - i) }, noop));
+    ids.push(...r.ids);
+  }
+  const enqueueMs = Date.now() - t0;
+  const lo = ids[0];
+  const hi = ids[ids.length - 1];
+  await waitForCount('Docket jobs', async () => (await countDone(ctx, lo, hi)).done, n);
+  const { failed } = await countDone(ctx, lo, hi);
+  if (failed) throw new Error(`${failed} of ${n} noop jobs did not complete`);
+  const last = (await ctx.db('jobs').whereBetween('id', [lo, hi]).max({ m: 'finished_at' }).first()) as { m: number };
+  const events = (await ctx.db('job_events').whereBetween('job_id', [lo, hi]).count({ n: '*' }).first()) as { n: number };
+  const totalMs = Number(last.m) - t0;
+  return { jobsPerSecond: n / (totalMs / 1000), enqueueMs, totalMs, eventsPerJob: Number(events.n) / n };
+}
+
+export interface LatencyRun {
+  p50: number;
+  p99: number;
+  max: number;
+  jobs: number;
+  /** The rate actually achieved by the sender. */
+  rate: number;
+}
+
+/**
+ * A steady stream: one `enqueue` every 1000/rate ms for `seconds`, each sent on time
+ * whether or not the previous one returned (an open-loop load, as real clients are).
+ * Latency is `started_at - queued_at` of each job (both stamped by Docket).
+ */
+export async function docketLatency(ctx: Context, rate: number, seconds: number): Promise<LatencyRun> {
+  const n = Math.round(rate * seconds);
+  const pending: Array<Promise<number>> = [];
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    pending.push(ctx.service.enqueue(noop()).then((r) => r.job.id));
+  }
+  const ids = await Promise.all(pending);
+  const sentMs = performance.now() - t0;
+  const lo = Math.min(...ids);
+  const hi = Math.max(...ids);
+  await waitForCount('Docket jobs', async () => (await countDone(ctx, lo, hi)).done, n);
+  const rows = (await ctx.db('jobs').select('queued_at', 'started_at').whereBetween('id', [lo, hi])) as Array<{
+    queued_at: number;
+    started_at: number;
+  }>;
+  const lat = rows.map((r) => Number(r.started_at) - Number(r.queued_at));
+  return { p50: percentile(lat, 50), p99: percentile(lat, 99), max: Math.max(...lat), jobs: n, rate: n / (sentMs / 1000) };
+}

@@ -1,0 +1,145 @@
+/** Child processes of the benchmark: Docket workers and web servers, their memory. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+
+export interface Proc {
+  child: ChildProcess;
+  pid: number;
+  /** Everything it printed so far (for error messages). */
+  log(): string;
+  stop(signal?: NodeJS.Signals, ms?: number): Promise<void>;
+}
+
+/**
+ * Starts `node --import tsx <script> args` and resolves once a line of its output
+ * matches `ready`. Fails with the process's own output if it exits first.
+ */
+export async function startNode(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ready: RegExp,
+  opts: { timeoutMs?: number; nodeArgs?: string[]; onLine?: (line: string) => void } = {},
+): Promise<Proc> {
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...loader, join(ROOT, script), ...args], {
+    env,
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let exited = false;
+  const keep = (b: Buffer): void => {
+    out += b.toString();
+    if (out.length > 20_000) out = out.slice(-10_000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  if (opts.onLine) {
+    const onLine = opts.onLine;
+    // Winston sends some levels to stdout and others to stderr: follow both.
+    for (const stream of [child.stdout!, child.stderr!]) {
+      let partial = '';
+      stream.on('data', (b: Buffer) => {
+        const lines = (partial + b.toString()).split('\n');
+        partial = lines.pop() ?? '';
+        for (const l of lines) onLine(l);
+      });
+    }
+  }
+  child.on('exit', () => (exited = true));
+  const proc: Proc = {
+    child,
+    pid: child.pid as number,
+    log: () => out,
+    async stop(signal = 'SIGTERM', ms = 15_000) {
+      if (exited) return;
+      const gone = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill(signal);
+      const t = setTimeout(() => child.kill('SIGKILL'), ms);
+      await gone;
+      clearTimeout(t);
+    },
+  };
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${script} did not start within ${opts.timeoutMs ?? 30_000} ms:\n${out.slice(-2000)}`));
+    }, opts.timeoutMs ?? 30_000);
+    const check = (): void => {
+      if (ready.test(out)) {
+        clearTimeout(timer);
+        child.stdout!.off('data', check);
+        child.stderr!.off('data', check);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    child.stderr!.on('data', check);
+    child.once('exit', (code, sig) => {
+      clearTimeout(timer);
+      reject(new Error(`${script} exited (${sig ?? code}) before it was ready:\n${out.slice(-2000)}`));
+    });
+  });
+  return proc;
+}
+
+/**
+ * The `docket` command as operators run it: the build in dist/ (what `npm start` runs,
+ * and what `npm run bench` builds first), or the TypeScript source under tsx when
+ * BENCH_FROM_SOURCE=1 or there is no build. The loader costs memory and start-up time,
+ * so the choice shows in the figures of scenarios 5 and 7.
+ */
+export const DOCKET_ENTRY =
+  process.env.BENCH_FROM_SOURCE === '1' || !existsSync(join(ROOT, 'dist', 'cli', 'docket.js')) ? 'cli/docket.ts' : 'dist/cli/docket.js';
+
+export function startDocket(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ready: RegExp,
+  opts: { onLine?: (line: string) => void } = {},
+): Promise<Proc> {
+  return startNode(DOCKET_ENTRY, args, env, ready, opts);
+}
+
+/** A `docket worker` process; resolves once it takes jobs. */
+export function startWorker(env: NodeJS.ProcessEnv, concurrency: number, extra: string[] = []): Promise<Proc> {
+  return startDocket(['worker', '--concurrency', String(concurrency), ...extra], env, /is taking .* jobs/);
+}
+
+/** Runs a short `docket` command to its end; resolves with its stdout. */
+export async function runDocket(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  const loader = DOCKET_ENTRY.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...loader, join(ROOT, DOCKET_ENTRY), ...args], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  const code = await new Promise<number | null>((r) => child.on('exit', r));
+  if (code !== 0) throw new Error(`docket ${args[0]} failed (${code}): ${err.trim().slice(-500)}`);
+  return out;
+}
+
+/** Resident memory of a process in bytes (VmRSS), or its peak (VmHWM). */
+export function rssOf(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+  if (!m) throw new Error(`no ${field} for process ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
+/** The process ids of a process's children (a worker's job processes). */
+export function childrenOf(pid: number): number[] {
+  try {
+    const raw = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    return raw ? raw.split(/\s+/).map(Number) : [];
+  } catch {
+    return [];
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
