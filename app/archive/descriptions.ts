@@ -3,6 +3,7 @@
  * handlers call these named functions and get typed rows back.
  */
 import type { Db } from '../db.js';
+import { isSqlite } from '../db.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type {
   Description,
@@ -77,6 +78,21 @@ function fieldsToRow(f: Partial<DescriptionFields>): Row {
   for (const [field, column] of map) if (f[field] !== undefined) out[column] = f[field];
   if (f.extra !== undefined) out.extra = Object.keys(f.extra).length ? JSON.stringify(f.extra) : null;
   return out;
+}
+
+/**
+ * A transaction that will write. On SQLite it takes the write lock with its first
+ * statement: a transaction that reads first and writes later must upgrade its lock, and
+ * in WAL mode that upgrade fails at once with "database is locked" (SQLITE_BUSY, the
+ * busy timeout is not applied) whenever another process wrote in between, which the
+ * worker, the web app and other jobs do all the time. A write as the first statement
+ * waits for the lock like any other. MySQL's row locks need nothing of the kind.
+ */
+export async function writeTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
+  return db.transaction(async (trx) => {
+    if (isSqlite(db)) await trx.raw('update descriptions set id = id where id = -1');
+    return fn(trx);
+  });
 }
 
 export async function getDescription(db: Db, id: number): Promise<Description | null> {
@@ -388,7 +404,7 @@ export async function moveDescription(
   id: number,
   newParentId: number,
 ): Promise<{ description: Description; from: Description | null; to: Description; position: number; unchanged: boolean }> {
-  return db.transaction(async (trx) => {
+  return writeTransaction(db, async (trx) => {
     const d = await getDescription(trx, id);
     if (!d) throw new NotFoundError(`description ${id} does not exist`);
     const to = await getDescription(trx, newParentId);

@@ -6,6 +6,7 @@ import { csrfSync } from 'csrf-sync';
 import type { Context } from '../context.js';
 import { PUBLIC_DIR, VIEWS_DIR } from '../paths.js';
 import { adminRoutes } from './admin-pages.js';
+import { archiveRoutes } from './archive-routes.js';
 import { apiRoutes } from './api.js';
 import { authRoutes, loadUser, type LoginLimits } from './auth.js';
 import { errorHandler, notFound } from './error-handler.js';
@@ -103,6 +104,7 @@ export async function createWebApp(ctx: Context, opts: WebOptions = {}): Promise
   app.use('/api', apiRoutes(ctx));
   app.use(jobsRoutes(ctx));
   app.use(adminRoutes(ctx));
+  app.use(archiveRoutes(ctx));
 
   app.use(notFound);
   app.use(errorHandler(ctx));

@@ -16,7 +16,18 @@
  */
 import { rm } from 'node:fs/promises';
 import { basename, isAbsolute, relative, resolve } from 'node:path';
-import { ancestors, findByIdentifierTitleRepository, findByLegacyId, getDescriptionBySlug, findDescription, inheritedRepository, insertDescription, nextPosition, updateDescription } from '../../../app/archive/descriptions.js';
+import {
+  ancestors,
+  findByIdentifierTitleRepository,
+  findByLegacyId,
+  findDescription,
+  getDescriptionBySlug,
+  inheritedRepository,
+  insertDescription,
+  nextPosition,
+  updateDescription,
+  writeTransaction,
+} from '../../../app/archive/descriptions.js';
 import { checkHeader, newFields, rowFields, type CsvRow } from '../../../app/archive/csv-columns.js';
 import { CsvFileError, openCsv, type CsvReader, type CsvRecord } from '../../../app/archive/csv-read.js';
 import { SlugAllocator, slugify } from '../../../app/archive/slug.js';
@@ -365,7 +376,7 @@ class CsvImport {
     const counts = new Counts();
     const remembered: Array<[string, number]> = [];
     try {
-      await this.db.transaction(async (trx) => {
+      await writeTransaction(this.db, async (trx) => {
         const slugs = await this.slugs.allocate(
           trx,
           batch.map((r) => this.cellOf(r, 'title') || this.cellOf(r, 'identifier') || null),

@@ -1,0 +1,345 @@
+/**
+ * The archival pages: browse descriptions, one description with its children, fields,
+ * publication status and finding aid, and the forms that start the archival tasks
+ * (import, export, finding aid, publication status, move). Every form enqueues a job as
+ * the signed-in user and goes to that job's page; the work itself happens in a worker.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import multer from 'multer';
+import { DISPLAY_ORDER, FIELD_LABELS, fieldValue } from '../archive/csv-columns.js';
+import {
+  ancestors,
+  countChildren,
+  findDescription,
+  listChildren,
+  referenceCode,
+  type Page,
+} from '../archive/descriptions.js';
+import { FINDING_AID_LABELS, type Description } from '../archive/types.js';
+import type { Context } from '../context.js';
+import { BadRequestError, HttpError, NotFoundError } from '../errors.js';
+import { findActiveByUniqueKey, getJob } from '../store/jobs.js';
+import type { Job, User } from '../types.js';
+import { uploadsDir, UPDATE_MODES } from '../../workers/tasks/archive/csv-import.js';
+import { FINDING_AID_FORMATS, FINDING_AID_MODELS } from '../../workers/tasks/archive/finding-aid.js';
+import { requireUser } from './auth.js';
+import { bodyValue, one, queryValue } from './http.js';
+import { registerRecordLink } from './links.js';
+import { flash, render } from './render.js';
+
+/** Largest CSV upload. */
+export const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
+const PAGE_SIZE = 50;
+
+registerRecordLink('description', (id) => ({ href: `/descriptions/${encodeURIComponent(id)}`, label: `Description ${id}` }));
+
+/** What the description page says about the finding aid, reconciled with its job. */
+export interface FindingAidView {
+  label: string;
+  /** The job generating it now, or the one that made or failed it. */
+  jobId: number | null;
+  downloadHref: string | null;
+  error: string | null;
+  at: number | null;
+}
+
+/**
+ * The finding-aid status as stored, checked against the jobs: a request still queued
+ * shows as such, and a "generating" status whose job is over without saying so (its
+ * worker was killed) shows as an error instead of "in progress" for ever.
+ */
+async function findingAidView(ctx: Context, d: Description): Promise<FindingAidView | null> {
+  const active =
+    (await findActiveByUniqueKey(ctx.db, `finding-aid:${d.id}`)) ??
+    (await findActiveByUniqueKey(ctx.db, `finding-aid:${d.slug}`));
+  if (active) {
+    return {
+      label: active.status === 'queued' ? 'Queued' : FINDING_AID_LABELS.generating,
+      jobId: active.id,
+      downloadHref: null,
+      error: null,
+      at: active.queuedAt,
+    };
+  }
+  if (!d.findingAidStatus) return null;
+  const job: Job | null = d.findingAidJobId ? await getJob(ctx.db, d.findingAidJobId) : null;
+  const base = { jobId: job?.id ?? null, at: d.findingAidAt };
+  if (d.findingAidStatus === 'generating') {
+    return { ...base, label: FINDING_AID_LABELS.error, downloadHref: null, error: job?.error ?? 'Its job ended before it was written.' };
+  }
+  if (d.findingAidStatus === 'error') {
+    return { ...base, label: FINDING_AID_LABELS.error, downloadHref: null, error: d.findingAidError };
+  }
+  const present = d.findingAidFile ? await fileExists(ctx, d.findingAidFile) : false;
+  return {
+    ...base,
+    label: present ? FINDING_AID_LABELS.generated : 'Removed',
+    downloadHref: present ? `/descriptions/${encodeURIComponent(d.slug)}/finding-aid` : null,
+    error: present ? null : 'The file was removed when its job was cleared; generate it again.',
+  };
+}
+
+function safeName(file: string): boolean {
+  return !file.includes('/') && !file.includes('\\') && !file.startsWith('.');
+}
+
+async function fileExists(ctx: Context, file: string): Promise<boolean> {
+  if (!safeName(file)) return false;
+  try {
+    return (await stat(`${ctx.config.resultsDir}/${file}`)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+async function descriptionParam(ctx: Context, raw: unknown): Promise<Description> {
+  const ref = one(raw);
+  const d = ref ? await findDescription(ctx.db, ref) : null;
+  if (!d) throw new NotFoundError('No such description');
+  return d;
+}
+
+function cursor(raw: string | null): { position: number; id: number } | null {
+  if (!raw) return null;
+  const m = /^(-?[0-9]{1,10})\.([0-9]{1,10})$/.exec(raw);
+  if (!m) throw new BadRequestError('"after" must look like POSITION.ID');
+  return { position: Number(m[1]), id: Number(m[2]) };
+}
+
+const cursorText = (c: Page<Description>['next']): string | null => (c ? `${c.position}.${c.id}` : null);
+
+function checkbox(req: Request, name: string): boolean {
+  const v = bodyValue(req, name);
+  return v === 'true' || v === 'on' || v === '1' || v === 'yes';
+}
+
+/** Enqueues a task as the signed-in user and goes to its job page. */
+async function startJob(ctx: Context, req: Request, res: Response, task: string, params: Record<string, unknown>): Promise<void> {
+  const { job, joined, dispatched } = await ctx.service.enqueue({ task, params, user: req.user as User, origin: 'web' });
+  flash(
+    req,
+    'info',
+    joined
+      ? `An unfinished job for the same work already existed: this is job ${job.id}.`
+      : `Job ${job.id} is queued.` +
+          (dispatched || ctx.transport.kind !== 'amqp' ? '' : ' The message broker is unreachable; the job is sent when it is back.'),
+  );
+  res.redirect(303, `/jobs/${job.id}`);
+}
+
+/** A form error goes back to the page with the message, rather than to an error page. */
+function formError(req: Request, res: Response, err: unknown, back: string): void {
+  if (err instanceof HttpError && err.status < 500) {
+    flash(req, 'error', err.message);
+    res.redirect(303, back);
+    return;
+  }
+  throw err;
+}
+
+/** Mounts the archival pages on a router; see `createWebApp` for where it goes. */
+export function archiveRoutes(ctx: Context): express.Router {
+  const router = express.Router();
+  router.use('/descriptions', requireUser);
+
+  const uploads = uploadsDir(ctx.config.resultsDir);
+  const upload = multer({
+    storage: multer.diskStorage({
+      destination: (_req, _file, cb) => {
+        try {
+          mkdirSync(uploads, { recursive: true });
+          cb(null, uploads);
+        } catch (err) {
+          cb(err as Error, uploads);
+        }
+      },
+      // An unguessable name: uploads are never served, and never named by the user.
+      filename: (_req, _file, cb) => cb(null, `${randomBytes(16).toString('hex')}.csv`),
+    }),
+    limits: { fileSize: MAX_UPLOAD_BYTES, files: 1, fields: 20 },
+  });
+
+  // ---- browse ---------------------------------------------------------------------
+
+  router.get('/descriptions', async (req, res) => {
+    const page = await listChildren(ctx.db, null, { after: cursor(queryValue(req, 'after')), limit: PAGE_SIZE });
+    const counts = await countChildren(
+      ctx.db,
+      page.items.map((d) => d.id),
+    );
+    render(res, 'archive/index', {
+      title: 'Archival descriptions',
+      rows: page.items.map((d) => ({ d, children: counts.get(d.id) ?? 0 })),
+      nextHref: page.next ? `/descriptions?after=${cursorText(page.next)}` : null,
+      firstHref: queryValue(req, 'after') ? '/descriptions' : null,
+    });
+  });
+
+  // ---- import (before /descriptions/:ref) -----------------------------------------
+
+  const importPage = (res: Response, values: Record<string, unknown> = {}, error: string | null = null, status = 200) =>
+    render(
+      res,
+      'archive/import',
+      { title: 'Import descriptions from CSV', values, error, updateModes: UPDATE_MODES, maxMb: MAX_UPLOAD_BYTES / 1048576 },
+      status,
+    );
+
+  router.get('/descriptions/import', (_req, res) => importPage(res));
+
+  router.post('/descriptions/import', (req: Request, res: Response, next: NextFunction) => {
+    upload.single('file')(req, res, (err: unknown) => {
+      if (err) {
+        const code = (err as { code?: string }).code;
+        const text =
+          code === 'LIMIT_FILE_SIZE'
+            ? `The file is larger than ${MAX_UPLOAD_BYTES / 1048576} MB.`
+            : err instanceof multer.MulterError
+              ? `The upload failed: ${err.message}.`
+              : null;
+        if (text) return importPage(res, {}, text, 400);
+        return next(err);
+      }
+      void handleImport(req, res).catch(next);
+    });
+  });
+
+  async function handleImport(req: Request, res: Response): Promise<void> {
+    const file = req.file;
+    const values = {
+      update: bodyValue(req, 'update') || 'none',
+      skipMatched: checkbox(req, 'skipMatched'),
+      skipUnmatched: checkbox(req, 'skipUnmatched'),
+      limit: bodyValue(req, 'limit')?.trim() || '',
+      onError: bodyValue(req, 'onError') === 'fail' ? 'fail' : 'skip',
+    };
+    if (!file) return importPage(res, values, 'Choose a CSV file to import.', 400);
+    try {
+      const params: Record<string, unknown> = {
+        file: file.path,
+        update: values.update,
+        skipMatched: values.skipMatched,
+        skipUnmatched: values.skipUnmatched,
+        onError: values.onError,
+        // The keymap remembers the file's own name, so that a later update of the same
+        // file matches its rows (the stored upload has a random name).
+        sourceName: basename(file.originalname || 'upload.csv').slice(0, 191),
+      };
+      if (values.limit) params.limit = values.limit;
+      if (values.skipMatched && values.update !== 'none') {
+        throw new BadRequestError('"Skip matched records" applies only when importing as new.');
+      }
+      if (values.skipUnmatched && values.update === 'none') {
+        throw new BadRequestError('"Skip unmatched records" applies only when updating.');
+      }
+      await startJob(ctx, req, res, 'csv-import', params);
+    } catch (err) {
+      await rm(file.path, { force: true });
+      if (err instanceof HttpError && err.status < 500) return importPage(res, values, err.message, err.status);
+      throw err;
+    }
+  }
+
+  // ---- one description ------------------------------------------------------------
+
+  router.get('/descriptions/:ref', async (req, res) => {
+    const d = await descriptionParam(ctx, req.params.ref);
+    // Ids are accepted in links (jobs point at "description:12"); the page lives at its slug.
+    if (req.params.ref !== d.slug) return res.redirect(301, `/descriptions/${encodeURIComponent(d.slug)}`);
+    const chain = await ancestors(ctx.db, d);
+    const page = await listChildren(ctx.db, d.id, { after: cursor(queryValue(req, 'after')), limit: PAGE_SIZE });
+    const counts = await countChildren(
+      ctx.db,
+      page.items.map((c) => c.id),
+    );
+    const fields = DISPLAY_ORDER.filter((c) => c !== 'title')
+      .map((c) => ({ label: FIELD_LABELS[c] ?? c, value: fieldValue(d, c).split('|').join('; ') }))
+      .filter((f) => f.value.trim() !== '');
+    render(res, 'archive/show', {
+      title: d.title ?? d.slug,
+      d,
+      chain,
+      reference: referenceCode([...chain, d]),
+      fields,
+      children: page.items.map((c) => ({ d: c, children: counts.get(c.id) ?? 0 })),
+      nextHref: page.next ? `/descriptions/${encodeURIComponent(d.slug)}?after=${cursorText(page.next)}` : null,
+      firstHref: queryValue(req, 'after') ? `/descriptions/${encodeURIComponent(d.slug)}` : null,
+      findingAid: d.parentId === null ? await findingAidView(ctx, d) : null,
+      formats: FINDING_AID_FORMATS,
+      models: FINDING_AID_MODELS,
+    });
+  });
+
+  router.get('/descriptions/:ref/finding-aid', async (req, res) => {
+    const d = await descriptionParam(ctx, req.params.ref);
+    const file = d.findingAidStatus === 'generated' ? d.findingAidFile : null;
+    if (!file || !safeName(file)) throw new NotFoundError(`"${d.title ?? d.slug}" has no finding aid to download.`);
+    await new Promise<void>((resolve, reject) => {
+      res.download(
+        file,
+        d.findingAidName ?? file,
+        { root: ctx.config.resultsDir, dotfiles: 'deny', headers: { 'Cache-Control': 'private, no-store' } },
+        (err) => {
+          if (!err || res.headersSent) return resolve();
+          const code = (err as NodeJS.ErrnoException).code;
+          reject(
+            code === 'ENOENT' || (err as { status?: number }).status === 404
+              ? new NotFoundError('The finding aid was removed when its job was cleared; generate it again.')
+              : err,
+          );
+        },
+      );
+    });
+  });
+
+  // ---- the task forms -------------------------------------------------------------
+
+  const back = (d: Description) => `/descriptions/${encodeURIComponent(d.slug)}`;
+
+  router.post('/descriptions/:ref/export', async (req, res) => {
+    const d = await descriptionParam(ctx, req.params.ref);
+    await startJob(ctx, req, res, 'csv-export', { description: String(d.id), public: checkbox(req, 'public') }).catch(
+      (err: unknown) => formError(req, res, err, back(d)),
+    );
+  });
+
+  router.post('/descriptions/:ref/finding-aid', async (req, res) => {
+    const d = await descriptionParam(ctx, req.params.ref);
+    await startJob(ctx, req, res, 'finding-aid', {
+      // The id, not the slug: the unique key `finding-aid:<id>` coalesces requests.
+      description: String(d.id),
+      format: bodyValue(req, 'format') || 'pdf',
+      model: bodyValue(req, 'model') || 'inventory-summary',
+      public: checkbox(req, 'public'),
+    }).catch((err: unknown) => formError(req, res, err, back(d)));
+  });
+
+  router.post('/descriptions/:ref/publication-status', async (req, res) => {
+    const d = await descriptionParam(ctx, req.params.ref);
+    await startJob(ctx, req, res, 'publication-status', {
+      description: String(d.id),
+      status: bodyValue(req, 'status') ?? '',
+      descendants: checkbox(req, 'descendants'),
+    }).catch((err: unknown) => formError(req, res, err, back(d)));
+  });
+
+  router.post('/descriptions/:ref/move', async (req, res) => {
+    const d = await descriptionParam(ctx, req.params.ref);
+    const parentRef = bodyValue(req, 'parent')?.trim() ?? '';
+    try {
+      const parent = parentRef ? await findDescription(ctx.db, parentRef) : null;
+      if (!parent) throw new BadRequestError(parentRef ? `No description has the slug or id "${parentRef.slice(0, 100)}".` : 'Give the new parent\'s slug or id.');
+      // Refusing a move under the description's own branch is the job's decision, so
+      // the CLI and the web give the same answer in the same place.
+      await startJob(ctx, req, res, 'move', { description: String(d.id), parent: String(parent.id) });
+    } catch (err) {
+      formError(req, res, err, back(d));
+    }
+  });
+
+  return router;
+}

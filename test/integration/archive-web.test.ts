@@ -1,0 +1,225 @@
+/**
+ * The archival pages: browse and show descriptions, and every task form enqueuing a job
+ * as the signed-in user, run by a real worker, with its result where the page says.
+ */
+import { expect } from 'chai';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { getDescriptionBySlug, listChildren, setFindingAid } from '../../app/archive/descriptions.js';
+import { seedDemoData } from '../../app/archive/seed.js';
+import { getJob } from '../../app/store/jobs.js';
+import type { Job } from '../../app/types.js';
+import { uploadsDir } from '../../workers/tasks/archive/csv-import.js';
+import { Worker } from '../../workers/worker.js';
+import { backends, requireService, waitUntil } from '../helpers.js';
+import { loggedIn, startWeb, type Client, type Web } from './web-fixture.js';
+
+const IMPORT_ORDER = join(import.meta.dirname, '..', 'fixtures', 'atom', 'import_order.csv');
+
+const seen = new Set<string>();
+const targets = backends().filter((b) => !seen.has(b.db) && seen.add(b.db));
+
+for (const backend of targets) {
+  describe(`archival pages on ${backend.name}`, function () {
+    this.timeout(60_000);
+    let web: Web;
+    let worker: Worker;
+    let alice: Client;
+    const savedEnv: Record<string, string | undefined> = {};
+
+    async function finished(id: number): Promise<Job> {
+      return waitUntil(
+        async () => {
+          const j = await getJob(web.ctx.db, id);
+          return j && ['completed', 'failed', 'cancelled'].includes(j.status) ? j : null;
+        },
+        30_000,
+        `job ${id}`,
+      );
+    }
+
+    /** Posts a form and follows to the job it started; returns the finished job. */
+    async function submit(path: string, form: Record<string, string>): Promise<Job> {
+      await alice.get(path.replace(/\/[a-z-]+$/, ''));
+      const r = await alice.post(path, form);
+      expect(r.status, r.text.slice(0, 300)).to.equal(303);
+      const m = /^\/jobs\/(\d+)$/.exec(r.location ?? '');
+      expect(m, `redirect to a job page, not ${r.location}`).to.not.equal(null);
+      return finished(Number(m![1]));
+    }
+
+    before(async function () {
+      if (backend.db === 'mysql') await requireService(this, 'mysql');
+      web = await startWeb(backend);
+      for (const k of ['DATABASE_URL', 'DOCKET_RESULTS_DIR', 'DOCKET_JOB_LOG_DIR']) {
+        savedEnv[k] = process.env[k];
+        process.env[k] = web.env.env[k];
+      }
+      worker = new Worker(web.ctx.service, web.ctx.transport, { concurrency: 1 });
+      await worker.start();
+      alice = await loggedIn(web.base, 'alice');
+    });
+
+    after(async () => {
+      await worker?.stop(5000);
+      await web?.close();
+      for (const [k, v] of Object.entries(savedEnv)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    });
+
+    it('seeds the demo data once, and lists the top-level descriptions', async () => {
+      const empty = await alice.get('/descriptions');
+      expect(empty.status).to.equal(200);
+      expect(empty.text).to.include('There are no descriptions yet');
+      const n = await seedDemoData(web.ctx.db);
+      expect(n).to.equal(17);
+      expect(await seedDemoData(web.ctx.db)).to.equal(0);
+      const page = await alice.get('/descriptions');
+      expect(page.text).to.include('Harbour Commission fonds');
+      expect(page.text).to.include('Ferry Company records');
+      expect(page.text).to.match(/href="\/descriptions\/harbour-commission-fonds"/);
+    });
+
+    it('shows a description with its fields, lower levels and status; ids redirect to the slug', async () => {
+      const d = (await getDescriptionBySlug(web.ctx.db, 'harbour-commission-fonds'))!;
+      const byId = await alice.get(`/descriptions/${d.id}`);
+      expect(byId.status).to.equal(301);
+      expect(byId.location).to.equal('/descriptions/harbour-commission-fonds');
+      const page = await alice.get('/descriptions/harbour-commission-fonds');
+      expect(page.status).to.equal(200);
+      expect(page.text).to.include('Fonds: Harbour Commission fonds');
+      expect(page.text).to.include('Scope and content');
+      expect(page.text).to.include('Records of the commission that built and ran the harbour');
+      expect(page.text).to.include('Language of material</dt><dd style="white-space: pre-wrap">en; fr');
+      for (const child of ['Minutes', 'Correspondence', 'Photographs']) expect(page.text).to.include(`>${child}</a>`);
+      expect(page.text).to.include('None generated yet.');
+      const item = await alice.get('/descriptions/letter-about-the-new-breakwater');
+      expect(item.text).to.include('HC-02-01-001');
+      expect((await alice.get('/descriptions/no-such-thing')).status).to.equal(404);
+    });
+
+    it('generates a finding aid from the page, shows it generated and serves it', async () => {
+      const job = await submit('/descriptions/harbour-commission-fonds/finding-aid', {
+        format: 'rtf',
+        model: 'full-details',
+        public: 'true',
+      });
+      expect(job.status, job.error ?? '').to.equal('completed');
+      expect(job.origin).to.equal('web');
+      expect(job.username).to.equal('alice');
+      const page = await alice.get('/descriptions/harbour-commission-fonds');
+      expect(page.text).to.include('<strong>Generated</strong>');
+      expect(page.text).to.include('href="/descriptions/harbour-commission-fonds/finding-aid"');
+      const file = await alice.get('/descriptions/harbour-commission-fonds/finding-aid');
+      expect(file.status).to.equal(200);
+      expect(file.headers.get('content-disposition')).to.include('harbour-commission-fonds.rtf');
+      expect(file.text.startsWith('{\\rtf1')).to.equal(true);
+      // Public: the draft series is not in it.
+      expect(file.text).to.include('Letter about the new breakwater');
+      expect(file.text).to.not.include('The harbour in winter');
+      // The jobs page links the job to the description.
+      const d = (await getDescriptionBySlug(web.ctx.db, 'harbour-commission-fonds'))!;
+      expect((await alice.get('/jobs')).text).to.include(`href="/descriptions/${d.id}"`);
+    });
+
+    it('shows an error, not "in progress", when the finding aid\'s job ended without finishing it', async () => {
+      const d = (await getDescriptionBySlug(web.ctx.db, 'ferry-company-records'))!;
+      const { job } = await web.ctx.service.enqueue({ task: 'noop', params: {}, origin: 'cli' });
+      await finished(job.id);
+      await setFindingAid(web.ctx.db, d.id, { status: 'generating', jobId: job.id });
+      const page = await alice.get('/descriptions/ferry-company-records');
+      expect(page.text).to.include('<strong>Error</strong>');
+      expect(page.text).to.include('Its job ended before it was written.');
+    });
+
+    it('imports an uploaded CSV as the user, and removes the upload when done', async () => {
+      const form = new FormData();
+      form.append('file', new Blob([readFileSync(IMPORT_ORDER)], { type: 'text/csv' }), 'import_order.csv');
+      form.append('update', 'none');
+      form.append('onError', 'skip');
+      await alice.get('/descriptions/import');
+      const cookie = [...alice.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+      const refused = await fetch(`${web.base}/descriptions/import`, { method: 'POST', body: form, headers: { cookie }, redirect: 'manual' });
+      expect(refused.status, 'an upload without the CSRF token').to.equal(403);
+      const r = await fetch(`${web.base}/descriptions/import?_csrf=${encodeURIComponent(alice.csrf)}`, {
+        method: 'POST',
+        body: form,
+        headers: { cookie },
+        redirect: 'manual',
+      });
+      expect(r.status, await r.text()).to.equal(303);
+      const id = Number(/^\/jobs\/(\d+)$/.exec(r.headers.get('location') ?? '')![1]);
+      const job = await finished(id);
+      expect(job.status, job.error ?? '').to.equal('completed');
+      expect(job.username).to.equal('alice');
+      expect(job.resultSummary).to.equal('34 rows: 34 created, 0 updated, 0 skipped');
+      const params = job.params as { file: string; sourceName: string };
+      expect(params.sourceName).to.equal('import_order.csv');
+      expect(params.file.startsWith(uploadsDir(web.env.config.resultsDir))).to.equal(true);
+      expect(readdirSync(uploadsDir(web.env.config.resultsDir))).to.deep.equal([]);
+      const fonds = (await getDescriptionBySlug(web.ctx.db, 'csv-import-order-fonds'))!;
+      expect((await listChildren(web.ctx.db, fonds.id)).items.map((d) => d.title)).to.deep.equal([
+        'Series A',
+        'Series B',
+        'Series C',
+      ]);
+    });
+
+    it('asks again, with the reason, for an import form without a file or with options that do not go together', async () => {
+      await alice.get('/descriptions/import');
+      const form = new FormData();
+      form.append('update', 'none');
+      form.append('skipUnmatched', 'true');
+      form.append('file', new Blob(['legacyId,title\n1,A\n']), 'a.csv');
+      const cookie = [...alice.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+      const r = await fetch(`${web.base}/descriptions/import?_csrf=${encodeURIComponent(alice.csrf)}`, {
+        method: 'POST',
+        body: form,
+        headers: { cookie },
+        redirect: 'manual',
+      });
+      expect(r.status).to.equal(400);
+      expect(await r.text()).to.include('applies only when updating');
+      expect(readdirSync(uploadsDir(web.env.config.resultsDir))).to.deep.equal([]);
+    });
+
+    it('updates publication status, exports and moves from the page', async () => {
+      const status = await submit('/descriptions/ferry-company-records/publication-status', {
+        status: 'published',
+        descendants: 'true',
+      });
+      expect(status.status, status.error ?? '').to.equal('completed');
+      expect(status.resultSummary).to.equal('4 descriptions changed to Published (4 in all)');
+
+      const exp = await submit('/descriptions/minutes/export', {});
+      expect(exp.status, exp.error ?? '').to.equal('completed');
+      const csv = await alice.get(`/jobs/${exp.id}/download`);
+      expect(csv.status).to.equal(200);
+      expect(csv.headers.get('content-disposition')).to.include('minutes.csv');
+      expect(csv.text).to.include('Minutes of the first meeting');
+      expect(csv.text.split('\n')[1]).to.include(',harbour-commission-fonds,');
+
+      const refused = await submit('/descriptions/harbour-commission-fonds/move', { parent: 'minutes' });
+      expect(refused.status).to.equal('failed');
+      expect(refused.error).to.include('is one of its own descendants');
+      const moved = await submit('/descriptions/photographs/move', { parent: 'ferry-company-records' });
+      expect(moved.status, moved.error ?? '').to.equal('completed');
+      const ferry = (await getDescriptionBySlug(web.ctx.db, 'ferry-company-records'))!;
+      expect((await getDescriptionBySlug(web.ctx.db, 'photographs'))!.parentId).to.equal(ferry.id);
+
+      await alice.get('/descriptions/photographs');
+      const nowhere = await alice.post('/descriptions/photographs/move', { parent: 'no-such-parent' });
+      expect(nowhere.status).to.equal(303);
+      expect(nowhere.location).to.equal('/descriptions/photographs');
+      expect((await alice.get('/descriptions/photographs')).text).to.include('No description has the slug or id');
+    });
+
+    it('sends anonymous visitors to the login page', async () => {
+      const r = await fetch(`${web.base}/descriptions`, { redirect: 'manual' });
+      expect(r.status).to.equal(303);
+      expect(r.headers.get('location')).to.match(/^\/login/);
+    });
+  });
+}
