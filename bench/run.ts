@@ -78,6 +78,13 @@ if (!Number.isInteger(runs) || runs < 1 || runs > 20) {
   process.exit(2);
 }
 
+/**
+ * Seconds each scenario may take in the default run, so that the whole stays under ten
+ * minutes on two cores. A scenario stops repeating its runs when the next would not
+ * fit, and says how many it made; --full lifts the budgets.
+ */
+const BUDGET_S: Record<number, number> = { 1: 140, 2: 100, 3: 75, 4: 100, 5: 45, 6: 20, 7: 75 };
+
 const log = (m: string): void => void process.stderr.write(`${m}\n`);
 const started = Date.now();
 log(`Docket benchmarks: ${args.quick ? 'quick' : args.full ? 'full' : 'default'} run, ${runs} run(s) per figure`);
@@ -109,7 +116,8 @@ for (const s of selected) {
   log(`\n[${s.id}] ${s.title}`);
   const t = Date.now();
   try {
-    const got = await s.run({ quick: args.quick, runs, log });
+    const deadline = args.full || args.runs ? Infinity : t + (BUDGET_S[s.id] ?? 60) * 1000;
+    const got = await s.run({ quick: args.quick, runs, log, timeFor: (ms) => Date.now() + ms <= deadline });
     rows.push(...got);
     for (const r of got) log(`  ${r.measure}: ${r.value.median.toFixed(2)} ${r.unit}`);
   } catch (err) {

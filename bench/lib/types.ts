@@ -8,6 +8,12 @@ export interface BenchOptions {
   /** Runs per figure (3 by default, 5 with --full, fewer with --quick). */
   runs: number;
   log(message: string): void;
+  /**
+   * True when another step of about `ms` still fits in the scenario's time budget (the
+   * default run keeps to ten minutes in all; --full has no budget). The first run of
+   * a scenario always happens.
+   */
+  timeFor(ms: number): boolean;
 }
 
 export interface Row {

@@ -7,6 +7,7 @@ import { bullThroughput } from '../lib/bullmq-runs.js';
 import { makeDocketEnv } from '../lib/docket-env.js';
 import { docketThroughput, type ThroughputRun } from '../lib/docket-runs.js';
 import { startWorker, type Proc } from '../lib/proc.js';
+import { repeat } from '../lib/repeat.js';
 import { spread } from '../lib/stats.js';
 import type { BenchOptions, Row, Scenario } from '../lib/types.js';
 
@@ -35,14 +36,14 @@ export const scenario: Scenario = {
         await docketThroughput(ctx, 200);
         await bullThroughput(side, 200);
         // Alternating the two sides spreads any drift of the shared machine over both.
-        for (let r = 0; r < opts.runs; r++) {
+        await repeat(opts, async (r) => {
           const d = await docketThroughput(ctx, n);
           docket.push(d);
           opts.log(`  run ${r + 1}: Docket ${d.jobsPerSecond.toFixed(0)} jobs/s (enqueue ${d.enqueueMs} ms)`);
           const b = await bullThroughput(side, n);
           bull.push(b);
           opts.log(`  run ${r + 1}: BullMQ ${b.jobsPerSecond.toFixed(0)} jobs/s (addBulk ${b.enqueueMs} ms)`);
-        }
+        });
       } finally {
         await side.close();
       }

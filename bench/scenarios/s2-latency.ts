@@ -7,6 +7,7 @@ import { bullLatency } from '../lib/bullmq-runs.js';
 import { makeDocketEnv } from '../lib/docket-env.js';
 import { docketLatency, type LatencyRun } from '../lib/docket-runs.js';
 import { startWorker, type Proc } from '../lib/proc.js';
+import { repeat } from '../lib/repeat.js';
 import { spread } from '../lib/stats.js';
 import type { BenchOptions, Row, Scenario } from '../lib/types.js';
 import { BULL_CONCURRENCY, DOCKET_CONCURRENCY, WORKER_PROCESSES } from './s1-throughput.js';
@@ -30,14 +31,14 @@ export const scenario: Scenario = {
       try {
         await docketLatency(ctx, RATE, 0.5);
         await bullLatency(side, RATE, 0.5);
-        for (let r = 0; r < opts.runs; r++) {
+        await repeat(opts, async (r) => {
           const d = await docketLatency(ctx, RATE, seconds);
           docket.push(d);
           opts.log(`  run ${r + 1}: Docket p50 ${d.p50} ms, p99 ${d.p99} ms, max ${d.max} ms (${d.rate.toFixed(0)} jobs/s sent)`);
           const b = await bullLatency(side, RATE, seconds);
           bull.push(b);
           opts.log(`  run ${r + 1}: BullMQ p50 ${b.p50} ms, p99 ${b.p99} ms, max ${b.max} ms (${b.rate.toFixed(0)} jobs/s sent)`);
-        }
+        });
       } finally {
         await side.close();
       }

@@ -5,6 +5,7 @@
 import { makeDocketEnv } from '../lib/docket-env.js';
 import { docketLatency, docketThroughput, type LatencyRun, type ThroughputRun } from '../lib/docket-runs.js';
 import { startWorker, type Proc } from '../lib/proc.js';
+import { repeat } from '../lib/repeat.js';
 import { spread } from '../lib/stats.js';
 import type { BenchOptions, Row, Scenario } from '../lib/types.js';
 import { DOCKET_CONCURRENCY, WORKER_PROCESSES } from './s1-throughput.js';
@@ -25,14 +26,14 @@ export const scenario: Scenario = {
       const ctx = await env.context();
       for (let i = 0; i < WORKER_PROCESSES; i++) workers.push(await startWorker(env.env, DOCKET_CONCURRENCY));
       await docketThroughput(ctx, 200);
-      for (let r = 0; r < opts.runs; r++) {
+      await repeat(opts, async (r) => {
         const t = await docketThroughput(ctx, n);
         through.push(t);
         opts.log(`  run ${r + 1}: ${t.jobsPerSecond.toFixed(0)} jobs/s (enqueue ${t.enqueueMs} ms)`);
         const l = await docketLatency(ctx, RATE, seconds);
         lat.push(l);
         opts.log(`  run ${r + 1}: p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms`);
-      }
+      });
     } finally {
       for (const w of workers) await w.stop();
       await env.cleanup();

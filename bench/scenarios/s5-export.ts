@@ -5,6 +5,7 @@
  */
 import { million, ADMIN } from '../lib/million.js';
 import { rssOf } from '../lib/proc.js';
+import { repeat } from '../lib/repeat.js';
 import { spread } from '../lib/stats.js';
 import type { BenchOptions, Row, Scenario } from '../lib/types.js';
 import { login, startWeb } from '../lib/web.js';
@@ -20,7 +21,7 @@ export const scenario: Scenario = {
     const rates: number[] = [];
     const peaks: number[] = [];
     const idle: number[] = [];
-    for (let r = 0; r < opts.runs; r++) {
+    await repeat(opts, async (r) => {
       const web = await startWeb(m.env.env, { logRequests: false });
       try {
         const cookie = await login(web.base, ADMIN.username, ADMIN.password);
@@ -44,7 +45,7 @@ export const scenario: Scenario = {
       } finally {
         await web.stop();
       }
-    }
+    });
     const rate = spread(rates);
     const peak = spread(peaks);
     const note = `${jobs.toLocaleString('en')} jobs; a fresh web process per run (peak before the export: ${spread(idle).median.toFixed(0)} MB)`;

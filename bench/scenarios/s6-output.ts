@@ -12,6 +12,7 @@ import { getJob, readOutput } from '../../app/store/jobs.js';
 import { waitForCount } from '../lib/bullmq.js';
 import { makeDocketEnv } from '../lib/docket-env.js';
 import { ROOT, startWorker, type Proc } from '../lib/proc.js';
+import { repeat } from '../lib/repeat.js';
 import { spread } from '../lib/stats.js';
 import type { BenchOptions, Row, Scenario } from '../lib/types.js';
 
@@ -65,7 +66,7 @@ export const scenario: Scenario = {
     try {
       const ctx = await env.context();
       worker = await startWorker(env.env, 1);
-      for (let r = 0; r < opts.runs; r++) {
+      await repeat(opts, async (r) => {
         const base = await baselineMs(lines);
         const { job } = await ctx.service.enqueue({ task: 'print', params: { lines }, origin: 'cli' });
         await waitForCount('the print job', async () => ((await getJob(ctx.db, job.id))?.finishedAt ? 1 : 0), 1, 60_000, 100);
@@ -81,7 +82,7 @@ export const scenario: Scenario = {
         ratios.push(wall / base);
         captured.push(got);
         opts.log(`  run ${r + 1}: job ${wall} ms, /dev/null ${base.toFixed(0)} ms, lines stored ${got.db}, in log file ${got.file}`);
-      }
+      });
     } finally {
       await worker?.stop();
       await env.cleanup();
