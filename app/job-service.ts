@@ -210,6 +210,31 @@ export class JobService {
     return store.claimJob(this.db, id, workerId, this.now(), this.config.leaseMs);
   }
 
+  /** Several claims in one transaction (a worker with several free slots). */
+  async claimMany(ids: number[], workerId: string): Promise<Job[]> {
+    return store.claimJobs(this.db, ids, workerId, this.now(), this.config.leaseMs);
+  }
+
+  /** Several completions in one transaction; returns the ids completed (stale ones are refused). */
+  async completeMany(
+    items: Array<{ job: Pick<Job, 'id' | 'attempt'>; result: { summary?: string; file?: { stored: string; downloadName: string }; objectRef?: string } }>,
+    workerId: string,
+  ): Promise<Set<number>> {
+    return store.completeJobs(
+      this.db,
+      items.map(({ job, result }) => ({
+        id: job.id,
+        attempt: job.attempt,
+        resultSummary: result.summary?.slice(0, 500) ?? null,
+        resultFile: result.file?.stored ?? null,
+        resultName: result.file?.downloadName ?? null,
+        objectRef: result.objectRef ?? null,
+      })),
+      this.now(),
+      workerId,
+    );
+  }
+
   async complete(
     job: Pick<Job, 'id' | 'attempt'>,
     workerId: string,

@@ -20,6 +20,7 @@ import { OutputCapture } from './output.js';
 import type { ChildMessage, ParentMessage } from './protocol.js';
 import { sentinel } from './protocol.js';
 import { getTask, listTasks } from './tasks/index.js';
+import type { TaskResult } from './tasks/types.js';
 
 export interface WorkerOptions {
   /** Tasks this worker runs. Default: every task. */
@@ -159,7 +160,7 @@ export class Worker {
       prefetch: this.concurrency,
       onDelivery: (d) => {
         this.held.push({ d, at: Date.now() });
-        this.pump();
+        this.schedulePump();
       },
     });
   }
@@ -186,37 +187,51 @@ export class Worker {
     return this.concurrency - this.running.size - this.claiming;
   }
 
-  private pump(): void {
-    while (!this.stopping && !this.paused && this.freeSlots() > 0 && this.held.length > 0) {
-      const { d } = this.held.shift()!;
-      this.claiming++;
-      void this.claimAndRun(d);
-    }
+  private pumpQueued = false;
+
+  /** Pumps on the next turn, so that deliveries arriving together are claimed together. */
+  private schedulePump(): void {
+    if (this.pumpQueued) return;
+    this.pumpQueued = true;
+    setImmediate(() => {
+      this.pumpQueued = false;
+      this.pump();
+    });
   }
 
-  private async claimAndRun(d: Delivery): Promise<void> {
-    let job: Job | null;
+  private pump(): void {
+    if (this.stopping || this.paused) return;
+    const n = Math.min(this.freeSlots(), this.held.length);
+    if (n <= 0) return;
+    const batch = this.held.splice(0, n).map((h) => h.d);
+    this.claiming += n;
+    void this.claimAndRun(batch);
+  }
+
+  /** Claims a batch in one transaction, acks each delivery right after, runs what is ours. */
+  private async claimAndRun(batch: Delivery[]): Promise<void> {
+    let jobs: Job[];
     try {
-      job = await this.service.claim(d.jobId, this.id);
+      jobs = await this.service.claimMany(
+        batch.map((d) => d.jobId),
+        this.id,
+      );
     } catch (err) {
-      // The database is unreachable: give the delivery back rather than lose it.
-      // Wait a moment first, or the broker would redeliver it to us at once, in a tight loop.
-      this.log.warn(`claim of job ${d.jobId} failed: ${(err as Error).message}`);
+      // The database is unreachable: give the deliveries back rather than lose them.
+      // Wait a moment first, or the broker would redeliver them to us at once, in a tight loop.
+      this.log.warn(`claim of job(s) ${batch.map((d) => d.jobId).join(', ')} failed: ${(err as Error).message}`);
       setTimeout(() => {
-        this.claiming--;
-        d.release();
+        this.claiming -= batch.length;
+        for (const d of batch) d.release();
         this.pump();
       }, 1000).unref();
       return;
     }
     // Ack right after the claim: no message stays unacked while the job runs.
-    d.ack();
-    this.claiming--;
-    if (!job) {
-      this.pump();
-      return;
-    }
-    this.run(job);
+    for (const d of batch) d.ack();
+    this.claiming -= batch.length;
+    for (const job of jobs) this.run(job);
+    this.pump();
   }
 
   // ---- children ------------------------------------------------------------------
@@ -415,9 +430,7 @@ export class Worker {
       } else if (r.timeLimit && (!r.reply || r.reply.type === 'error')) {
         outcome = await this.retryWrite(() => this.service.fail(job, this.id, { message: r.timeLimit!, unrecoverable: true }));
       } else if (r.reply?.type === 'done') {
-        outcome = (await this.retryWrite(() => this.service.complete(job, this.id, r.reply!.type === 'done' ? r.reply!.result : {})))
-          ? 'completed'
-          : 'stale';
+        outcome = (await this.completeBatched(job, r.reply.result)) ? 'completed' : 'stale';
         this.completed++;
       } else {
         const message =
@@ -453,6 +466,40 @@ export class Worker {
       this.slots.push(this.spawn());
     }
     this.pump();
+  }
+
+  private completions: Array<{
+    job: Job;
+    result: TaskResult;
+    resolve: (ok: boolean) => void;
+    reject: (err: unknown) => void;
+  }> = [];
+  private completing = false;
+
+  /**
+   * Completions are written in batches: while one transaction is in flight, the next
+   * completions gather and go together in the following one (one commit for many jobs).
+   */
+  private completeBatched(job: Job, result: TaskResult): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.completions.push({ job, result, resolve, reject });
+      if (!this.completing) setImmediate(() => void this.flushCompletions());
+    });
+  }
+
+  private async flushCompletions(): Promise<void> {
+    if (this.completing) return;
+    this.completing = true;
+    while (this.completions.length > 0) {
+      const batch = this.completions.splice(0, 200);
+      try {
+        const done = await this.retryWrite(() => this.service.completeMany(batch, this.id));
+        for (const b of batch) b.resolve(done.has(b.job.id));
+      } catch (err) {
+        for (const b of batch) b.reject(err);
+      }
+    }
+    this.completing = false;
   }
 
   /** Retries a database write for up to half a lease (e.g. through a MariaDB restart). */

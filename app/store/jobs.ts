@@ -260,6 +260,100 @@ export async function claimJob(
   });
 }
 
+/**
+ * Claims several jobs in one transaction: one UPDATE for all, one SELECT, one multi-row
+ * INSERT of their `started` events. Ids another worker took first (or duplicates) are
+ * simply not in the result.
+ */
+export async function claimJobs(
+  db: Db,
+  ids: number[],
+  workerId: string,
+  now: number,
+  leaseMs: number,
+): Promise<Job[]> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return [];
+  if (unique.length === 1) {
+    const one = await claimJob(db, unique[0], workerId, now, leaseMs);
+    return one ? [one] : [];
+  }
+  return db.transaction(async (trx) => {
+    const n = await trx('jobs')
+      .whereIn('id', unique)
+      .where({ status: 'queued' })
+      .where((q) => q.whereNull('run_after').orWhere('run_after', '<=', now))
+      .update({
+        status: 'running',
+        attempt: db.raw('attempt + 1'),
+        worker_id: workerId,
+        lease_expires_at: now + leaseMs,
+        started_at: now,
+        finished_at: null,
+        error: null,
+        progress_current: null,
+        progress_total: null,
+        progress_text: null,
+      });
+    if (n === 0) return [];
+    // Ours are the ones running for this worker since this very claim.
+    const rows = (await trx('jobs')
+      .whereIn('id', unique)
+      .where({ status: 'running', worker_id: workerId, started_at: now })
+      .orderBy([
+        { column: 'priority', order: 'desc' },
+        { column: 'id', order: 'asc' },
+      ])) as Row[];
+    const jobs = rows.map(rowToJob);
+    if (jobs.length) {
+      await trx('job_events').insert(
+        jobs.map((j) => ({ job_id: j.id, at: now, type: 'started', attempt: j.attempt, actor: workerId, message: null })),
+      );
+    }
+    return jobs;
+  });
+}
+
+export interface Completion {
+  id: number;
+  attempt: number;
+  resultSummary: string | null;
+  resultFile: string | null;
+  resultName: string | null;
+  objectRef: string | null;
+}
+
+/**
+ * Completes several running attempts in one transaction (one commit), each with the
+ * same fencing as `finishJob`. Returns the ids that were completed; a stale one is left out.
+ */
+export async function completeJobs(db: Db, items: Completion[], now: number, actor: string): Promise<Set<number>> {
+  if (items.length === 0) return new Set();
+  return db.transaction(async (trx) => {
+    const done = new Set<number>();
+    for (const c of items) {
+      const patch: Row = {
+        status: 'completed',
+        finished_at: now,
+        lease_expires_at: null,
+        error: null,
+        result_summary: c.resultSummary,
+        result_file: c.resultFile,
+        result_name: c.resultName,
+        progress_current: db.raw('coalesce(progress_total, progress_current)'),
+      };
+      if (c.objectRef) patch.object_ref = c.objectRef;
+      const n = await trx('jobs').where({ id: c.id, attempt: c.attempt, status: 'running' }).update(patch);
+      if (n === 1) done.add(c.id);
+    }
+    const events = items
+      .filter((c) => done.has(c.id))
+      .map((c) => ({ job_id: c.id, at: now, type: 'completed', attempt: c.attempt, actor, message: c.resultSummary }));
+    if (events.length) await trx('job_events').insert(events);
+    return done;
+  });
+}
+
 export interface Finish {
   status: 'completed' | 'failed' | 'cancelled';
   error?: string | null;
