@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StringDecoder } from 'node:string_decoder';
 import type { JobService } from '../app/job-service.js';
+import type { Logger } from '../app/logger.js';
 import { Maintenance } from '../app/maintenance.js';
 import { RUNNING_FROM_SOURCE } from '../app/paths.js';
 import * as jobsStore from '../app/store/jobs.js';
@@ -114,8 +115,12 @@ export class Worker {
     this.id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   }
 
-  private get log() {
-    return this.service.log;
+  private logger: Logger | null = null;
+
+  /** The worker's logger: every line carries `worker=<id>`; job lines add `job=<id>`. */
+  private get log(): Logger {
+    this.logger ??= this.service.log.child({ worker: this.id });
+    return this.logger;
   }
 
   private get cfg() {
@@ -451,7 +456,7 @@ export class Worker {
       // The database stayed away: the lease runs out and another process recovers the job.
       this.log.error(`could not record the end of job ${job.id}: ${(err as Error).message}`, { job: job.id });
     }
-    this.log.debug(`job ${job.id} attempt ${job.attempt}: ${outcome}`, { job: job.id, worker: this.id });
+    this.log.debug(`job ${job.id} attempt ${job.attempt}: ${outcome}`, { job: job.id });
     this.running.delete(job.id);
     const rss = r.reply?.rss ?? 0;
     if (!slot.exited) {
@@ -551,7 +556,7 @@ export class Worker {
         this.log.info(paused ? 'processing paused: running jobs finish, no new job starts' : 'processing resumed');
       }
     } catch (err) {
-      this.log.warn(`heartbeat failed: ${(err as Error).message}`, { worker: this.id });
+      this.log.warn(`heartbeat failed: ${(err as Error).message}`);
     } finally {
       this.beating = false;
     }
