@@ -164,6 +164,20 @@ for (const backend of backends()) {
       expect(pids[0]).to.not.equal(`pid ${process.pid}`);
     });
 
+    it('recycles a child whose memory passed --max-memory after a job', async () => {
+      worker = new Worker(ctx.service, ctx.transport, { concurrency: 1, maxMemoryMb: 150 });
+      await worker.start();
+      const pids: string[] = [];
+      for (const leak of [0, 200, 0]) {
+        const { job } = await ctx.service.enqueue({ task: 'print', params: { lines: 1, pid: true, leak }, origin: 'cli' });
+        expect((await finalJob(ctx, job.id)).status).to.equal('completed');
+        pids.push((await outputOf(ctx, job.id)).split('\n')[0]);
+      }
+      // Same child for the first two; the leaky second job's child was replaced.
+      expect(pids[0]).to.equal(pids[1]);
+      expect(pids[2]).to.not.equal(pids[1]);
+    });
+
     it('honours priorities: high before normal before low', async () => {
       const order: number[] = [];
       const low = (await ctx.service.enqueue({ task: 'noop', priority: 'low', origin: 'cli' })).job.id;

@@ -39,6 +39,8 @@ export const sleepTask: TaskDefinition = {
   },
 };
 
+const leaked: Buffer[] = [];
+
 export const print: TaskDefinition = {
   name: 'print',
   title: 'Print',
@@ -51,9 +53,12 @@ export const print: TaskDefinition = {
     exit: { type: 'integer', description: 'exit the process with this code after printing', min: 0, max: 255 },
     delay: { type: 'number', description: 'milliseconds to wait between lines', default: 0, min: 0, max: 60_000 },
     pid: { type: 'boolean', description: 'print the process id first', default: false },
+    leak: { type: 'integer', description: 'keep this many MB alive after the job (a leaky task)', default: 0, min: 0, max: 4096 },
   },
   async run(ctx) {
     if (ctx.params.pid) process.stdout.write(`pid ${process.pid}\n`);
+    // Filled, so that the memory is really resident, and kept past the job's end.
+    for (let i = 0; i < Number(ctx.params.leak); i++) leaked.push(Buffer.alloc(1024 * 1024, 1));
     const lines = Number(ctx.params.lines);
     const pad = 'x'.repeat(Number(ctx.params.width));
     const delay = Number(ctx.params.delay);
