@@ -2,6 +2,7 @@ import { BadRequestError, ForbiddenError } from '../../app/errors.js';
 import type { User } from '../../app/types.js';
 import { archivalTasks } from './archive/index.js';
 import { noop, print, sleepTask } from './diagnostic.js';
+import { faultTasks } from './diagnostic-faults.js';
 import type { ParamSpec, TaskDefinition } from './types.js';
 
 export type { TaskDefinition, TaskContext, TaskResult, ParamSpec } from './types.js';
@@ -12,7 +13,7 @@ export function registerTask(def: TaskDefinition): void {
   registry.set(def.name, def);
 }
 
-for (const def of [noop, sleepTask, print, ...archivalTasks]) registerTask(def);
+for (const def of [noop, sleepTask, print, ...faultTasks, ...archivalTasks]) registerTask(def);
 
 export function getTask(name: string): TaskDefinition | undefined {
   return registry.get(name);

@@ -1,0 +1,141 @@
+/**
+ * `npm run faults [-- --full] [-- --only 1,4]`: the fault suite. Each scenario runs
+ * against real MariaDB and RabbitMQ (and SQLite with the db transport where it
+ * applies) and prints a table: jobs submitted, completed, failed with a reason,
+ * cancelled, lost (none of those), completed twice, and the longest time a job stayed
+ * `running` after its worker died.
+ *
+ * Targets, in every scenario: lost = 0, completed twice = 0, no job stuck beyond one
+ * lease period (plus one sweep) after its worker died, and each scenario's own checks.
+ * Exit status: 0 when every target is met, 1 when one is missed (or a scenario broke),
+ * 2 on a usage error. Bounded in time; RabbitMQ and MariaDB are always left running.
+ */
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+// Before any Docket module reads them: quiet logs, and the local services by default.
+process.env.LOG_LEVEL ??= 'error';
+process.env.DOCKET_TEST_MYSQL_URL ||= 'mysql://root@127.0.0.1:3306/test';
+process.env.DOCKET_TEST_AMQP_URL ||= 'amqp://guest:guest@127.0.0.1:5672';
+
+const USAGE = 'usage: npm run faults -- [--full] [--only 1,2,...]';
+let args;
+try {
+  args = parseArgs({
+    options: { full: { type: 'boolean', default: false }, only: { type: 'string' }, help: { type: 'boolean', default: false } },
+    strict: true,
+  }).values;
+} catch (err) {
+  process.stderr.write(`faults: ${(err as Error).message}\n${USAGE}\n`);
+  process.exit(2);
+}
+if (args.help) {
+  process.stdout.write(`${USAGE}\n  --full   the full counts (1,000 jobs per run, every backend)\n  --only   scenarios to run, e.g. 1,4\n`);
+  process.exit(0);
+}
+const full = args.full;
+const only = args.only ? args.only.split(',').map((s) => Number(s.trim())) : null;
+if (only && only.some((n) => !Number.isInteger(n) || n < 1 || n > 7)) {
+  process.stderr.write(`faults: --only takes scenario numbers from 1 to 7\n${USAGE}\n`);
+  process.exit(2);
+}
+
+const { missed } = await import('./harness.js');
+const { LEGEND, printTable } = await import('./report.js');
+const { amqpProblem, mysqlProblem, restoreAll, servicesAreLocal, waitQuiet } = await import('./services.js');
+const { scenarios } = await import('./scenarios/index.js');
+type Row = import('./harness.js').Row;
+
+const say = (s: string): void => void process.stderr.write(`faults: ${s}\n`);
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const logRoot = join(tmpdir(), `docket-faults-${stamp}`);
+mkdirSync(logRoot, { recursive: true });
+
+// Whatever happens (a signal, the time bound), the shared services are left running.
+let restoring: Promise<void> | null = null;
+const restore = (): Promise<void> => (restoring ??= restoreAll(say).finally(() => (restoring = null)));
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    say(`${sig}: restoring the services and stopping`);
+    void restore().finally(() => process.exit(130));
+  });
+}
+const boundMs = (full ? 90 : 25) * 60_000;
+const watchdog = setTimeout(() => {
+  say(`the suite passed its time bound of ${boundMs / 60_000} min; stopping`);
+  void restore().finally(() => process.exit(1));
+}, boundMs);
+watchdog.unref();
+
+await restore();
+const mysqlDown = await mysqlProblem();
+const amqpDown = await amqpProblem();
+if (mysqlDown) say(`MariaDB is unreachable (${mysqlDown}): its runs are marked as broken`);
+if (amqpDown) say(`RabbitMQ is unreachable (${amqpDown}): its runs are marked as broken`);
+
+const results: Array<{ n: number; title: string; rows: Row[] }> = [];
+const t0 = Date.now();
+try {
+  for (const s of scenarios) {
+    if (only && !only.includes(s.n)) continue;
+    say(`scenario ${s.n}: ${s.title}`);
+    const rows: Row[] = [];
+    for (const backend of s.backends(full)) {
+      const t = Date.now();
+      let row: Row;
+      const unreachable = (backend.db === 'mysql' && mysqlDown) || (backend.transport === 'amqp' && amqpDown);
+      if (unreachable) {
+        row = brokenRowFor(backend.name, `not run: ${unreachable}`);
+      } else if (s.stopsSharedService && !servicesAreLocal()) {
+        row = brokenRowFor(backend.name, 'not run: stopping the services needs them local and root');
+      } else if (s.stopsSharedService && !(await waitQuiet(full ? 900_000 : 300_000, say))) {
+        row = brokenRowFor(backend.name, 'not run: other test runs kept using the shared services');
+      } else {
+        try {
+          row = await s.run(backend, { full, say, logDir: join(logRoot, `s${s.n}`) });
+        } finally {
+          // A scenario that stopped a service has started it again; make sure.
+          if (s.stopsSharedService) await restore();
+        }
+      }
+      const m = missed(row);
+      say(`  ${backend.name}: ${m.length ? `MISSED: ${m.join('; ')}` : 'ok'} (${Math.round((Date.now() - t) / 1000)} s)`);
+      rows.push(row);
+    }
+    results.push({ n: s.n, title: s.title, rows });
+  }
+} finally {
+  await restore();
+}
+
+let failures = 0;
+process.stdout.write(`\nDocket fault suite (${full ? 'full' : 'default'} counts), ${Math.round((Date.now() - t0) / 1000)} s; worker logs in ${logRoot}\n`);
+for (const r of results) {
+  printTable(r.n, r.title, r.rows, (s) => process.stdout.write(s));
+  failures += r.rows.filter((row) => missed(row).length > 0).length;
+}
+process.stdout.write(`\n${LEGEND}\n`);
+const total = results.reduce((n, r) => n + r.rows.length, 0);
+process.stdout.write(`\n${total - failures} passed, ${failures} failed\n`);
+clearTimeout(watchdog);
+process.exit(failures > 0 ? 1 : 0);
+
+function brokenRowFor(backend: string, why: string): Row {
+  return {
+    backend,
+    submitted: 0,
+    completed: 0,
+    failed: 0,
+    cancelled: 0,
+    lost: 0,
+    completedTwice: 0,
+    maxStuckMs: null,
+    stuck: 0,
+    reran: 0,
+    seconds: 0,
+    checks: [],
+    error: why,
+  };
+}
