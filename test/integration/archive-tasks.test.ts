@@ -416,6 +416,8 @@ for (const backend of targets) {
         expect(job.status, job.error ?? '').to.equal('completed');
         const item = (await getDescriptionBySlug(ctx.db, 'sc-item-6'))!;
         expect(item.parentId).to.equal((await getDescriptionBySlug(ctx.db, 'series-c'))!.id);
+        // The job points at what it made (no top-level description here: the item).
+        expect(job.objectRef).to.equal(`description:${item.id}`);
       });
 
       it('refuses to read a server path for a job from the web', async () => {
@@ -456,6 +458,9 @@ for (const backend of targets) {
 
         const again = await importFile(path);
         expect(again.job.status, again.job.error ?? '').to.equal('completed');
+        const draftOnly = await run('csv-export', { description: fonds.slug, public: true });
+        expect(draftOnly.job.status).to.equal('failed');
+        expect(draftOnly.job.error).to.include('is a draft: an export of published descriptions only would be empty');
         const copy = (await getDescriptionBySlug(ctx.db, 'csv-import-order-fonds-2'))!;
         expect(copy.parentId).to.equal(null);
         expect(await outline(ctx, copy)).to.deep.equal(await outline(ctx, fonds));

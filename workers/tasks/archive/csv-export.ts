@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { stringify } from 'csv-stringify';
 import { EXPORT_COLUMNS, exportRow } from '../../../app/archive/csv-columns.js';
 import { getDescription, walkTree } from '../../../app/archive/descriptions.js';
+import { UnrecoverableError } from '../../../app/errors.js';
 import type { TaskDefinition } from '../types.js';
 import { describedBy, descriptionParam, descriptionRef, label } from './common.js';
 
@@ -29,6 +30,9 @@ export const csvExport: TaskDefinition = {
     const db = ctx.db();
     const root = await describedBy(db, ctx.params.description);
     const publishedOnly = Boolean(ctx.params.public);
+    if (publishedOnly && root.publicationStatus !== 'published') {
+      throw new UnrecoverableError(`${label(root)} is a draft: an export of published descriptions only would be empty`);
+    }
     const parentSlug = root.parentId === null ? null : ((await getDescription(db, root.parentId))?.slug ?? null);
     await mkdir(ctx.resultsDir, { recursive: true });
     const stored = `${randomBytes(16).toString('hex')}.csv`;

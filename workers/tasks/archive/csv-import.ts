@@ -205,7 +205,9 @@ class CsvImport {
   private readonly positions = new LruMap<string, number>(10_000);
   private readonly committed = new Counts();
   private limit: Limit | null = null;
+  /** What the job links to: the first top-level description it made, else the first one. */
   private firstTopLevel: number | null = null;
+  private firstCreated: number | null = null;
   private total = 0;
   private matching: boolean;
 
@@ -249,9 +251,10 @@ class CsvImport {
     this.report();
     await this.removeUpload();
     const c = this.committed;
+    const ref = this.firstTopLevel ?? this.firstCreated;
     return {
       summary: `${c.rows} rows: ${c.line()}${c.skippedErrors ? ` (${c.skippedErrors} with errors)` : ''}`,
-      objectRef: this.firstTopLevel !== null ? `description:${this.firstTopLevel}` : undefined,
+      objectRef: ref !== null ? `description:${ref}` : undefined,
     };
   }
 
@@ -510,6 +513,7 @@ class CsvImport {
       sourceName: legacyId ? o.sourceName : null,
     });
     if (parent.id === null && this.firstTopLevel === null) this.firstTopLevel = id;
+    this.firstCreated ??= id;
     remember(id);
     counts.created++;
     say(`Created description ${id} (${slug}): ${name}`);
