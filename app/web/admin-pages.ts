@@ -9,7 +9,7 @@ import { requireAdmin } from './auth.js';
 import { bodyValue, localPath } from './http.js';
 import { queueState } from './jobs-query.js';
 import { formatDuration } from './present.js';
-import { flash, render } from './render.js';
+import { flash, render, saveAndRedirect } from './render.js';
 
 export function adminRoutes(ctx: Context): express.Router {
   const router = express.Router();
@@ -36,7 +36,7 @@ export function adminRoutes(ctx: Context): express.Router {
     await ctx.service.setPaused(true, `paused by ${actor.username}`);
     ctx.log.info(`processing paused by ${actor.username}`);
     flash(req, 'info', 'Processing is paused: running jobs finish, no new job starts.');
-    res.redirect(303, localPath(bodyValue(req, 'back'), '/jobs'));
+    await saveAndRedirect(req, res, localPath(bodyValue(req, 'back'), '/jobs'));
   });
 
   router.post('/queue/resume', requireAdmin, async (req: Request, res: Response) => {
@@ -44,7 +44,7 @@ export function adminRoutes(ctx: Context): express.Router {
     await ctx.service.setPaused(false, '');
     ctx.log.info(`processing resumed by ${actor.username}`);
     flash(req, 'info', 'Processing is resumed.');
-    res.redirect(303, localPath(bodyValue(req, 'back'), '/jobs'));
+    await saveAndRedirect(req, res, localPath(bodyValue(req, 'back'), '/jobs'));
   });
 
   return router;

@@ -18,7 +18,7 @@ import { bodyValue, isFragment, jobIdParam, localPath, one, queryValue } from '.
 import { filterQuery, listQueryFor, PAGE_SIZE, parseJobFilter, queueState, visibleJob, type JobFilter } from './jobs-query.js';
 import { outputHandler } from './output.js';
 import { jobRow, type QueueState } from './present.js';
-import { flash, render } from './render.js';
+import { flash, render, saveAndRedirect } from './render.js';
 
 /** Output chunks the details page shows at once; the live stream sends the rest. */
 export const INITIAL_CHUNKS = 500;
@@ -137,7 +137,7 @@ export function jobsRoutes(ctx: Context): express.Router {
     }
     ctx.log.info(`${actor.username} cleared ${cleared} inactive job(s)`);
     flash(req, 'info', cleared === 0 ? 'There were no inactive jobs to clear.' : `Cleared ${cleared} inactive ${cleared === 1 ? 'job' : 'jobs'}.`);
-    res.redirect(303, back(req, '/jobs'));
+    await saveAndRedirect(req, res, back(req, '/jobs'));
   });
 
   // ---- new job --------------------------------------------------------------------
@@ -195,7 +195,7 @@ export function jobsRoutes(ctx: Context): express.Router {
           : `Job ${job.id} is queued.` +
               (dispatched || ctx.transport.kind !== 'amqp' ? '' : ' The message broker is unreachable; the job is sent when it is back.'),
       );
-      res.redirect(303, `/jobs/${job.id}`);
+      await saveAndRedirect(req, res, `/jobs/${job.id}`);
     } catch (err) {
       if (err instanceof HttpError && err.status < 500) return newJobPage(req, res, taskName, values, err.message, err.status);
       throw err;
@@ -241,7 +241,7 @@ export function jobsRoutes(ctx: Context): express.Router {
     }
     const outcome = await ctx.service.cancel(job.id, actor.username);
     flash(req, 'info', outcome === 'cancelled' ? `Job ${job.id} is cancelled.` : `Job ${job.id} is being stopped by its worker.`);
-    res.redirect(303, back(req, `/jobs/${job.id}`));
+    await saveAndRedirect(req, res, back(req, `/jobs/${job.id}`));
   });
 
   router.post('/jobs/:id/retry', async (req: Request, res: Response) => {
@@ -252,7 +252,7 @@ export function jobsRoutes(ctx: Context): express.Router {
     }
     await ctx.service.retry(job.id, actor.username);
     flash(req, 'info', `Job ${job.id} is queued again.`);
-    res.redirect(303, back(req, `/jobs/${job.id}`));
+    await saveAndRedirect(req, res, back(req, `/jobs/${job.id}`));
   });
 
   return router;

@@ -45,7 +45,7 @@ export interface Progress {
   /** 0–100 when a total is known. */
   percent: number | null;
   text: string | null;
-  /** "3 of 10 (30 %)", or the step text alone. */
+  /** "line 3 of 10 · 30 %": the step text (or "3 of 10") and the percentage when a total is known. */
   label: string;
 }
 
@@ -53,8 +53,9 @@ export function progressOf(j: Pick<JobSummary, 'progressCurrent' | 'progressTota
   const { progressCurrent: current, progressTotal: total, progressText: text } = j;
   if (current === null && total === null && !text) return null;
   const percent = total ? Math.max(0, Math.min(100, Math.round(((current ?? 0) / total) * 100))) : null;
-  const count = total ? `${current ?? 0} of ${total} (${percent} %)` : current !== null ? String(current) : '';
-  return { current, total, percent, text, label: [count, text].filter(Boolean).join(': ') };
+  // The step text usually says the count already ("line 4 of 20"); the count stands in when there is none.
+  const count = total ? `${current ?? 0} of ${total}` : current !== null ? String(current) : '';
+  return { current, total, percent, text, label: [text || count, percent !== null ? `${percent} %` : ''].filter(Boolean).join(' · ') };
 }
 
 export function taskTitle(task: string): string {

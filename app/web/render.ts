@@ -51,3 +51,15 @@ export function render(res: Response, view: string, locals: Record<string, unkno
     ...locals,
   });
 }
+
+/**
+ * Saves the session, then redirects (303). express-session saves a changed session
+ * while the response is already under way, so a browser following a redirect at once
+ * could read the session before a flash message (or anything else) landed in it.
+ */
+export async function saveAndRedirect(req: Request, res: Response, url: string): Promise<void> {
+  if (req.session) {
+    await new Promise<void>((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));
+  }
+  res.redirect(303, url);
+}

@@ -158,6 +158,16 @@
       }, 50);
     }
 
+    /** The tabs sit outside the refreshed part; the fragment brings their counts along. */
+    function updateTabCounts() {
+      var counts = document.getElementById('tab-counts');
+      if (!counts) return;
+      document.querySelectorAll('[data-count-for]').forEach(function (el) {
+        var n = counts.getAttribute('data-' + el.getAttribute('data-count-for'));
+        if (n !== null) el.textContent = '(' + n + ')';
+      });
+    }
+
     async function refresh(manual) {
       if (loading) return;
       loading = true;
@@ -181,6 +191,7 @@
         var x = window.scrollX;
         var y = window.scrollY;
         results.innerHTML = html;
+        updateTabCounts();
         window.scrollTo(x, y);
         restoreFocus(key, results);
         var text = describeChanges(before, rowStates(results));
@@ -251,6 +262,7 @@
     var shown = {
       status: (document.getElementById('job-status') || {}).className,
       key: null,
+      progress: null,
     };
     var detailsLoading = false;
     var ended = false;
@@ -283,12 +295,32 @@
       }
     }
 
+    /** Progress alone changed: update the bar and its words in place (no request). */
+    function showProgress(p) {
+      var label = document.getElementById('job-progress');
+      var bar = details.querySelector('progress');
+      if (!label || (p.percent !== null && !bar)) return false;
+      label.textContent = p.label;
+      if (bar && p.percent !== null) {
+        bar.value = p.percent;
+        bar.textContent = p.percent + ' %';
+      }
+      return true;
+    }
+
     function onJob(state) {
       truncated.hidden = !state.outputTruncated;
-      var key = [state.status, state.attempt, state.cancelRequested, state.progress ? state.progress.label : '', state.error].join('|');
-      if (shown.key !== null && key !== shown.key) void reloadDetails();
-      else if (shown.key === null && ('status status-' + state.status) !== shown.status) void reloadDetails();
+      var key = [state.status, state.attempt, state.cancelRequested, state.error].join('|');
+      var progress = state.progress ? state.progress.label : '';
+      if (shown.key === null) {
+        if ('status status-' + state.status !== shown.status) void reloadDetails();
+      } else if (key !== shown.key) {
+        void reloadDetails();
+      } else if (progress !== shown.progress && !(state.progress && showProgress(state.progress))) {
+        void reloadDetails();
+      }
       shown.key = key;
+      shown.progress = progress;
       if (state.status === 'queued') stateText.textContent = 'Waiting for the job to start.';
       else if (state.status === 'running') stateText.textContent = 'Receiving the output live.';
     }

@@ -180,9 +180,9 @@ export async function running(ctx: Context, user: User | null, task = 'sleep'): 
 export async function completed(
   ctx: Context,
   user: User | null,
-  result: { summary?: string; file?: { stored: string; downloadName: string; content: string } } = {},
+  result: { summary?: string; file?: { stored: string; downloadName: string; content: string }; task?: string } = {},
 ): Promise<Job> {
-  const j = await running(ctx, user);
+  const j = await running(ctx, user, result.task);
   let file: { stored: string; downloadName: string } | undefined;
   if (result.file) {
     mkdirSync(ctx.config.resultsDir, { recursive: true });
@@ -193,8 +193,8 @@ export async function completed(
   return ctx.service.get(j.id);
 }
 
-export async function failed(ctx: Context, user: User | null, message = 'it broke'): Promise<Job> {
-  const j = await running(ctx, user);
+export async function failed(ctx: Context, user: User | null, message = 'it broke', task = 'sleep'): Promise<Job> {
+  const j = await running(ctx, user, task);
   await ctx.service.fail(j, WORKER, { message, unrecoverable: true });
   return ctx.service.get(j.id);
 }

@@ -92,7 +92,7 @@ for (const backend of backends()) {
       expect(all.status).to.equal(200);
       expect(rowIds(all.text)).to.deep.equal([a.cancelled, a.failed, a.completed, a.running, a.queued].map((j) => j.id));
       expect(all.text).to.include('5 jobs: 2 active, 1 failed');
-      expect(all.text).to.match(/<a href="\/jobs\?tab=all" aria-current="page">All <span class="count">\(5\)<\/span>/);
+      expect(all.text).to.match(/<a href="\/jobs\?tab=all" aria-current="page">All <span class="count" data-count-for="all">\(5\)<\/span>/);
       expect(all.text).not.to.include('Command line');
 
       const active = await alice.get('/jobs?tab=active');
