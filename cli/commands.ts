@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { seedDemoData } from '../app/archive/seed.js';
 import { ensureAdmin } from '../app/bootstrap.js';
 import { createContext, type Context } from '../app/context.js';
 import { exportFileName, formatDate, jobInfo, jobUser, writeJobsCsv } from '../app/export.js';
@@ -89,12 +90,15 @@ async function serve(name: string, ctx: Context, opts: Opts, io: CliIO): Promise
   let server: import('node:http').Server | null = null;
   if (name === 'start' || name === 'web') {
     const note = await ensureAdmin(ctx.db, config.adminPassword);
+    // `docket start` is the try-it-out command: give a newcomer descriptions to work on.
+    const seeded = name === 'start' ? await seedDemoData(ctx.db) : 0;
     const app = await createWebApp(ctx);
     server = await listen(app, config.port, config.host);
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;
     io.out(`Docket is listening on http://${config.host}:${port}/ (${ctx.transport.kind} transport)\n`);
     if (note) io.out(`${note}\nLog in at http://${config.host}:${port}/login as "admin".\n`);
+    if (seeded) io.out(`added ${seeded} demo archival descriptions (Browse, at /descriptions)\n`);
   }
   if (name === 'start' || name === 'worker') {
     worker = new Worker(ctx.service, ctx.transport, {
