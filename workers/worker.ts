@@ -419,7 +419,8 @@ export class Worker {
     for (const t of r.timers) clearTimeout(t);
     if (r.progressTimer) clearTimeout(r.progressTimer);
     const { job, slot } = r;
-    slot.current = null;
+    // The slot stays this job's until its fate is decided below: handed to another job
+    // meanwhile, it would get this job's SIGKILL (cancel, time limit) in its place.
     await r.capture.finish();
     const def = getTask(job.task);
     let outcome = 'stale';
@@ -458,6 +459,7 @@ export class Worker {
     }
     this.log.debug(`job ${job.id} attempt ${job.attempt}: ${outcome}`, { job: job.id });
     this.running.delete(job.id);
+    slot.current = null;
     const rss = r.reply?.rss ?? 0;
     if (!slot.exited) {
       if (r.cancelBy || r.timeLimit || r.taken) this.retire(slot, 'SIGKILL');
@@ -544,7 +546,8 @@ export class Worker {
             this.log.warn(`job ${r.job.id} attempt ${r.job.attempt} was taken from this worker; stopping it`);
             if (!r.slot.exited) r.slot.proc.kill('SIGKILL');
           }
-        } else if (row.cancelRequestedBy && !r.cancelBy) {
+        } else if (row.cancelRequestedBy && !r.cancelBy && !r.reply && !r.exit) {
+          // (An attempt that already ended is past cancelling: its child may be running the next job.)
           this.cancelRunning(r, row.cancelRequestedBy);
         }
       }
