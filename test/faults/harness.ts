@@ -282,6 +282,8 @@ export interface Counted {
   maxStuckMs: number | null;
   stuck: number;
   reran: number;
+  /** What became of the first few lost jobs (status, attempt, worker, last events). */
+  lostDetail: string[];
   /** Job ids in each state, for scenario checks. */
   byStatus: Map<string, number[]>;
   events: Map<number, EventRow[]>;
@@ -328,7 +330,18 @@ export async function count(ctx: Context, accepted: number[], kills: KillLog | n
     else if (j.status === 'cancelled') cancelled++;
     else lost++;
   }
-  for (const id of accepted) if (!jobs.has(id)) lost++;
+  const lostDetail: string[] = [];
+  for (const [id, j] of jobs) {
+    if (j.status === 'completed' || j.status === 'cancelled' || (j.status === 'failed' && j.error)) continue;
+    if (lostDetail.length >= 3) break;
+    const last = (events.get(id) ?? []).slice(-3).map((e) => `${e.type}#${e.attempt} by ${e.actor}`);
+    lostDetail.push(`job ${id} ${j.status} (attempt ${j.attempt}; ${last.join(', ')})`);
+  }
+  for (const id of accepted) {
+    if (jobs.has(id)) continue;
+    lost++;
+    if (lostDetail.length < 3) lostDetail.push(`job ${id} accepted but not in the database`);
+  }
 
   let completedTwice = 0;
   for (const list of events.values()) if (list.filter((e) => e.type === 'completed').length > 1) completedTwice++;
@@ -382,6 +395,7 @@ export async function count(ctx: Context, accepted: number[], kills: KillLog | n
     maxStuckMs,
     stuck,
     reran,
+    lostDetail,
     byStatus,
     events,
     jobs,
@@ -402,7 +416,7 @@ export function rowOf(backend: string, c: Counted, startedAt: number, checks: Ch
     stuck: c.stuck,
     reran: c.reran,
     seconds: Math.round((Date.now() - startedAt) / 1000),
-    checks,
+    checks: c.lostDetail.length ? [...checks, { what: 'lost jobs', ok: false, detail: c.lostDetail.join('; ') }] : checks,
   };
 }
 

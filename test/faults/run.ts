@@ -20,11 +20,11 @@ process.env.LOG_LEVEL ??= 'error';
 process.env.DOCKET_TEST_MYSQL_URL ||= 'mysql://root@127.0.0.1:3306/test';
 process.env.DOCKET_TEST_AMQP_URL ||= 'amqp://guest:guest@127.0.0.1:5672';
 
-const USAGE = 'usage: npm run faults -- [--full] [--only 1,2,...]';
+const USAGE = 'usage: npm run faults -- [--full] [--only 1,2,...] [--backend NAME]';
 let args;
 try {
   args = parseArgs({
-    options: { full: { type: 'boolean', default: false }, only: { type: 'string' }, help: { type: 'boolean', default: false } },
+    options: { full: { type: 'boolean', default: false }, only: { type: 'string' }, backend: { type: 'string' }, help: { type: 'boolean', default: false } },
     strict: true,
   }).values;
 } catch (err) {
@@ -32,7 +32,7 @@ try {
   process.exit(2);
 }
 if (args.help) {
-  process.stdout.write(`${USAGE}\n  --full   the full counts (1,000 jobs per run, every backend)\n  --only   scenarios to run, e.g. 1,4\n`);
+  process.stdout.write(`${USAGE}\n  --full   the full counts (1,000 jobs per run, every backend)\n  --only   scenarios to run, e.g. 1,4\n  --backend  only the backends whose name holds NAME, e.g. RabbitMQ\n`);
   process.exit(0);
 }
 const full = args.full;
@@ -83,6 +83,7 @@ try {
     say(`scenario ${s.n}: ${s.title}`);
     const rows: Row[] = [];
     for (const backend of s.backends(full)) {
+      if (args.backend && !backend.name.toLowerCase().includes(args.backend.toLowerCase())) continue;
       const t = Date.now();
       let row: Row;
       const unreachable = (backend.db === 'mysql' && mysqlDown) || (backend.transport === 'amqp' && amqpDown);

@@ -47,7 +47,7 @@ export interface Stage {
 export async function staged(
   backend: Backend,
   o: RunOptions,
-  opts: { workers?: { count: number; concurrency: number }; extraEnv?: Record<string, string>; before?: (env: TestEnv) => Promise<void> },
+  opts: { workers?: { count: number; concurrency: number }; extraEnv?: Record<string, string>; before?: (env: TestEnv) => Promise<void>; after?: (env: TestEnv) => Promise<void> },
   body: (s: Stage) => Promise<Row>,
 ): Promise<Row> {
   const started = Date.now();
@@ -71,6 +71,7 @@ export async function staged(
     return brokenRow(backend.name, started, err);
   } finally {
     await fleet?.stop().catch(() => undefined);
+    if (env) await opts.after?.(env).catch((e: Error) => o.say(`undoing ${backend.name}: ${e.message}`));
     await env?.cleanup().catch((e: Error) => o.say(`cleanup of ${backend.name}: ${e.message}`));
   }
 }

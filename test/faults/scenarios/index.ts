@@ -1,5 +1,11 @@
 import type { Scenario } from '../scenario.js';
 import { s1 } from './s1-sigkill.js';
+import { s2 } from './s2-rabbitmq.js';
+import { s3 } from './s3-mariadb.js';
+import { s4 } from './s4-consumer-timeout.js';
+import { s5 } from './s5-cancel.js';
+import { s6 } from './s6-output-disk.js';
+import { s7 } from './s7-bad-input.js';
 
 /** Every scenario, in the order. */
-export const scenarios: Scenario[] = [s1];
+export const scenarios: Scenario[] = [s1, s2, s3, s4, s5, s6, s7];
