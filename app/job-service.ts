@@ -393,11 +393,17 @@ export class JobService {
 
   /** Cancel: a queued job never starts; a running one is stopped by its worker. */
   async cancel(id: number, actor: string): Promise<'cancelled' | 'cancel-requested'> {
-    if (await store.cancelQueued(this.db, id, this.now(), actor)) return 'cancelled';
-    if (await store.requestCancel(this.db, id, this.now(), actor)) return 'cancel-requested';
-    const job = await this.get(id);
-    if (job.status === 'running' && job.cancelRequestedBy) return 'cancel-requested';
-    throw new ConflictError(`job ${id} is ${job.status}; only queued or running jobs can be cancelled`);
+    // A running job may go back to queued between the two updates (retried, recovered
+    // from a lost worker, handed back): then the first one matches on the next round.
+    for (let round = 0; ; round++) {
+      if (await store.cancelQueued(this.db, id, this.now(), actor)) return 'cancelled';
+      if (await store.requestCancel(this.db, id, this.now(), actor)) return 'cancel-requested';
+      const job = await this.get(id);
+      if (job.status === 'running' && job.cancelRequestedBy) return 'cancel-requested';
+      if (job.status !== 'queued' || round >= 2) {
+        throw new ConflictError(`job ${id} is ${job.status}; only queued or running jobs can be cancelled`);
+      }
+    }
   }
 
   /** A new attempt of a failed or cancelled job, its history kept. */
