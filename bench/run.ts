@@ -8,6 +8,7 @@
  * not a failure; a missing service is said plainly and its scenarios skipped), 1 when
  * a scenario broke, 2 on a usage error.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -137,6 +138,17 @@ process.stdout.write(`\n${printed}\n\n`);
 for (const b of broken) process.stdout.write(`scenario ${b.id} (${b.title}) BROKE: ${b.error}\n`);
 process.stdout.write(`${rows.filter((r) => r.pass === false).length} target(s) missed; ${elapsed} s in all\n`);
 
+/** The commit measured, and whether engine files differed from it (a shared work tree). */
+function revision(): { commit: string | null; modified: string[] } {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const status = execFileSync('git', ['status', '--porcelain', '--', 'app', 'workers', 'cli', 'db'], { cwd: ROOT, encoding: 'utf8' });
+    return { commit, modified: status.split('\n').filter(Boolean).map((l) => l.slice(3)) };
+  } catch {
+    return { commit: null, modified: [] };
+  }
+}
+
 const date = new Date().toISOString().slice(0, 10);
 const dir = join(ROOT, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
@@ -150,6 +162,7 @@ writeFileSync(
       runs,
       elapsedSeconds: elapsed,
       scenarioSeconds: timings,
+      revision: revision(),
       machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
       rows,
       skipped,

@@ -28,6 +28,19 @@ async function countDone(ctx: Context, lo: number, hi: number): Promise<{ done: 
   return { done, failed };
 }
 
+/** What the unfinished jobs of a range are doing, for a stall's error message. */
+async function describeUnfinished(ctx: Context, lo: number, hi: number): Promise<string> {
+  const rows = (await ctx
+    .db('jobs')
+    .select('id', 'status', 'attempt', 'worker_id', 'dispatched_at')
+    .whereBetween('id', [lo, hi])
+    .whereIn('status', ['queued', 'running'])
+    .limit(10)) as Array<{ id: number; status: string; attempt: number; worker_id: string | null; dispatched_at: number | null }>;
+  return rows
+    .map((r) => `${r.id} ${r.status} attempt ${r.attempt}${r.worker_id ? ` on ${r.worker_id}` : ''}${r.dispatched_at ? '' : ' (not dispatched)'}`)
+    .join('; ');
+}
+
 export interface ThroughputRun {
   jobsPerSecond: number;
   /** Bulk enqueue alone (insert + publish), ms. */
@@ -51,7 +64,9 @@ export async function docketThroughput(ctx: Context, n: number): Promise<Through
   const enqueueMs = Date.now() - t0;
   const lo = ids[0];
   const hi = ids[ids.length - 1];
-  await waitForCount('Docket jobs', async () => (await countDone(ctx, lo, hi)).done, n);
+  await waitForCount('Docket jobs', async () => (await countDone(ctx, lo, hi)).done, n).catch(async (err: Error) => {
+    throw new Error(`${err.message}; unfinished: ${await describeUnfinished(ctx, lo, hi)}`);
+  });
   const { failed } = await countDone(ctx, lo, hi);
   if (failed) throw new Error(`${failed} of ${n} noop jobs did not complete`);
   const last = (await ctx.db('jobs').whereBetween('id', [lo, hi]).max({ m: 'finished_at' }).first()) as { m: number };

@@ -143,3 +143,14 @@ export function childrenOf(pid: number): number[] {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** An error with the last lines each process printed, to see why a run broke. */
+export function withLogs(err: unknown, procs: Proc[]): Error {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const tails = procs
+    .map((p) => ({ pid: p.pid, tail: p.log().trim().split('\n').slice(-15).join('\n') }))
+    .filter((t) => t.tail)
+    .map((t) => `--- process ${t.pid} printed:\n${t.tail}`);
+  if (tails.length) e.message += `\n${tails.join('\n')}`;
+  return e;
+}

@@ -6,7 +6,7 @@ import { startBull } from '../lib/bullmq.js';
 import { bullThroughput } from '../lib/bullmq-runs.js';
 import { makeDocketEnv } from '../lib/docket-env.js';
 import { docketThroughput, type ThroughputRun } from '../lib/docket-runs.js';
-import { startWorker, type Proc } from '../lib/proc.js';
+import { startWorker, withLogs, type Proc } from '../lib/proc.js';
 import { repeat } from '../lib/repeat.js';
 import { spread } from '../lib/stats.js';
 import type { BenchOptions, Row, Scenario } from '../lib/types.js';
@@ -47,6 +47,8 @@ export const scenario: Scenario = {
       } finally {
         await side.close();
       }
+    } catch (err) {
+      throw withLogs(err, workers);
     } finally {
       for (const w of workers) await w.stop();
       await env.cleanup();

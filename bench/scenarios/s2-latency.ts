@@ -6,7 +6,7 @@ import { startBull } from '../lib/bullmq.js';
 import { bullLatency } from '../lib/bullmq-runs.js';
 import { makeDocketEnv } from '../lib/docket-env.js';
 import { docketLatency, type LatencyRun } from '../lib/docket-runs.js';
-import { startWorker, type Proc } from '../lib/proc.js';
+import { startWorker, withLogs, type Proc } from '../lib/proc.js';
 import { repeat } from '../lib/repeat.js';
 import { spread } from '../lib/stats.js';
 import type { BenchOptions, Row, Scenario } from '../lib/types.js';
@@ -42,6 +42,8 @@ export const scenario: Scenario = {
       } finally {
         await side.close();
       }
+    } catch (err) {
+      throw withLogs(err, workers);
     } finally {
       for (const w of workers) await w.stop();
       await env.cleanup();

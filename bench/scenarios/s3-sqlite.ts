@@ -4,7 +4,7 @@
  */
 import { makeDocketEnv } from '../lib/docket-env.js';
 import { docketLatency, docketThroughput, type LatencyRun, type ThroughputRun } from '../lib/docket-runs.js';
-import { startWorker, type Proc } from '../lib/proc.js';
+import { startWorker, withLogs, type Proc } from '../lib/proc.js';
 import { repeat } from '../lib/repeat.js';
 import { spread } from '../lib/stats.js';
 import type { BenchOptions, Row, Scenario } from '../lib/types.js';
@@ -34,6 +34,8 @@ export const scenario: Scenario = {
         lat.push(l);
         opts.log(`  run ${r + 1}: p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms`);
       });
+    } catch (err) {
+      throw withLogs(err, workers);
     } finally {
       for (const w of workers) await w.stop();
       await env.cleanup();
