@@ -51,9 +51,11 @@ export function apiRoutes(ctx: Context): express.Router {
     const f = parseJobFilter(req, actor);
     const limit = limitParam(queryValue(req, 'limit'));
     const q = await listQueryFor(ctx, f, actor);
-    const page = q ? await listJobs(ctx.db, { ...q, after: f.after, limit }) : { jobs: [], next: null };
-    const summary = await summarize(ctx.db, listScope(actor).userId);
-    const queue = await queueState(ctx);
+    const [page, summary, queue] = await Promise.all([
+      q ? listJobs(ctx.db, { ...q, after: f.after, limit }) : { jobs: [], next: null },
+      summarize(ctx.db, listScope(actor).userId),
+      queueState(ctx),
+    ]);
     res.set('Retry-After', String(LIST_RETRY_AFTER));
     res.set('Cache-Control', 'private, no-cache');
     sendJsonWithEtag(req, res, {

@@ -63,9 +63,12 @@ export function jobsRoutes(ctx: Context): express.Router {
     const actor = req.user as User;
     const f = parseJobFilter(req, actor);
     const q = await listQueryFor(ctx, f, actor);
-    const page: JobPage = q ? await listJobs(ctx.db, { ...q, after: f.after, limit: PAGE_SIZE }) : { jobs: [], next: null };
-    const summary = await summarize(ctx.db, listScope(actor).userId);
-    const queue: QueueState = await queueState(ctx);
+    // Independent reads, side by side (on MySQL each takes its own pooled connection).
+    const [page, summary, queue]: [JobPage, Summary, QueueState] = await Promise.all([
+      q ? listJobs(ctx.db, { ...q, after: f.after, limit: PAGE_SIZE }) : { jobs: [], next: null },
+      summarize(ctx.db, listScope(actor).userId),
+      queueState(ctx),
+    ]);
     const tasks = listTasks().map((t) => t.name);
     if (f.task && !tasks.includes(f.task)) tasks.push(f.task);
     const locals = {

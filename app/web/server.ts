@@ -78,6 +78,9 @@ export async function createWebApp(ctx: Context, opts: WebOptions = {}): Promise
   app.set('trust proxy', 'loopback');
   app.set('view engine', 'ejs');
   app.set('views', VIEWS_DIR);
+  // Compiled templates are kept (Express does so only when NODE_ENV=production, which
+  // `docket start` does not set); NODE_ENV=development recompiles them on every render.
+  app.set('view cache', process.env.NODE_ENV !== 'development');
   app.locals.h = viewHelpers;
 
   app.get('/healthz', healthHandler(ctx));
