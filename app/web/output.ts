@@ -141,9 +141,21 @@ async function stream(ctx: Context, req: Request, res: Response, first: Job): Pr
 
   await write(`retry: 2000\n\n`);
 
+  // A web process shutting down (server.close()) stops listening at once but waits for
+  // open connections; a stream would hold it up for as long as the job runs. So the
+  // stream ends then, and the browser reconnects to a live process, resuming after the
+  // last chunk it saw.
+  const server = (req.socket as { server?: { listening?: boolean } }).server;
+
   const poll = async (): Promise<void> => {
     timer = null;
     if (closed) return;
+    if (server && server.listening === false) {
+      stop();
+      // And the connection too: kept alive, it would hold the closing server for its idle timeout.
+      res.end(() => req.socket.end());
+      return;
+    }
     try {
       // Status first, then output: output read after a final status is complete
       // except for a last flush, which the settle time covers.

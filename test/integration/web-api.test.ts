@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { createToken } from '../../app/store/users.js';
 import type { Job } from '../../app/types.js';
 import { backends, requireService } from '../helpers.js';
-import { Client, ECHO_TASK, completed, failed, loggedIn, queued, running, startWeb, type Web } from './web-fixture.js';
+import { Client, ECHO_TASK, completed, failed, loggedIn, queued, running, serve, startWeb, type Web } from './web-fixture.js';
 
 interface ApiJob {
   id: number;
@@ -250,6 +250,23 @@ for (const backend of backends()) {
       });
       expect(other.status).to.equal(404);
       await other.body?.cancel();
+    });
+
+    it('ends open streams when the web process shuts down, so that closing it does not wait for the job', async () => {
+      const r = await running(web.ctx, web.users.alice, ECHO_TASK);
+      const extra = await serve(web.ctx);
+      const alice = await loggedIn(extra.base, 'alice');
+      const res = await fetch(`${extra.base}/jobs/${r.id}/output`, {
+        headers: { accept: 'text/event-stream', cookie: [...alice.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+      });
+      expect(res.status).to.equal(200);
+      const body = res.text();
+      const started = Date.now();
+      // Not closeAllConnections(): only what an operator's SIGTERM does.
+      await new Promise<void>((resolve) => extra.server.close(() => resolve()));
+      expect(Date.now() - started).to.be.below(3000);
+      expect(await body).to.include('event: job');
+      expect((await web.ctx.service.get(r.id)).status).to.equal('running');
     });
   });
 }
