@@ -13,6 +13,7 @@ import { pruneExpiredSessions } from '../store/sessions.js';
 import { getUser, userForToken, verifyPassword } from '../store/users.js';
 import { bearerToken, bodyValue, isApi, isFragment, localPath, queryValue } from './http.js';
 import { render } from './render.js';
+import { SESSION_MAX_AGE_MS } from './session.js';
 import './request.js';
 
 export interface LoginLimits {
@@ -25,6 +26,8 @@ export interface LoginLimits {
   baseDelayMs?: number;
   maxDelayMs?: number;
 }
+
+const ANONYMOUS_SESSION_MS = 3600 * 1000;
 
 /** 401: the request needs a signed-in user. */
 export class UnauthorizedError extends HttpError {
@@ -151,6 +154,8 @@ export function authRoutes(ctx: Context, limits: LoginLimits = {}): express.Rout
   router.get('/login', (req, res) => {
     const next = localPath(queryValue(req, 'next'), '/jobs');
     if (req.user) return res.redirect(303, next);
+    // The login form's session (it only holds the CSRF token) lasts an hour, not a day's work.
+    if (req.session) req.session.cookie.maxAge = ANONYMOUS_SESSION_MS;
     render(res, 'login', { title: 'Log in', next, username: '', error: null, csrf: true });
   });
 
@@ -174,6 +179,7 @@ export function authRoutes(ctx: Context, limits: LoginLimits = {}): express.Rout
     delays.succeeded(req, username);
     // A new session id at login: a session id planted before the login is worth nothing.
     await regenerate(req);
+    req.session.cookie.maxAge = SESSION_MAX_AGE_MS;
     req.session.userId = user.id;
     await save(req);
     pruneExpiredSessions(ctx.db, Date.now()).catch((err: unknown) => ctx.log.warn(`cannot prune sessions: ${String(err)}`));

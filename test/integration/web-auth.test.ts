@@ -43,9 +43,13 @@ for (const backend of backends()) {
       expect(cookie, 'the login form starts a session for its CSRF token').to.be.a('string');
       expect(cookie).to.match(/HttpOnly/i);
       expect(cookie).to.match(/SameSite=Lax/i);
+      const expires = (setCookie: string | undefined) => Date.parse(/Expires=([^;]+)/i.exec(setCookie ?? '')?.[1] ?? '') - Date.now();
+      // The login form's session only holds its CSRF token: an hour. A signed-in one: 12 hours after its last use.
+      expect(expires(cookie)).to.be.within(3500_000, 3700_000);
       const before = c.cookies.get('docket.sid');
       const ok = await c.post('/login', { username: 'alice', password: PASSWORDS.alice, next: '/jobs/new' });
       expect(ok.status).to.equal(303);
+      expect(expires(ok.headers.getSetCookie().find((s) => s.startsWith('docket.sid=')))).to.be.within(11.9 * 3600_000, 12.1 * 3600_000);
       expect(ok.location).to.equal('/jobs/new');
       expect(c.cookies.get('docket.sid')).to.be.a('string').and.not.equal(before);
       const page = await c.get('/jobs');
