@@ -99,13 +99,16 @@ export class JobService {
       },
       actor,
     );
-    const dispatched = await this.dispatch([{ id, task: def.name, priority }]);
+    const dispatched = await this.dispatch([{ id, task: def.name, priority, attempt: 0 }]);
     const job = (await store.getJob(this.db, id)) as Job;
     return { job, joined: false, dispatched: dispatched.length === 1 };
   }
 
-  /** Publishes and records the confirmed ones; never throws (the dispatcher retries). */
-  async dispatch(items: Array<{ id: number; task: string; priority: number }>): Promise<number[]> {
+  /**
+   * Publishes and records the confirmed ones; never throws (the dispatcher retries).
+   * `attempt` is the job's attempt as it is published: see `store.markDispatched`.
+   */
+  async dispatch(items: Array<{ id: number; task: string; priority: number; attempt?: number }>): Promise<number[]> {
     if (!this.transport) return [];
     if (!this.transport.confirmsDispatch) {
       this.transport.nudge();
@@ -117,11 +120,14 @@ export class JobService {
     });
     const confirmed = await Promise.race([this.transport.publish(items), timeout]);
     clearTimeout(timer);
-    if (confirmed.length > 0) this.markLater(confirmed);
+    if (confirmed.length > 0) {
+      const attempts = new Map(items.map((i) => [i.id, i.attempt ?? null]));
+      this.markLater(confirmed.map((id) => ({ id, attempt: attempts.get(id) ?? null })));
+    }
     return confirmed;
   }
 
-  private marks: number[] = [];
+  private marks: store.DispatchMark[] = [];
   private markTimer: NodeJS.Timeout | null = null;
 
   /**
@@ -130,18 +136,18 @@ export class JobService {
    * request's path. A mark lost with a crash means one duplicate delivery, which the
    * claim drops.
    */
-  private markLater(ids: number[]): void {
-    this.marks.push(...ids);
+  private markLater(marks: store.DispatchMark[]): void {
+    this.marks.push(...marks);
     this.markTimer ??= setTimeout(() => void this.flushMarks(), 20);
   }
 
   async flushMarks(): Promise<void> {
     if (this.markTimer) clearTimeout(this.markTimer);
     this.markTimer = null;
-    const ids = this.marks.splice(0);
-    for (let i = 0; i < ids.length; i += 1000) {
+    const marks = this.marks.splice(0);
+    for (let i = 0; i < marks.length; i += 1000) {
       try {
-        await store.markDispatched(this.db, ids.slice(i, i + 1000), this.now());
+        await store.markDispatched(this.db, marks.slice(i, i + 1000), this.now());
       } catch (err) {
         this.log.warn(`could not mark jobs dispatched: ${String(err)}`);
       }
@@ -197,7 +203,7 @@ export class JobService {
     let dispatched = 0;
     // Slices keep one publish batch (and its confirms) to a bounded size.
     for (let i = 0; i < ids.length; i += 5000) {
-      const items = ids.slice(i, i + 5000).map((id, k) => ({ id, task: rows[i + k].task, priority: rows[i + k].priority }));
+      const items = ids.slice(i, i + 5000).map((id, k) => ({ id, task: rows[i + k].task, priority: rows[i + k].priority, attempt: 0 }));
       dispatched += (await this.dispatch(items)).length;
     }
     return { ids, dispatched };
@@ -295,7 +301,7 @@ export class JobService {
         `${f.message}; retrying (attempt ${current.attempt + 1} of ${current.maxAttempts})` +
           (delay > 0 ? ` in ${Math.round(delay / 100) / 10} s` : ''),
       );
-      if (ok && delay === 0) await this.dispatch([{ id: job.id, task: current.task, priority: current.priority }]);
+      if (ok && delay === 0) await this.dispatch([{ id: job.id, task: current.task, priority: current.priority, attempt: current.attempt }]);
       return ok ? 'retried' : 'stale';
     }
     const reason =
@@ -322,7 +328,7 @@ export class JobService {
       workerId,
       reason,
     );
-    if (ok) await this.dispatch([{ id: job.id, task: job.task, priority: job.priority }]);
+    if (ok) await this.dispatch([{ id: job.id, task: job.task, priority: job.priority, attempt: job.attempt }]);
     return ok;
   }
 
@@ -412,7 +418,7 @@ export class JobService {
     if (!(await store.requeueFinal(this.db, id, this.now(), actor))) {
       throw new ConflictError(`job ${id} is ${job.status}; only failed or cancelled jobs can be retried`);
     }
-    await this.dispatch([{ id, task: job.task, priority: job.priority }]);
+    await this.dispatch([{ id, task: job.task, priority: job.priority, attempt: job.attempt }]);
     return this.get(id);
   }
 
