@@ -1,5 +1,5 @@
 /**
- * `node --import tsx bench/import-csv.ts [--rows 100000] [--mysql mysql://root@127.0.0.1:3306/x]`
+ * `node --import tsx bench/import-csv.ts [--rows 100000] [--mysql mysql://root@127.0.0.1:3306/x] [--outputs]`
  *
  * Measures the csv-import task on a generated AtoM ISAD CSV: rows per second and the
  * peak memory (VmHWM, the high-water mark of the resident set) of the worker's child
@@ -8,7 +8,11 @@
  * an in-process worker with one child, the job enqueued as `docket run` does.
  *
  * The file: one fonds, 100 series, and items spread over the series, with the usual
- * ISAD columns filled (about 230 bytes a row).
+ * ISAD columns filled (about 160 bytes a row).
+ *
+ * `--outputs` then times the tasks that read the imported fonds back: finding aids
+ * (PDF inventory summary, RTF and PDF full details) and the CSV export. The child is
+ * reused between jobs, so its peak is the highest so far, not that job's alone.
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -24,6 +28,7 @@ const { values: args } = parseArgs({
     rows: { type: 'string', default: '100000' },
     mysql: { type: 'string' },
     'sqlite-only': { type: 'boolean', default: false },
+    outputs: { type: 'boolean', default: false },
   },
 });
 const ROWS = Number(args.rows);
@@ -70,6 +75,16 @@ function childrenPeakMb(): Map<number, number> {
   }
   return out;
 }
+
+interface OutputResult {
+  database: string;
+  task: string;
+  seconds: number;
+  childPeakMb: number;
+  fileMb: number;
+  summary: string | null;
+}
+const outputs: OutputResult[] = [];
 
 interface Result {
   database: string;
@@ -128,6 +143,32 @@ async function runOn(kind: 'sqlite' | 'mysql', csv: string, dir: string): Promis
     }
     peakSeen = Math.max(peakSeen, ...childrenPeakMb().values());
     const seconds = ((done.finishedAt ?? 0) - (done.startedAt ?? 0)) / 1000;
+    const importPeak = peakSeen;
+    if (args.outputs) {
+      const tasks: Array<[string, Record<string, unknown>]> = [
+        ['finding-aid', { format: 'pdf', model: 'inventory-summary' }],
+        ['finding-aid', { format: 'rtf', model: 'full-details' }],
+        ['finding-aid', { format: 'pdf', model: 'full-details' }],
+        ['csv-export', {}],
+      ];
+      for (const [task, params] of tasks) {
+        const e = await ctx.service.enqueue({ task, params: { description: 'benchmark-fonds', ...params }, origin: 'cli', user: null });
+        let j = await getJob(ctx.db, e.job.id);
+        while (!j || !['completed', 'failed', 'cancelled'].includes(j.status)) {
+          await new Promise((r) => setTimeout(r, 250));
+          peakSeen = Math.max(peakSeen, ...childrenPeakMb().values());
+          j = await getJob(ctx.db, e.job.id);
+        }
+        outputs.push({
+          database: kind === 'sqlite' ? 'SQLite' : 'MySQL/MariaDB',
+          task: `${task} ${Object.values(params).join(' ')}`.trim(),
+          seconds: Math.round(((j.finishedAt ?? 0) - (j.startedAt ?? 0)) / 100) / 10,
+          childPeakMb: Math.round(peakSeen),
+          fileMb: j.resultFile ? Math.round(statSync(join(dir, 'results', j.resultFile)).size / 104857.6) / 10 : 0,
+          summary: j.resultSummary ?? j.error,
+        });
+      }
+    }
     const n = Number((await ctx.db('descriptions').count({ n: '*' }).first())?.n ?? 0);
     return {
       database: kind === 'sqlite' ? 'SQLite' : 'MySQL/MariaDB',
@@ -135,7 +176,7 @@ async function runOn(kind: 'sqlite' | 'mysql', csv: string, dir: string): Promis
       seconds: Math.round(seconds * 10) / 10,
       rowsPerSecond: Math.round(n / seconds),
       childPeakMbBefore: Math.round(before),
-      childPeakMb: Math.round(peakSeen),
+      childPeakMb: Math.round(importPeak),
       status: done.status,
       summary: done.resultSummary ?? done.error,
     };
@@ -156,6 +197,7 @@ try {
   if (MYSQL) results.push(await runOn('mysql', csv, dir));
   else console.log('MySQL skipped: pass --mysql URL or set DOCKET_TEST_MYSQL_URL');
   console.table(results);
+  if (outputs.length) console.table(outputs);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
