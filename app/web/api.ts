@@ -14,9 +14,8 @@ import { listEvents } from '../store/jobs.js';
 import { STATUS_LABELS, type PriorityName, type User } from '../types.js';
 import { requireUser } from './auth.js';
 import { jobIdParam, queryValue, sendJsonWithEtag } from './http.js';
-import { runnableTasks } from './jobs-pages.js';
 import { filterQuery, listQueryFor, PAGE_SIZE, parseJobFilter, queueState, visibleJob } from './jobs-query.js';
-import { downloadHandler } from './jobs-pages.js';
+import { downloadHandler, runnableTasks } from './jobs-pages.js';
 import { outputHandler, retryAfterSeconds } from './output.js';
 import { eventJson, jobJson } from './present.js';
 
