@@ -38,5 +38,5 @@ export function printTable(n: number, title: string, rows: Row[], out: (s: strin
 export const LEGEND =
   'failed* = failed with a reason; lost = neither completed, failed with a reason nor cancelled; ' +
   'twice = completed twice; max stuck = longest a job stayed running after its worker (or child) died; ' +
-  'stuck = jobs running longer than one lease period plus one sweep after that; ' +
+  'stuck = jobs running longer than one lease period plus one sweep (1.5 s) after that; ' +
   're-run = attempts whose work had run to its end before the job ran again (at-least-once; not a target)';
