@@ -420,8 +420,8 @@ export function rowOf(backend: string, c: Counted, startedAt: number, checks: Ch
   };
 }
 
-/** A row for a run that broke before it could count. */
-export function brokenRow(backend: string, startedAt: number, err: unknown): Row {
+/** A row for a run that broke, or could not run, before it could count. */
+export function brokenRow(backend: string, startedAt: number, why: unknown): Row {
   return {
     backend,
     submitted: 0,
@@ -435,6 +435,6 @@ export function brokenRow(backend: string, startedAt: number, err: unknown): Row
     reran: 0,
     seconds: Math.round((Date.now() - startedAt) / 1000),
     checks: [],
-    error: `broke: ${(err as Error).message ?? String(err)}`,
+    error: typeof why === 'string' ? why : `broke: ${(why as Error)?.message ?? String(why)}`,
   };
 }

@@ -42,7 +42,7 @@ if (only && only.some((n) => !Number.isInteger(n) || n < 1 || n > 7)) {
   process.exit(2);
 }
 
-const { missed } = await import('./harness.js');
+const { brokenRow, missed } = await import('./harness.js');
 const { LEGEND, printTable } = await import('./report.js');
 const { amqpProblem, mysqlProblem, restoreAll, servicesAreLocal, waitQuiet } = await import('./services.js');
 const { scenarios } = await import('./scenarios/index.js');
@@ -88,11 +88,11 @@ try {
       let row: Row;
       const unreachable = (backend.db === 'mysql' && mysqlDown) || (backend.transport === 'amqp' && amqpDown);
       if (unreachable) {
-        row = brokenRowFor(backend.name, `not run: ${unreachable}`);
+        row = brokenRow(backend.name, t, `not run: ${unreachable}`);
       } else if (s.stopsSharedService && !servicesAreLocal()) {
-        row = brokenRowFor(backend.name, 'not run: stopping the services needs them local and root');
+        row = brokenRow(backend.name, t, 'not run: stopping the services needs them local and root');
       } else if (s.stopsSharedService && !(await waitQuiet(full ? 900_000 : 300_000, say))) {
-        row = brokenRowFor(backend.name, 'not run: other test runs kept using the shared services');
+        row = brokenRow(backend.name, t, 'not run: other test runs kept using the shared services');
       } else {
         try {
           row = await s.run(backend, { full, say, logDir: join(logRoot, `s${s.n}`) });
@@ -122,21 +122,3 @@ const total = results.reduce((n, r) => n + r.rows.length, 0);
 process.stdout.write(`\n${total - failures} passed, ${failures} failed\n`);
 clearTimeout(watchdog);
 process.exit(failures > 0 ? 1 : 0);
-
-function brokenRowFor(backend: string, why: string): Row {
-  return {
-    backend,
-    submitted: 0,
-    completed: 0,
-    failed: 0,
-    cancelled: 0,
-    lost: 0,
-    completedTwice: 0,
-    maxStuckMs: null,
-    stuck: 0,
-    reran: 0,
-    seconds: 0,
-    checks: [],
-    error: why,
-  };
-}
