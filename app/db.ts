@@ -61,6 +61,20 @@ export function isSqlite(db: Db): boolean {
   return client === 'better-sqlite3' || client === 'sqlite3';
 }
 
+/**
+ * A transaction that holds the write lock from its first statement. SQLite starts a
+ * deferred transaction as a reader; one that reads and then writes fails with
+ * "database is locked" (whatever the busy timeout) if another process wrote in between.
+ * A write that changes nothing, issued first, takes the lock up front. MySQL needs
+ * nothing: InnoDB locks rows as it goes.
+ */
+export async function writeTransaction<T>(db: Db, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+  return db.transaction(async (trx) => {
+    if (isSqlite(db)) await trx.raw('update jobs set id = id where id = -1');
+    return fn(trx);
+  });
+}
+
 export async function migrate(db: Db): Promise<string[]> {
   const [, applied] = (await db.migrate.latest({ migrationSource })) as [number, string[]];
   return applied;

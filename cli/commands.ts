@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { seedDemoData } from '../app/archive/seed.js';
@@ -201,6 +203,13 @@ const commands: Record<string, (ctx: Context, args: string[], opts: Opts, io: Cl
         for (const [p, spec] of Object.entries(def.params)) io.out(`    --${p}: ${spec.description}\n`);
         return 0;
       } else params[key.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())] = value;
+    }
+    // A file named on the command line is read by a worker, whose working folder may
+    // differ: pass it as an absolute path, and refuse one that is not there now.
+    if (typeof params.file === 'string' && params.file !== 'true') {
+      const abs = resolvePath(process.cwd(), params.file);
+      if (!existsSync(abs)) throw new UsageError(`--file ${params.file}: no such file`);
+      params.file = abs;
     }
     let user = null;
     if (userName) {

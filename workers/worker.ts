@@ -245,7 +245,14 @@ export class Worker {
     const proc = fork(childPath(), [], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       execArgv: RUNNING_FROM_SOURCE ? ['--import', 'tsx'] : [],
-      env: process.env,
+      // The child opens the database this worker was configured with, which may differ
+      // from the process environment (an in-process worker in tests, say).
+      env: {
+        ...process.env,
+        DATABASE_URL: this.cfg.database.url,
+        DOCKET_RESULTS_DIR: this.cfg.resultsDir,
+        DOCKET_JOB_LOG_DIR: this.cfg.jobLogDir,
+      },
     });
     let readyResolve!: () => void;
     const slot: Slot = {
@@ -418,6 +425,9 @@ export class Worker {
   private async finish(r: Running): Promise<void> {
     for (const t of r.timers) clearTimeout(t);
     if (r.progressTimer) clearTimeout(r.progressTimer);
+    r.progressTimer = null;
+    // The last progress report must not be lost to the throttle.
+    await this.writeProgress(r);
     const { job, slot } = r;
     // The slot stays this job's until its fate is decided below: handed to another job
     // meanwhile, it would get this job's SIGKILL (cancel, time limit) in its place.

@@ -80,20 +80,9 @@ function fieldsToRow(f: Partial<DescriptionFields>): Row {
   return out;
 }
 
-/**
- * A transaction that will write. On SQLite it takes the write lock with its first
- * statement: a transaction that reads first and writes later must upgrade its lock, and
- * in WAL mode that upgrade fails at once with "database is locked" (SQLITE_BUSY, the
- * busy timeout is not applied) whenever another process wrote in between, which the
- * worker, the web app and other jobs do all the time. A write as the first statement
- * waits for the lock like any other. MySQL's row locks need nothing of the kind.
- */
-export async function writeTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
-  return db.transaction(async (trx) => {
-    if (isSqlite(db)) await trx.raw('update descriptions set id = id where id = -1');
-    return fn(trx);
-  });
-}
+/** Transactions here take SQLite's write lock first; see `writeTransaction` in app/db.ts. */
+import { writeTransaction } from '../db.js';
+export { writeTransaction };
 
 export async function getDescription(db: Db, id: number): Promise<Description | null> {
   const r = (await db('descriptions').where({ id }).first()) as Row | undefined;

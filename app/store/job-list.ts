@@ -3,7 +3,7 @@
  * `id` (which follows queue order), light columns only, and counts capped at 10,000.
  */
 import type { Knex } from 'knex';
-import type { Db } from '../db.js';
+import { writeTransaction, type Db } from '../db.js';
 import { FINAL_STATUSES, TAB_STATUSES, type JobStatus, type JobSummary, type Tab } from '../types.js';
 import { SUMMARY_COLUMNS, rowToSummary } from './jobs.js';
 
@@ -128,7 +128,7 @@ export async function clearInactive(
     const rows = (await b.orderBy('id', 'asc').limit(1000)) as Array<{ id: number; result_file: string | null }>;
     if (rows.length === 0) break;
     const ids = rows.map((r) => Number(r.id));
-    await db.transaction(async (trx) => {
+    await writeTransaction(db, async (trx) => {
       // Re-check the status inside the transaction: a job retried meanwhile is active again and stays.
       const still = (await trx('jobs').whereIn('id', ids).whereIn('status', FINAL_STATUSES as JobStatus[]).pluck('id')).map(Number);
       if (still.length === 0) return;

@@ -3,7 +3,7 @@
  * the CLI call these named functions and never build SQL of their own. Each state
  * change is a conditional UPDATE, so two processes racing for one job cannot both win.
  */
-import type { Db } from '../db.js';
+import { writeTransaction, type Db } from '../db.js';
 import type {
   Job,
   JobEvent,
@@ -457,7 +457,7 @@ export async function requeueRunning(
 
 /** A final job back to queued for a new attempt (manual retry); history is kept. */
 export async function requeueFinal(db: Db, id: number, now: number, actor: string): Promise<boolean> {
-  return db.transaction(async (trx) => {
+  return writeTransaction(db, async (trx) => {
     const job = (await trx('jobs').where({ id }).first()) as Row | undefined;
     if (!job || !['failed', 'cancelled'].includes(String(job.status))) return false;
     const attempt = Number(job.attempt);
@@ -647,7 +647,7 @@ export async function queuedIds(db: Db, limit: number): Promise<number[]> {
 
 /** Cancels many queued jobs at once; returns how many were still queued. */
 export async function cancelQueuedMany(db: Db, ids: number[], now: number, actor: string): Promise<number> {
-  return db.transaction(async (trx) => {
+  return writeTransaction(db, async (trx) => {
     const still = (await trx('jobs').whereIn('id', ids).where({ status: 'queued' }).select('id', 'attempt')) as Row[];
     if (still.length === 0) return 0;
     const n = await trx('jobs')

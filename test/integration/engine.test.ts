@@ -178,6 +178,15 @@ for (const backend of backends()) {
       expect(pids[2]).to.not.equal(pids[1]);
     });
 
+    it('keeps the last progress of a short job', async () => {
+      worker = new Worker(ctx.service, ctx.transport, { concurrency: 1 });
+      await worker.start();
+      const { job } = await ctx.service.enqueue({ task: 'sleep', params: { seconds: 0.2 }, origin: 'cli' });
+      const done = await finalJob(ctx, job.id);
+      expect(done.status).to.equal('completed');
+      expect([done.progressCurrent, done.progressTotal, done.progressText]).to.deep.equal([1, 1, 'slept 1 of 1 s']);
+    });
+
     it('honours priorities: high before normal before low', async () => {
       const order: number[] = [];
       const low = (await ctx.service.enqueue({ task: 'noop', priority: 'low', origin: 'cli' })).job.id;
