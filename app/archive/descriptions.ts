@@ -3,7 +3,6 @@
  * handlers call these named functions and get typed rows back.
  */
 import type { Db } from '../db.js';
-import { isSqlite } from '../db.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type {
   Description,
