@@ -12,7 +12,7 @@ export async function bullThroughput(side: BullSide, n: number): Promise<Through
   const enqueueMs = Date.now() - t0;
   await waitForCount('BullMQ jobs', async () => (await side.completedCount()) - before, n);
   const totalMs = (await side.lastFinishedOn()) - t0;
-  return { jobsPerSecond: n / (totalMs / 1000), enqueueMs, totalMs, eventsPerJob: 0 };
+  return { jobsPerSecond: n / (totalMs / 1000), enqueueMs, totalMs, eventsPerJob: 0, stuck: [] };
 }
 
 /** `queue.add` at a steady rate; latency is `processedOn - timestamp` of each job. */

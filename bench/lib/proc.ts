@@ -154,3 +154,22 @@ export function withLogs(err: unknown, procs: Proc[]): Error {
   if (tails.length) e.message += `\n${tails.join('\n')}`;
   return e;
 }
+
+/** CPU time in ms used so far by a process and its children, live or reaped (Linux). */
+export function cpuMs(pid: number): number {
+  const ticks = (p: number, withReaped: boolean): number => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      // Fields after the command (which may hold spaces) start after the last ')'.
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const own = Number(f[11]) + Number(f[12]);
+      return withReaped ? own + Number(f[13]) + Number(f[14]) : own;
+    } catch {
+      return 0;
+    }
+  };
+  let t = ticks(pid, true);
+  for (const c of childrenOf(pid)) t += ticks(c, false);
+  // The kernel counts in USER_HZ ticks, 100 a second on Linux.
+  return t * 10;
+}

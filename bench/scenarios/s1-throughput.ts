@@ -6,9 +6,10 @@ import { startBull } from '../lib/bullmq.js';
 import { bullThroughput } from '../lib/bullmq-runs.js';
 import { makeDocketEnv } from '../lib/docket-env.js';
 import { docketThroughput, type ThroughputRun } from '../lib/docket-runs.js';
-import { startWorker, withLogs, type Proc } from '../lib/proc.js';
+import { cpuMs, startWorker, withLogs, type Proc } from '../lib/proc.js';
 import { repeat } from '../lib/repeat.js';
 import { spread } from '../lib/stats.js';
+import { stuckRows } from '../lib/stuck.js';
 import type { BenchOptions, Row, Scenario } from '../lib/types.js';
 
 /** Children per Docket worker process (each job runs in a child). */
@@ -37,12 +38,16 @@ export const scenario: Scenario = {
         await bullThroughput(side, 200);
         // Alternating the two sides spreads any drift of the shared machine over both.
         await repeat(opts, async (r) => {
+          let cpu0 = workers.reduce((t, w) => t + cpuMs(w.pid), 0);
           const d = await docketThroughput(ctx, n);
+          d.workerCpuMsPerJob = (workers.reduce((t, w) => t + cpuMs(w.pid), 0) - cpu0) / n;
           docket.push(d);
-          opts.log(`  run ${r + 1}: Docket ${d.jobsPerSecond.toFixed(0)} jobs/s (enqueue ${d.enqueueMs} ms)`);
+          opts.log(`  run ${r + 1}: Docket ${d.jobsPerSecond.toFixed(0)} jobs/s (enqueue ${d.enqueueMs} ms; workers' CPU ${d.workerCpuMsPerJob?.toFixed(2)} ms/job)`);
+          cpu0 = side.workers.reduce((t, w) => t + cpuMs(w.pid), 0);
           const b = await bullThroughput(side, n);
+          b.workerCpuMsPerJob = (side.workers.reduce((t, w) => t + cpuMs(w.pid), 0) - cpu0) / n;
           bull.push(b);
-          opts.log(`  run ${r + 1}: BullMQ ${b.jobsPerSecond.toFixed(0)} jobs/s (addBulk ${b.enqueueMs} ms)`);
+          opts.log(`  run ${r + 1}: BullMQ ${b.jobsPerSecond.toFixed(0)} jobs/s (addBulk ${b.enqueueMs} ms; workers' CPU ${b.workerCpuMsPerJob?.toFixed(2)} ms/job)`);
         });
       } finally {
         await side.close();
@@ -57,6 +62,7 @@ export const scenario: Scenario = {
     const ratio = spread(ratios);
     const setup = `${n.toLocaleString('en')} jobs, ${WORKER_PROCESSES} worker processes`;
     return [
+      ...stuckRows(1, docket, n * docket.length),
       {
         scenario: 1,
         measure: 'Docket jobs/s, MariaDB + RabbitMQ',
@@ -76,6 +82,24 @@ export const scenario: Scenario = {
         pass: null,
         note: `${setup} × concurrency ${BULL_CONCURRENCY}`,
         detail: { runs: bull },
+      },
+      {
+        scenario: 1,
+        measure: "Docket workers' CPU per job",
+        unit: 'ms',
+        value: spread(docket.map((d) => d.workerCpuMsPerJob ?? NaN)),
+        target: 'reported',
+        pass: null,
+        note: 'worker processes and their job processes; the database and broker not counted',
+      },
+      {
+        scenario: 1,
+        measure: "BullMQ workers' CPU per job",
+        unit: 'ms',
+        value: spread(bull.map((b) => b.workerCpuMsPerJob ?? NaN)),
+        target: 'reported',
+        pass: null,
+        note: 'worker processes; Redis not counted',
       },
       {
         scenario: 1,

@@ -9,6 +9,7 @@ import { docketLatency, type LatencyRun } from '../lib/docket-runs.js';
 import { startWorker, withLogs, type Proc } from '../lib/proc.js';
 import { repeat } from '../lib/repeat.js';
 import { spread } from '../lib/stats.js';
+import { stuckRows } from '../lib/stuck.js';
 import type { BenchOptions, Row, Scenario } from '../lib/types.js';
 import { BULL_CONCURRENCY, DOCKET_CONCURRENCY, WORKER_PROCESSES } from './s1-throughput.js';
 
@@ -48,7 +49,10 @@ export const scenario: Scenario = {
       for (const w of workers) await w.stop();
       await env.cleanup();
     }
-    return latencyRows(2, 'MariaDB + RabbitMQ', docket, bull, seconds, opts.quick);
+    return [
+      ...stuckRows(2, docket, docket.reduce((t, d) => t + d.jobs, 0)),
+      ...latencyRows(2, 'MariaDB + RabbitMQ', docket, bull, seconds, opts.quick),
+    ];
   },
 };
 

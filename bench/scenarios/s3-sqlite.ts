@@ -7,6 +7,7 @@ import { docketLatency, docketThroughput, type LatencyRun, type ThroughputRun } 
 import { startWorker, withLogs, type Proc } from '../lib/proc.js';
 import { repeat } from '../lib/repeat.js';
 import { spread } from '../lib/stats.js';
+import { stuckRows } from '../lib/stuck.js';
 import type { BenchOptions, Row, Scenario } from '../lib/types.js';
 import { DOCKET_CONCURRENCY, WORKER_PROCESSES } from './s1-throughput.js';
 import { RATE, latencyRows } from './s2-latency.js';
@@ -41,6 +42,7 @@ export const scenario: Scenario = {
       await env.cleanup();
     }
     return [
+      ...stuckRows(3, [...through, ...lat], n * through.length + lat.reduce((t, l) => t + l.jobs, 0)),
       {
         scenario: 3,
         measure: 'Docket jobs/s, SQLite + db transport',

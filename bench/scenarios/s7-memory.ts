@@ -6,6 +6,8 @@
 import type { Context } from '../../app/context.js';
 import { waitForCount } from '../lib/bullmq.js';
 import { makeDocketEnv } from '../lib/docket-env.js';
+import { drain } from '../lib/docket-runs.js';
+import { stuckRows } from '../lib/stuck.js';
 import { rssOf, sleep, startWorker, type Proc } from '../lib/proc.js';
 import { spread } from '../lib/stats.js';
 import type { BenchOptions, Row, Scenario } from '../lib/types.js';
@@ -27,6 +29,7 @@ export const scenario: Scenario = {
     const samples: Array<{ jobs: number; rss: number }> = [];
     let seconds: number;
     let ran: number;
+    let stuck: string[];
     try {
       const ctx = await env.context();
       worker = await startWorker(env.env, 2);
@@ -53,7 +56,7 @@ export const scenario: Scenario = {
         if (queued % 20_000 === 0) samples.push({ jobs: await completed(ctx, lo), rss: rssOf(worker.pid) });
         sliceMs = Date.now() - began;
       }
-      await waitForCount('the last jobs', () => completed(ctx, lo), queued, 60_000, 250);
+      stuck = await drain(ctx, lo, lo + queued - 1, queued);
       await sleep(500);
       ran = queued;
       samples.push({ jobs: queued, rss: rssOf(worker.pid) });
@@ -68,6 +71,7 @@ export const scenario: Scenario = {
     const cut = ran < total ? ` (of ${total.toLocaleString('en')}: time budget)` : '';
     const note = `1 worker process, concurrency 2; ${ran.toLocaleString('en')} jobs${cut} in ${seconds.toFixed(0)} s, one run`;
     return [
+      ...stuckRows(7, [{ stuck }], ran),
       { scenario: 7, measure: 'worker RSS after 1,000 jobs', unit: 'MB', value: spread([early / 2 ** 20]), target: 'reported', pass: null },
       { scenario: 7, measure: `worker RSS after ${ran.toLocaleString('en')} jobs`, unit: 'MB', value: spread([late / 2 ** 20]), target: 'reported', pass: null },
       {
