@@ -545,9 +545,12 @@ export class Worker {
       // Leases first: they are what keeps our jobs from being recovered elsewhere.
       await jobsStore.renewLeases(this.service.db, this.id, now + this.cfg.leaseMs);
       await heartbeatWorker(this.service.db, this.id, this.running.size, now);
+      // Only the jobs we held before reading: one claimed while the read is under way is
+      // missing from it, and would be taken for a zombie, killed, and left running.
+      const known = [...this.running.values()];
       const held = await jobsStore.runningOfWorker(this.service.db, this.id);
       const byId = new Map(held.map((h) => [h.id, h]));
-      for (const r of this.running.values()) {
+      for (const r of known) {
         const row = byId.get(r.job.id);
         if (!row || row.attempt !== r.job.attempt) {
           // The job was recovered elsewhere (our lease ran out): stop the zombie.
