@@ -543,7 +543,7 @@ export class Worker {
     const now = Date.now();
     try {
       // Leases first: they are what keeps our jobs from being recovered elsewhere.
-      await jobsStore.renewLeases(this.service.db, this.id, now + this.cfg.leaseMs);
+      await jobsStore.renewLeases(this.service.db, this.id, [...this.running.keys()], now + this.cfg.leaseMs);
       await heartbeatWorker(this.service.db, this.id, this.running.size, now);
       // Only the jobs we held before reading: one claimed while the read is under way is
       // missing from it, and would be taken for a zombie, killed, and left running.

@@ -489,9 +489,15 @@ export async function requeueFinal(db: Db, id: number, now: number, actor: strin
   });
 }
 
-/** Lease renewal for every running job of a worker; returns how many it holds. */
-export async function renewLeases(db: Db, workerId: string, until: number): Promise<number> {
-  return db('jobs').where({ worker_id: workerId, status: 'running' }).update({ lease_expires_at: until });
+/**
+ * Lease renewal for the running jobs a worker holds; returns how many were renewed.
+ * By primary key: a range over the worker's index entries takes next-key locks on
+ * InnoDB that the same worker's claims and completions wait on (and deadlock with),
+ * and it would keep renewing a job the worker no longer runs, which then never ends.
+ */
+export async function renewLeases(db: Db, workerId: string, ids: number[], until: number): Promise<number> {
+  if (ids.length === 0) return 0;
+  return db('jobs').whereIn('id', ids).where({ worker_id: workerId, status: 'running' }).update({ lease_expires_at: until });
 }
 
 export async function runningOfWorker(
