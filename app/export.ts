@@ -1,9 +1,7 @@
-import { stringify } from 'csv-stringify';
+import { stringify as stringifySync } from 'csv-stringify/sync';
 import type { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
 import type { Db } from './db.js';
-import { iterateJobs, type ListQuery } from './store/job-list.js';
+import { listJobs, type JobPage, type ListQuery } from './store/job-list.js';
 import { STATUS_LABELS, type JobSummary } from './types.js';
 
 /** AtoM's six columns first, in its order; ours after. */
@@ -24,33 +22,79 @@ export function jobInfo(j: Pick<JobSummary, 'error' | 'resultSummary' | 'progres
   return j.resultSummary ?? j.error ?? j.progressText ?? '';
 }
 
+/**
+ * A cell a spreadsheet would run as a formula (=, +, -, @, or a tab or carriage return
+ * first) gets a leading apostrophe: job names and errors can hold what a user typed.
+ */
+export function safeCell(v: string): string {
+  return /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+}
+
 function toRecord(j: JobSummary): string[] {
   return [
     formatDate(j.startedAt),
     formatDate(j.finishedAt),
-    j.task,
+    safeCell(j.task),
     STATUS_LABELS[j.status],
-    jobInfo(j),
-    jobUser(j),
+    safeCell(jobInfo(j)),
+    safeCell(jobUser(j)),
     String(j.id),
     formatDate(j.queuedAt),
   ];
 }
 
 /**
- * Streams the history as CSV straight from id-keyed batches, so memory stays flat
- * whatever the number of jobs; back-pressure from the socket or file paces the reads.
+ * Streams the history as CSV from id-keyed pages of 2,000 jobs, so memory stays flat
+ * whatever the number of jobs. Each page becomes one string written at once (a
+ * per-row stream costs more than the query), and the next page is read while this one
+ * is formatted and sent; back-pressure from the socket or file paces the reads. An
+ * error half-way destroys `out`, so a download is cut short rather than ending as if
+ * whole.
  */
 export async function writeJobsCsv(db: Db, q: Omit<ListQuery, 'after' | 'limit'>, out: Writable): Promise<number> {
   let n = 0;
-  async function* records(): AsyncGenerator<string[]> {
-    for await (const j of iterateJobs(db, q)) {
-      n++;
-      yield toRecord(j);
+  try {
+    const page = (after: number | null): Promise<JobPage> => listJobs(db, { ...q, after, limit: 2000 });
+    await write(out, `${CSV_COLUMNS.join(',')}\n`);
+    let next: Promise<JobPage> | null = page(null);
+    while (next) {
+      const current: JobPage = await next;
+      next = current.next === null ? null : page(current.next);
+      // A read started ahead must not go unobserved if the write below fails.
+      next?.catch(() => undefined);
+      let text = '';
+      // One csv-stringify call per page: the library's quoting, without a per-row stream.
+      if (current.jobs.length) text = stringifySync(current.jobs.map(toRecord));
+      n += current.jobs.length;
+      await write(out, text);
     }
+    await new Promise<void>((resolve, reject) => {
+      out.once('error', reject);
+      out.end(() => resolve());
+    });
+  } catch (err) {
+    out.destroy(err as Error);
+    throw err;
   }
-  await pipeline(Readable.from(records()), stringify({ header: true, columns: CSV_COLUMNS }), out);
   return n;
+}
+
+/** Writes, waiting for the stream to drain when its buffer is full. */
+function write(out: Writable, text: string): Promise<void> {
+  if (out.destroyed) return Promise.reject(new Error('the client went away'));
+  if (out.write(text)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onDrain = (): void => {
+      out.off('close', onClose);
+      resolve();
+    };
+    const onClose = (): void => {
+      out.off('drain', onDrain);
+      reject(new Error('the client went away'));
+    };
+    out.once('drain', onDrain);
+    out.once('close', onClose);
+  });
 }
 
 export function exportFileName(now = new Date()): string {

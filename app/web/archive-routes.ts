@@ -29,7 +29,7 @@ import { FINDING_AID_FORMATS, FINDING_AID_MODELS } from '../../workers/tasks/arc
 import { requireUser } from './auth.js';
 import { bodyValue, one, queryValue } from './http.js';
 import { registerRecordLink } from './links.js';
-import { flash, render } from './render.js';
+import { flash, render, saveAndRedirect } from './render.js';
 
 /** Largest CSV upload. */
 export const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
@@ -128,14 +128,14 @@ async function startJob(ctx: Context, req: Request, res: Response, task: string,
       : `Job ${job.id} is queued.` +
           (dispatched || ctx.transport.kind !== 'amqp' ? '' : ' The message broker is unreachable; the job is sent when it is back.'),
   );
-  res.redirect(303, `/jobs/${job.id}`);
+  await saveAndRedirect(req, res, `/jobs/${job.id}`);
 }
 
 /** A form error goes back to the page with the message, rather than to an error page. */
-function formError(req: Request, res: Response, err: unknown, back: string): void {
+async function formError(req: Request, res: Response, err: unknown, back: string): Promise<void> {
   if (err instanceof HttpError && err.status < 500) {
     flash(req, 'error', err.message);
-    res.redirect(303, back);
+    await saveAndRedirect(req, res, back);
     return;
   }
   throw err;
@@ -337,7 +337,7 @@ export function archiveRoutes(ctx: Context): express.Router {
       // the CLI and the web give the same answer in the same place.
       await startJob(ctx, req, res, 'move', { description: String(d.id), parent: String(parent.id) });
     } catch (err) {
-      formError(req, res, err, back(d));
+      await formError(req, res, err, back(d));
     }
   });
 

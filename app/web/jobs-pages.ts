@@ -163,7 +163,11 @@ export function jobsRoutes(ctx: Context): express.Router {
     );
   };
 
-  router.get('/jobs/new', (req, res) => newJobPage(req, res, queryValue(req, 'task'), {}, null));
+  router.get('/jobs/new', (req, res) => {
+    // An import needs a file uploaded with it: that form lives with the descriptions.
+    if (queryValue(req, 'task') === 'csv-import') return res.redirect(303, '/descriptions/import');
+    return newJobPage(req, res, queryValue(req, 'task'), {}, null);
+  });
 
   router.post('/jobs', async (req: Request, res: Response) => {
     const actor = req.user as User;
