@@ -87,6 +87,12 @@ if (!Number.isInteger(runs) || runs < 1 || runs > 20) {
 const BUDGET_S: Record<number, number> = { 1: 140, 2: 100, 3: 75, 4: 100, 5: 45, 6: 20, 7: 75 };
 
 const log = (m: string): void => void process.stderr.write(`${m}\n`);
+// Read before the run: the work tree is shared, and the Docket processes start from it now.
+const measured = revision();
+log(
+  `measuring commit ${measured.commit?.slice(0, 10) ?? 'unknown'}` +
+    (measured.modified.length ? ` with uncommitted changes to ${measured.modified.join(', ')}` : ''),
+);
 const started = Date.now();
 log(`Docket benchmarks: ${args.quick ? 'quick' : args.full ? 'full' : 'default'} run, ${runs} run(s) per figure`);
 log(`docket processes run from ${DOCKET_ENTRY}`);
@@ -162,7 +168,7 @@ writeFileSync(
       runs,
       elapsedSeconds: elapsed,
       scenarioSeconds: timings,
-      revision: revision(),
+      revision: measured,
       machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
       rows,
       skipped,

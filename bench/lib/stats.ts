@@ -1,7 +1,11 @@
 /** Small statistics for repeated runs and latency samples. */
 
+/** The middle value; with an even count, the mean of the two middle ones. */
 export function median(xs: readonly number[]): number {
-  return percentile(xs, 50);
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 /** Nearest-rank percentile of the samples (p in 0..100); NaN when there are none. */
