@@ -82,6 +82,8 @@ export class Worker {
   private held: Array<{ d: Delivery; at: number }> = [];
   private running = new Map<number, Running>();
   private claiming = 0;
+  /** Jobs whose child is done and free again while their end is being written. */
+  private finishing = 0;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private holdTimer: NodeJS.Timeout | null = null;
   private maintenance: Maintenance | null = null;
@@ -189,7 +191,8 @@ export class Worker {
   }
 
   private freeSlots(): number {
-    return this.concurrency - this.running.size - this.claiming;
+    // A job being finished no longer holds a child: the next one may start meanwhile.
+    return this.concurrency - (this.running.size - this.finishing) - this.claiming;
   }
 
   private pumpQueued = false;
@@ -428,9 +431,17 @@ export class Worker {
     r.progressTimer = null;
     // The last progress report must not be lost to the throttle.
     await this.writeProgress(r);
-    const { job, slot } = r;
-    // The slot stays this job's until its fate is decided below: handed to another job
-    // meanwhile, it would get this job's SIGKILL (cancel, time limit) in its place.
+    const { job } = r;
+    // A child that finished its job cleanly is free at once: the next job may start in
+    // it while this one's end is written (batched with others). After a cancel, a time
+    // limit or a take-over the slot stays this job's until its fate is decided below:
+    // handed to another job meanwhile, it would get this job's SIGKILL in its place.
+    const clean = r.reply?.type === 'done' && !r.cancelBy && !r.timeLimit && !r.taken;
+    if (clean) {
+      this.releaseSlot(r);
+      this.finishing++;
+      this.pump();
+    }
     await r.capture.finish();
     const def = getTask(job.task);
     let outcome = 'stale';
@@ -468,21 +479,27 @@ export class Worker {
       this.log.error(`could not record the end of job ${job.id}: ${(err as Error).message}`, { job: job.id });
     }
     this.log.debug(`job ${job.id} attempt ${job.attempt}: ${outcome}`, { job: job.id });
+    if (clean) this.finishing--;
     this.running.delete(job.id);
-    slot.current = null;
-    const rss = r.reply?.rss ?? 0;
-    if (!slot.exited) {
-      if (r.cancelBy || r.timeLimit || r.taken) this.retire(slot, 'SIGKILL');
-      else if (slot.jobs >= this.opts.maxJobs || rss > this.opts.maxMemoryMb * 1024 * 1024) {
-        this.log.info(`recycling child ${slot.proc.pid} after ${slot.jobs} jobs (${Math.round(rss / 1048576)} MB)`);
-        this.retire(slot);
-      }
-    }
+    if (!clean) this.releaseSlot(r);
     // Keep the pool warm for the next job.
     while (!this.stopping && this.slots.filter((s) => !s.retired && !s.exited).length < this.concurrency) {
       this.slots.push(this.spawn());
     }
     this.pump();
+  }
+
+  /** The job's child is free again: kept for the next job, or recycled. */
+  private releaseSlot(r: Running): void {
+    const slot = r.slot;
+    slot.current = null;
+    if (slot.exited) return;
+    const rss = r.reply?.rss ?? 0;
+    if (r.cancelBy || r.timeLimit || r.taken) this.retire(slot, 'SIGKILL');
+    else if (slot.jobs >= this.opts.maxJobs || rss > this.opts.maxMemoryMb * 1024 * 1024) {
+      this.log.info(`recycling child ${slot.proc.pid} after ${slot.jobs} jobs (${Math.round(rss / 1048576)} MB)`);
+      this.retire(slot);
+    }
   }
 
   private completions: Array<{

@@ -355,6 +355,43 @@ export interface Completion {
  */
 export async function completeJobs(db: Db, items: Completion[], now: number, actor: string): Promise<Set<number>> {
   if (items.length === 0) return new Set();
+  // Most completions carry no result (noop-like jobs never do): one UPDATE for all of
+  // them. If any turns out stale, the whole transaction is rolled back and redone row by
+  // row below, which tells exactly which ones were refused.
+  if (items.length > 1 && items.every((c) => !c.resultSummary && !c.resultFile && !c.resultName && !c.objectRef)) {
+    const all = await db
+      .transaction(async (trx) => {
+        // `id IN (...)` keeps the statement on the primary key (MariaDB does not
+        // range-optimise a row-constructor IN); the CASE fences each row to its attempt.
+        const n = await trx('jobs')
+          .whereIn(
+            'id',
+            items.map((c) => c.id),
+          )
+          .where({ status: 'running' })
+          .whereRaw(`attempt = case id ${items.map(() => 'when ? then ?').join(' ')} end`, items.flatMap((c) => [c.id, c.attempt]))
+          .update({
+            status: 'completed',
+            finished_at: now,
+            lease_expires_at: null,
+            error: null,
+            result_summary: null,
+            result_file: null,
+            result_name: null,
+            progress_current: db.raw('coalesce(progress_total, progress_current)'),
+          });
+        if (n !== items.length) throw new StaleInBatch();
+        await trx('job_events').insert(
+          items.map((c) => ({ job_id: c.id, at: now, type: 'completed', attempt: c.attempt, actor, message: null })),
+        );
+        return new Set(items.map((c) => c.id));
+      })
+      .catch((err: unknown) => {
+        if (err instanceof StaleInBatch) return null;
+        throw err;
+      });
+    if (all) return all;
+  }
   return db.transaction(async (trx) => {
     const done = new Set<number>();
     for (const c of items) {
@@ -379,6 +416,9 @@ export async function completeJobs(db: Db, items: Completion[], now: number, act
     return done;
   });
 }
+
+/** A batch held a stale completion: redo it row by row. */
+class StaleInBatch extends Error {}
 
 export interface Finish {
   status: 'completed' | 'failed' | 'cancelled';
