@@ -49,6 +49,9 @@ const { scenarios } = await import('./scenarios/index.js');
 type Row = import('./harness.js').Row;
 
 const say = (s: string): void => void process.stderr.write(`faults: ${s}\n`);
+// knex prints every failed connection attempt with console.log, hundreds while MariaDB
+// is down on purpose; the suite writes its own lines with process.stdout/stderr.
+console.log = () => undefined;
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const logRoot = join(tmpdir(), `docket-faults-${stamp}`);
 mkdirSync(logRoot, { recursive: true });
