@@ -11,6 +11,8 @@ describe('task parameters', () => {
       width: 0,
       stderr: true,
       delay: 0,
+      pid: false,
+      leak: 0,
     });
   });
 
