@@ -78,6 +78,8 @@ const amqpDown = await amqpProblem();
 if (mysqlDown) say(`MariaDB is unreachable (${mysqlDown}): its runs are marked as broken`);
 if (amqpDown) say(`RabbitMQ is unreachable (${amqpDown}): its runs are marked as broken`);
 
+const out = (s: string): void => void process.stdout.write(s);
+out(`Docket fault suite (${full ? 'full' : 'default'} counts); worker logs in ${logRoot}\n`);
 const results: Array<{ n: number; title: string; rows: Row[] }> = [];
 const t0 = Date.now();
 try {
@@ -109,19 +111,15 @@ try {
       rows.push(row);
     }
     results.push({ n: s.n, title: s.title, rows });
+    // Each table as soon as its scenario is done: a long run shows its progress.
+    printTable(s.n, s.title, rows, out);
   }
 } finally {
   await restore();
 }
 
-let failures = 0;
-process.stdout.write(`\nDocket fault suite (${full ? 'full' : 'default'} counts), ${Math.round((Date.now() - t0) / 1000)} s; worker logs in ${logRoot}\n`);
-for (const r of results) {
-  printTable(r.n, r.title, r.rows, (s) => process.stdout.write(s));
-  failures += r.rows.filter((row) => missed(row).length > 0).length;
-}
-process.stdout.write(`\n${LEGEND}\n`);
+const failures = results.reduce((n, r) => n + r.rows.filter((row) => missed(row).length > 0).length, 0);
 const total = results.reduce((n, r) => n + r.rows.length, 0);
-process.stdout.write(`\n${total - failures} passed, ${failures} failed\n`);
+out(`\n${LEGEND}\n\nfault suite: ${Math.round((Date.now() - t0) / 1000)} s\n${total - failures} passed, ${failures} failed\n`);
 clearTimeout(watchdog);
 process.exit(failures > 0 ? 1 : 0);
