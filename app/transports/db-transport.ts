@@ -1,3 +1,4 @@
+import { watch, type FSWatcher } from 'node:fs';
 import type { Db } from '../db.js';
 import { claimableIds } from '../store/jobs.js';
 import type { ConsumeOptions, Delivery, PublishItem, Transport, TransportState } from './transport.js';
@@ -19,8 +20,18 @@ export class DbTransport implements Transport {
   private polling = false;
   private again = false;
   private error: string | null = null;
+  private watcher: FSWatcher | null = null;
 
-  constructor(private readonly db: Db) {}
+  /**
+   * `walFile`: with SQLite, the write-ahead log changes on every commit by any process on
+   * this host, so watching it wakes the consumer as soon as a job is inserted, instead of
+   * at its next poll (enqueue → start drops from about half a poll to a few ms). Polling
+   * stays as the safety net, and is all there is on MySQL.
+   */
+  constructor(
+    private readonly db: Db,
+    private readonly walFile: string | null = null,
+  ) {}
 
   async start(): Promise<void> {}
 
@@ -31,10 +42,24 @@ export class DbTransport implements Transport {
 
   async consume(opts: ConsumeOptions): Promise<void> {
     this.consumer = opts;
+    if (this.walFile && !this.watcher) {
+      try {
+        this.watcher = watch(this.walFile, { persistent: false }, () => this.nudge());
+        this.watcher.on('error', () => this.unwatch());
+      } catch {
+        // No WAL file yet, or no inotify: polling alone still works.
+      }
+    }
     this.schedule(0);
   }
 
+  private unwatch(): void {
+    this.watcher?.close();
+    this.watcher = null;
+  }
+
   async stopConsuming(): Promise<void> {
+    this.unwatch();
     this.consumer = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;

@@ -9,5 +9,7 @@ export type { Transport, Delivery, PublishItem, ConsumeOptions } from './transpo
 
 /** `amqp` when AMQP_URL is set, otherwise the embedded `db` transport. */
 export function createTransport(config: Config, db: Db, log: Logger): Transport {
-  return config.amqpUrl ? new AmqpTransport(config.amqpUrl, config.amqpPrefix, log) : new DbTransport(db);
+  if (config.amqpUrl) return new AmqpTransport(config.amqpUrl, config.amqpPrefix, log);
+  const d = config.database;
+  return new DbTransport(db, d.client === 'sqlite' && d.filename !== ':memory:' ? `${d.filename}-wal` : null);
 }
