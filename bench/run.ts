@@ -89,6 +89,7 @@ const BUDGET_S: Record<number, number> = { 1: 140, 2: 100, 3: 75, 4: 100, 5: 45,
 const log = (m: string): void => void process.stderr.write(`${m}\n`);
 // Read before the run: the work tree is shared, and the Docket processes start from it now.
 const measured = revision();
+const loadAtStart = loadavg();
 log(
   `measuring commit ${measured.commit?.slice(0, 10) ?? 'unknown'}` +
     (measured.modified.length ? ` with uncommitted changes to ${measured.modified.join(', ')}` : ''),
@@ -169,6 +170,8 @@ writeFileSync(
       elapsedSeconds: elapsed,
       scenarioSeconds: timings,
       revision: measured,
+      // Other work on a shared machine shows here: the 1, 5 and 15 minute load averages.
+      load: { start: loadAtStart, end: loadavg() },
       machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
       rows,
       skipped,
