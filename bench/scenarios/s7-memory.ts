@@ -22,7 +22,7 @@ export const scenario: Scenario = {
   title: '100,000 noop jobs through one worker: memory',
   needs: ['mysql', 'amqp'],
   async run(opts: BenchOptions): Promise<Row[]> {
-    const total = opts.quick ? 3000 : Number(process.env.BENCH_S7_JOBS || 100_000);
+    const total = opts.quick ? 2000 : Number(process.env.BENCH_S7_JOBS || 100_000);
     const first = 1000;
     const env = await makeDocketEnv({ db: 'mysql', transport: 'amqp' });
     let worker: Proc | null = null;
