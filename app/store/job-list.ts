@@ -96,14 +96,37 @@ export interface Summary {
   failed: { count: number; capped: boolean };
 }
 
-/** "12 jobs: 2 active, 1 failed" for one owner or everyone. */
-export async function summarize(db: Db, userId: number | null): Promise<Summary> {
-  const [all, active, failed] = await Promise.all([
+/** How long a scope's summary counts are reused: the auto-refresh period's worth. */
+export const SUMMARY_TTL_MS = 3000;
+const summaries = new WeakMap<Db, Map<string, { at: number; value: Promise<Summary> }>>();
+
+/**
+ * "12 jobs: 2 active, 1 failed" for one owner or everyone. The three capped counts are
+ * most of a page's database time (each may read 10,001 index entries), so a scope's
+ * counts are computed once per few seconds and shared by every request in between,
+ * including concurrent ones; the list itself is always read fresh.
+ */
+export async function summarize(db: Db, userId: number | null, now = Date.now()): Promise<Summary> {
+  let cache = summaries.get(db);
+  if (!cache) summaries.set(db, (cache = new Map()));
+  const key = String(userId);
+  const hit = cache.get(key);
+  if (hit && now - hit.at < SUMMARY_TTL_MS) return hit.value;
+  const value = Promise.all([
     countJobs(db, { tab: 'all', userId }),
     countJobs(db, { tab: 'active', userId }),
     countJobs(db, { tab: 'failed', userId }),
-  ]);
-  return { all, active, failed };
+  ]).then(([all, active, failed]) => ({ all, active, failed }));
+  cache.set(key, { at: now, value });
+  // A failed count is not kept.
+  value.catch(() => cache.delete(key));
+  if (cache.size > 1000) cache.delete(cache.keys().next().value as string);
+  return value;
+}
+
+/** Forgets cached counts (after a clear, so the page that follows shows the new figures). */
+export function forgetSummaries(db: Db): void {
+  summaries.delete(db);
 }
 
 /**
@@ -137,6 +160,7 @@ export async function clearInactive(
       cleared += await trx('jobs').whereIn('id', still).delete();
     });
     for (const r of rows) if (r.result_file) files.push(r.result_file);
+    forgetSummaries(db);
     if (rows.length < 1000) break;
   }
   return { cleared, files };
