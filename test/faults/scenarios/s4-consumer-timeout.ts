@@ -43,7 +43,7 @@ export const s4: Scenario = {
       // Before any channel opens: RabbitMQ reads the timeout when a channel starts.
       await setConsumerTimeout(TIMEOUT_MS);
       return await staged(backend, o, { workers: { count: 1, concurrency: 2 } }, async ({ env, ctx, fleet, started }) => {
-        const holder = unackedHolder(`${env.config.amqpPrefix}.unacked-holder`, jobMs);
+        const holder = unackedHolder(`${env.config.amqpPrefix}.unacked-holder`, jobMs + 30_000);
         const { job } = await ctx.service.enqueue({ task: 'fault-probe', params: { ms: jobMs, lines: 1 }, origin: 'cli' });
         // Short jobs flow beside it on the same worker.
         const others: number[] = [];
