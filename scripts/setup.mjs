@@ -12,8 +12,11 @@ const mtime = (p) => (existsSync(join(root, p)) ? statSync(join(root, p)).mtimeM
 
 const marker = 'node_modules/.package-lock.json';
 if (!existsSync(join(root, 'node_modules')) || mtime('package-lock.json') > mtime(marker)) {
-  console.error('docket setup: installing dependencies (npm ci)');
-  run('npm ci --no-audit --no-fund');
+  // `npm install`, not `npm ci`: this npm omits other platforms' optional packages
+  // (msgpackr-extract's, via the benchmark's BullMQ) from the lock file and then calls the
+  // lock out of sync. `npm install` follows the lock all the same.
+  console.error('docket setup: installing dependencies (npm install)');
+  run('npm install --no-audit --no-fund');
 }
 console.error('docket setup: building (tsc)');
 run('npx tsc -p tsconfig.build.json');
