@@ -16,6 +16,16 @@ const DOCKET = join(ROOT, 'cli', 'docket.ts');
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Every process the suite started and that still runs: killed if the suite is interrupted. */
+export const started = new Set<ChildProcess>();
+
+/** Remembers a process until it exits. */
+export function track(proc: ChildProcess): ChildProcess {
+  started.add(proc);
+  proc.once('exit', () => started.delete(proc));
+  return proc;
+}
+
 /** Runs `fn` until it succeeds (e.g. through a database restart), for up to `ms`. */
 export async function persist<T>(fn: () => Promise<T>, ms = 120_000): Promise<T> {
   const end = Date.now() + ms;
@@ -101,11 +111,13 @@ export class Fleet {
 
   /** Starts one worker; resolves when it takes jobs (or rejects if it exits first). */
   spawnWorker(timeoutMs = 60_000): Promise<WorkerProc> {
-    const proc = spawn(process.execPath, ['--import', 'tsx', DOCKET, 'worker', ...this.args], {
-      env: this.env,
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const proc = track(
+      spawn(process.execPath, ['--import', 'tsx', DOCKET, 'worker', ...this.args], {
+        env: this.env,
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
     const n = ++this.spawned;
     const w: WorkerProc = { proc, pid: proc.pid as number, ready: false, exited: false };
     this.procs.set(w.pid, w);

@@ -42,7 +42,7 @@ if (only && only.some((n) => !Number.isInteger(n) || n < 1 || n > 7)) {
   process.exit(2);
 }
 
-const { brokenRow, missed } = await import('./harness.js');
+const { brokenRow, missed, started } = await import('./harness.js');
 const { LEGEND, printTable } = await import('./report.js');
 const { amqpProblem, mysqlProblem, restoreAll, servicesAreLocal, waitQuiet } = await import('./services.js');
 const { scenarios } = await import('./scenarios/index.js');
@@ -62,12 +62,14 @@ const restore = (): Promise<void> => (restoring ??= restoreAll(say).finally(() =
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
     say(`${sig}: restoring the services and stopping`);
+    for (const p of started) p.kill('SIGKILL');
     void restore().finally(() => process.exit(130));
   });
 }
 const boundMs = (full ? 90 : 25) * 60_000;
 const watchdog = setTimeout(() => {
   say(`the suite passed its time bound of ${boundMs / 60_000} min; stopping`);
+  for (const p of started) p.kill('SIGKILL');
   void restore().finally(() => process.exit(1));
 }, boundMs);
 watchdog.unref();

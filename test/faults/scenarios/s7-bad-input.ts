@@ -10,7 +10,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import type { Context } from '../../../app/context.js';
 import { createToken, createUser } from '../../../app/store/users.js';
-import { count, persist, ROOT, rowOf, settle, sleep, type Check } from '../harness.js';
+import { count, persist, ROOT, rowOf, settle, sleep, track, type Check } from '../harness.js';
 import { MYSQL_AMQP, SQLITE_DB, staged, SWEEP_ALLOWANCE_MS, type Scenario } from '../scenario.js';
 
 const GIB = 1024 * 1024 * 1024;
@@ -106,11 +106,13 @@ function cli(env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number; st
 /** Starts `docket web` on a free port; resolves with the process and its port. */
 function startWeb(env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'docket.ts'), 'web'], {
-      env: { ...env, PORT: '0', HOST: '127.0.0.1', DOCKET_ADMIN_PASSWORD: 'fault-suite-admin' },
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const proc = track(
+      spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'docket.ts'), 'web'], {
+        env: { ...env, PORT: '0', HOST: '127.0.0.1', DOCKET_ADMIN_PASSWORD: 'fault-suite-admin' },
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
     let errText = '';
     proc.stderr!.on('data', (b: Buffer) => (errText += b.toString()));
     const timer = setTimeout(() => reject(new Error('docket web did not start within 60 s')), 60_000);
