@@ -260,30 +260,7 @@ export async function claimJob(
   now: number,
   leaseMs: number,
 ): Promise<Job | null> {
-  // One transaction: one commit (one fsync on InnoDB) instead of three.
-  return db.transaction(async (trx) => {
-    const n = await trx('jobs')
-      .where({ id, status: 'queued' })
-      .where((q) => q.whereNull('run_after').orWhere('run_after', '<=', now))
-      .update({
-        status: 'running',
-        attempt: db.raw('attempt + 1'),
-        worker_id: workerId,
-        lease_expires_at: now + leaseMs,
-        started_at: now,
-        finished_at: null,
-        error: null,
-        progress_current: null,
-        progress_total: null,
-        progress_text: null,
-      });
-    if (n !== 1) return null;
-    const r = (await trx('jobs').where({ id }).first()) as Row | undefined;
-    if (!r) return null;
-    const job = rowToJob(r);
-    await trx('job_events').insert({ job_id: id, at: now, type: 'started', attempt: job.attempt, actor: workerId, message: null });
-    return job;
-  });
+  return (await claimJobs(db, [id], workerId, now, leaseMs))[0] ?? null;
 }
 
 /**
@@ -300,10 +277,7 @@ export async function claimJobs(
 ): Promise<Job[]> {
   const unique = [...new Set(ids)];
   if (unique.length === 0) return [];
-  if (unique.length === 1) {
-    const one = await claimJob(db, unique[0], workerId, now, leaseMs);
-    return one ? [one] : [];
-  }
+  // One transaction: one commit (one fsync on InnoDB) for the whole batch.
   return db.transaction(async (trx) => {
     const n = await trx('jobs')
       .whereIn('id', unique)
