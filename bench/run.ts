@@ -159,7 +159,10 @@ function revision(): { commit: string | null; modified: string[] } {
 const date = new Date().toISOString().slice(0, 10);
 const dir = join(ROOT, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
-const file = join(dir, `${args.quick ? 'quick-' : ''}${date}.json`);
+// Only a complete default or --full run takes the dated name; a partial one must not
+// overwrite it (quick-* and partial-* files are not kept in git).
+const partial = Boolean(args.only || args.runs);
+const file = join(dir, `${args.quick ? 'quick-' : partial ? 'partial-' : ''}${date}.json`);
 writeFileSync(
   file,
   `${JSON.stringify(
