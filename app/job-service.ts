@@ -59,7 +59,8 @@ export class JobService {
 
   // ---- creating jobs -------------------------------------------------------------
 
-  async enqueue(req: NewJob): Promise<EnqueueResult> {
+  /** Checks a request (task, permission, parameters, size, priority) into a row to insert. */
+  private prepare(req: NewJob, now: number) {
     const def = requireTask(req.task);
     assertMayRun(def, req.origin === 'cli' ? null : (req.user ?? null));
     const params = validateParams(def, req.params);
@@ -67,8 +68,25 @@ export class JobService {
     if (size > 64 * 1024) throw new BadRequestError(`params are ${size} bytes; the limit is 65536`);
     const priority = PRIORITIES[req.priority ?? 'normal'];
     if (priority === undefined) throw new BadRequestError('priority must be high, normal or low');
-    const actor = req.user?.username ?? 'Command line';
+    const row: store.InsertJob = {
+      task: def.name,
+      params,
+      priority,
+      userId: req.user?.id ?? null,
+      username: req.user?.username ?? null,
+      origin: req.origin,
+      uniqueKey: null,
+      maxAttempts: def.maxAttempts ?? 3,
+      objectRef: def.objectRef?.(params) ?? null,
+      now,
+    };
+    return { def, params, row, actor: req.user?.username ?? 'Command line' };
+  }
+
+  async enqueue(req: NewJob): Promise<EnqueueResult> {
+    const { def, params, row, actor } = this.prepare(req, this.now());
     const uniqueKey = def.uniqueKey?.(params) ?? null;
+    row.uniqueKey = uniqueKey;
     if (uniqueKey) {
       const existing = await store.findActiveByUniqueKey(this.db, uniqueKey);
       if (existing) {
@@ -83,23 +101,8 @@ export class JobService {
         return { job: existing, joined: true, dispatched: existing.dispatchedAt !== null };
       }
     }
-    const id = await store.insertJob(
-      this.db,
-      {
-        task: def.name,
-        params,
-        priority,
-        userId: req.user?.id ?? null,
-        username: req.user?.username ?? null,
-        origin: req.origin,
-        uniqueKey,
-        maxAttempts: def.maxAttempts ?? 3,
-        objectRef: def.objectRef?.(params) ?? null,
-        now: this.now(),
-      },
-      actor,
-    );
-    const dispatched = await this.dispatch([{ id, task: def.name, priority, attempt: 0 }]);
+    const id = await store.insertJob(this.db, row, actor);
+    const dispatched = await this.dispatch([{ id, task: def.name, priority: row.priority, attempt: 0 }]);
     const job = (await store.getJob(this.db, id)) as Job;
     return { job, joined: false, dispatched: dispatched.length === 1 };
   }
@@ -176,27 +179,10 @@ export class JobService {
     const rows: store.InsertJob[] = [];
     const actors = new Set<string>();
     for (const req of reqs) {
-      const def = requireTask(req.task);
+      const { def, row, actor } = this.prepare(req, now);
       if (def.uniqueKey) throw new BadRequestError(`the task "${def.name}" coalesces by unique key; enqueue it alone`);
-      assertMayRun(def, req.origin === 'cli' ? null : (req.user ?? null));
-      const params = validateParams(def, req.params);
-      const size = JSON.stringify(params).length;
-      if (size > 64 * 1024) throw new BadRequestError(`params are ${size} bytes; the limit is 65536`);
-      const priority = PRIORITIES[req.priority ?? 'normal'];
-      if (priority === undefined) throw new BadRequestError('priority must be high, normal or low');
-      actors.add(req.user?.username ?? 'Command line');
-      rows.push({
-        task: def.name,
-        params,
-        priority,
-        userId: req.user?.id ?? null,
-        username: req.user?.username ?? null,
-        origin: req.origin,
-        uniqueKey: null,
-        maxAttempts: def.maxAttempts ?? 3,
-        objectRef: def.objectRef?.(params) ?? null,
-        now,
-      });
+      actors.add(actor);
+      rows.push(row);
     }
     if (actors.size > 1) throw new BadRequestError('a bulk enqueue is on behalf of one user');
     const ids = await store.insertJobs(this.db, rows, [...actors][0] ?? 'Command line');
@@ -246,21 +232,7 @@ export class JobService {
     workerId: string,
     result: { summary?: string; file?: { stored: string; downloadName: string }; objectRef?: string } = {},
   ): Promise<boolean> {
-    const ok = await store.finishJob(
-      this.db,
-      job.id,
-      job.attempt,
-      {
-        status: 'completed',
-        resultSummary: result.summary?.slice(0, 500) ?? null,
-        resultFile: result.file?.stored ?? null,
-        resultName: result.file?.downloadName ?? null,
-        objectRef: result.objectRef ?? null,
-      },
-      this.now(),
-      workerId,
-      result.summary ?? null,
-    );
+    const ok = (await this.completeMany([{ job, result }], workerId)).has(job.id);
     if (!ok) this.log.warn(`refused a stale completion`, { job: job.id, attempt: job.attempt });
     return ok;
   }

@@ -111,23 +111,28 @@ export interface InsertJob {
   now: number;
 }
 
+/** The `jobs` row of a new, queued job. */
+function jobRow(j: InsertJob): Row {
+  return {
+    task: j.task,
+    params: JSON.stringify(j.params),
+    status: 'queued',
+    priority: j.priority,
+    user_id: j.userId,
+    username: j.username,
+    origin: j.origin,
+    unique_key: j.uniqueKey,
+    attempt: 0,
+    max_attempts: j.maxAttempts,
+    queued_at: j.now,
+    object_ref: j.objectRef,
+  };
+}
+
 /** Inserts a queued job and its `queued` event in one transaction; returns the id. */
 export async function insertJob(db: Db, j: InsertJob, actor: string): Promise<number> {
   return db.transaction(async (trx) => {
-    const [id] = await trx('jobs').insert({
-      task: j.task,
-      params: JSON.stringify(j.params),
-      status: 'queued',
-      priority: j.priority,
-      user_id: j.userId,
-      username: j.username,
-      origin: j.origin,
-      unique_key: j.uniqueKey,
-      attempt: 0,
-      max_attempts: j.maxAttempts,
-      queued_at: j.now,
-      object_ref: j.objectRef,
-    });
+    const [id] = await trx('jobs').insert(jobRow(j));
     await trx('job_events').insert({
       job_id: id,
       at: j.now,
@@ -706,20 +711,7 @@ export async function insertJobs(db: Db, jobs: InsertJob[], actor: string): Prom
     const slice = consecutive ? 500 : 1;
     for (let i = 0; i < jobs.length; i += slice) {
       const part = jobs.slice(i, i + slice);
-      const rows = part.map((j) => ({
-        task: j.task,
-        params: JSON.stringify(j.params),
-        status: 'queued',
-        priority: j.priority,
-        user_id: j.userId,
-        username: j.username,
-        origin: j.origin,
-        unique_key: j.uniqueKey,
-        attempt: 0,
-        max_attempts: j.maxAttempts,
-        queued_at: j.now,
-        object_ref: j.objectRef,
-      }));
+      const rows = part.map(jobRow);
       const [first] = await trx('jobs').insert(rows);
       // MySQL returns the first id of the statement, SQLite the last.
       const base = isSqliteClient(db) ? Number(first) - part.length + 1 : Number(first);
