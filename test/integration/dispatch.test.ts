@@ -7,7 +7,7 @@ import { Worker } from '../../workers/worker.js';
 import { makeTestEnv, requireService, waitUntil, type TestEnv } from '../helpers.js';
 
 describe('dispatch while the broker is down', function () {
-  this.timeout(30_000);
+  this.timeout(60_000);
   let env: TestEnv;
   let offline: Context;
   let worker: Worker | null = null;
@@ -51,7 +51,7 @@ describe('dispatch while the broker is down', function () {
     const done = await waitUntil(async () => {
       const j = await getJob(online.db, job.id);
       return j?.status === 'completed' ? j : null;
-    }, 15_000, 'the job to complete');
+    }, 40_000, 'the job to complete');
     expect(done.dispatchedAt).to.be.a('number');
     expect(done.attempt).to.equal(1);
   });
