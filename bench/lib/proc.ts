@@ -103,7 +103,10 @@ export function startDocket(
   ready: RegExp,
   opts: { onLine?: (line: string) => void } = {},
 ): Promise<Proc> {
-  return startNode(DOCKET_ENTRY, args, env, ready, opts);
+  // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") goes to every Docket
+  // process the benchmark starts, for profiling; Node refuses --cpu-prof in NODE_OPTIONS.
+  const nodeArgs = process.env.BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+  return startNode(DOCKET_ENTRY, args, env, ready, { ...opts, nodeArgs });
 }
 
 /** A `docket worker` process; resolves once it takes jobs. */
