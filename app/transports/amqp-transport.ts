@@ -208,18 +208,69 @@ export class AmqpTransport implements Transport {
       settle(() => ch.ack(msg));
       return;
     }
+    const acks = this.ackState(ch);
+    const tag = msg.fields.deliveryTag;
+    acks.open.push(tag);
     const d: Delivery = {
       jobId: id,
       task: msg.fields.routingKey.slice(this.prefix.length + 6),
-      ack: () => settle(() => ch.ack(msg)),
-      release: () => settle(() => ch.nack(msg, false, true)),
+      ack: () =>
+        settle(() => {
+          acks.done.add(tag);
+          if (!acks.scheduled) {
+            acks.scheduled = true;
+            setImmediate(() => this.flushAcks(ch, acks));
+          }
+        }),
+      release: () =>
+        settle(() => {
+          const at = acks.open.indexOf(tag);
+          if (at >= 0) acks.open.splice(at, 1);
+          ch.nack(msg, false, true);
+        }),
     };
     c.onDelivery(d);
+  }
+
+  private acks = new WeakMap<Channel, AckState>();
+
+  private ackState(ch: Channel): AckState {
+    let st = this.acks.get(ch);
+    if (!st) {
+      st = { open: [], done: new Set(), scheduled: false };
+      this.acks.set(ch, st);
+    }
+    return st;
+  }
+
+  /**
+   * Acks gathered during one turn go out together: the longest run of acked deliveries
+   * at the front of the unsettled ones as one `ack(tag, allUpTo)`, the rest one by one.
+   * A tag is never acked twice (that would close the channel).
+   */
+  private flushAcks(ch: Channel, st: AckState): void {
+    st.scheduled = false;
+    if (this.sub !== ch) return; // the channel closed: the broker redelivers, the claim drops duplicates
+    let k = 0;
+    while (k < st.open.length && st.done.has(st.open[k])) st.done.delete(st.open[k++]);
+    try {
+      if (k > 0) ch.ack(tagOnly(st.open[k - 1]), true);
+      st.open.splice(0, k);
+      if (st.done.size > 0) {
+        for (const tag of st.done) ch.ack(tagOnly(tag));
+        st.open = st.open.filter((t) => !st.done.has(t));
+        st.done.clear();
+      }
+    } catch {
+      // The channel closed meanwhile: as above.
+    }
   }
 
   async stopConsuming(): Promise<void> {
     this.consumer = null;
     const ch = this.sub;
+    // Acks still gathering go out first, or their jobs would be redelivered (and dropped).
+    if (ch) this.flushAcks(ch, this.ackState(ch));
     this.sub = null;
     if (ch) {
       for (const tag of this.consumerTags) await ch.cancel(tag).catch(() => undefined);
@@ -324,6 +375,18 @@ export class AmqpTransport implements Transport {
     this.st = 'down';
     if (conn) await conn.close().catch(() => undefined);
   }
+}
+
+/** Deliveries of one consumer channel not yet settled (tags in arrival order), and those acked since the last flush. */
+interface AckState {
+  open: number[];
+  done: Set<number>;
+  scheduled: boolean;
+}
+
+/** What `Channel.ack` reads of a message: its delivery tag. */
+function tagOnly(deliveryTag: number): ConsumeMessage {
+  return { fields: { deliveryTag } } as unknown as ConsumeMessage;
 }
 
 /** The URL without its password, for messages. */
