@@ -66,9 +66,14 @@ interface Running {
   timers: NodeJS.Timeout[];
   progress: { current: number | null; total: number | null; text: string | null } | null;
   progressTimer: NodeJS.Timeout | null;
+  /** When the child was handed the job (performance.now()). */
+  began: number;
   settle: () => void;
   done: Promise<void>;
 }
+
+/** A task whose recent runs took less than this (ms) may have jobs claimed ahead behind it. */
+const SHORT_JOB_MS = 50;
 
 const childPath = (): string =>
   join(fileURLToPath(new URL('.', import.meta.url)), RUNNING_FROM_SOURCE ? 'child.ts' : 'child.js');
@@ -81,7 +86,15 @@ export class Worker {
   private slots: Slot[] = [];
   private held: Array<{ d: Delivery; at: number }> = [];
   private running = new Map<number, Running>();
+  /**
+   * Jobs claimed ahead of a free child (claim-ahead): only as many as children running
+   * short jobs, so that a claimed job waits for at most one short job to end.
+   */
+  private waiting: Job[] = [];
+  /** Deliveries in the claim transaction under way (one at a time: batches form behind it). */
   private claiming = 0;
+  /** Recent run time per task, ms (moving average): which jobs count as short. */
+  private durations = new Map<string, number>();
   /** Jobs whose child is done and free again while their end is being written. */
   private finishing = 0;
   private heartbeatTimer: NodeJS.Timeout | null = null;
@@ -164,7 +177,9 @@ export class Worker {
     this.consuming = true;
     await this.transport.consume({
       abilities: this.abilities,
-      prefetch: this.concurrency,
+      // Twice the children: deliveries gather while a claim is under way, and the next
+      // claim takes them together.
+      prefetch: this.concurrency * 2,
       onDelivery: (d) => {
         this.held.push({ d, at: Date.now() });
         this.schedulePump();
@@ -190,9 +205,24 @@ export class Worker {
     this.held = keep;
   }
 
-  private freeSlots(): number {
-    // A job being finished no longer holds a child: the next one may start meanwhile.
-    return this.concurrency - (this.running.size - this.finishing) - this.claiming;
+  /** Children with no job (a job being finished no longer holds its child). */
+  private freeChildren(): number {
+    return this.concurrency - (this.running.size - this.finishing);
+  }
+
+  /**
+   * How many jobs may be claimed ahead of a free child: one per child running a short
+   * job (a task whose recent runs took under SHORT_JOB_MS). A long job never has a job
+   * claimed behind it, so no job shows as running while it waits for a long one.
+   */
+  private aheadAllowance(): number {
+    let n = 0;
+    for (const r of this.running.values()) {
+      if (r.reply || r.exit) continue;
+      const d = this.durations.get(r.job.task);
+      if (d !== undefined && d < SHORT_JOB_MS) n++;
+    }
+    return n;
   }
 
   private pumpQueued = false;
@@ -209,14 +239,18 @@ export class Worker {
 
   private pump(): void {
     if (this.stopping || this.paused) return;
-    const n = Math.min(this.freeSlots(), this.held.length);
+    // Claimed jobs first: a free child starts one with no database round trip.
+    while (this.waiting.length > 0 && this.freeChildren() > 0) this.run(this.waiting.shift()!);
+    if (this.claiming > 0 || this.held.length === 0) return;
+    const room = this.freeChildren() + this.aheadAllowance() - this.waiting.length;
+    const n = Math.min(room, this.held.length);
     if (n <= 0) return;
     const batch = this.held.splice(0, n).map((h) => h.d);
-    this.claiming += n;
+    this.claiming = n;
     void this.claimAndRun(batch);
   }
 
-  /** Claims a batch in one transaction, acks each delivery right after, runs what is ours. */
+  /** Claims a batch in one transaction, acks the deliveries right after, runs what is ours. */
   private async claimAndRun(batch: Delivery[]): Promise<void> {
     let jobs: Job[];
     try {
@@ -229,7 +263,7 @@ export class Worker {
       // Wait a moment first, or the broker would redeliver them to us at once, in a tight loop.
       this.log.warn(`claim of job(s) ${batch.map((d) => d.jobId).join(', ')} failed: ${(err as Error).message}`);
       setTimeout(() => {
-        this.claiming -= batch.length;
+        this.claiming = 0;
         for (const d of batch) d.release();
         this.pump();
       }, 1000).unref();
@@ -237,9 +271,22 @@ export class Worker {
     }
     // Ack right after the claim: no message stays unacked while the job runs.
     for (const d of batch) d.ack();
-    this.claiming -= batch.length;
-    for (const job of jobs) this.run(job);
+    this.claiming = 0;
+    if (this.stopping || this.paused) {
+      // Stopped or paused while claiming: these never started, so they go back whole.
+      void this.handBackWaiting(jobs, this.stopping ? 'is stopping' : 'was paused');
+    } else {
+      this.waiting.push(...jobs);
+    }
     this.pump();
+  }
+
+  /** Claimed jobs that never started go back to the queue without using up an attempt. */
+  private async handBackWaiting(jobs: Job[], why: string): Promise<void> {
+    for (const job of jobs) {
+      const ok = await this.service.handBack(job, this.id, `handed back: worker ${this.id} ${why}`).catch(() => false);
+      if (!ok) this.log.warn(`claimed job ${job.id} could not be handed back; its lease will run out`);
+    }
   }
 
   // ---- children ------------------------------------------------------------------
@@ -380,6 +427,7 @@ export class Worker {
       timers: [],
       progress: null,
       progressTimer: null,
+      began: performance.now(),
       settle: () => settle(),
       done: new Promise<void>((resolve) => (settle = resolve)),
     };
@@ -438,6 +486,9 @@ export class Worker {
     // handed to another job meanwhile, it would get this job's SIGKILL in its place.
     const clean = r.reply?.type === 'done' && !r.cancelBy && !r.timeLimit && !r.taken;
     if (clean) {
+      const took = performance.now() - r.began;
+      const avg = this.durations.get(job.task);
+      this.durations.set(job.task, avg === undefined ? took : avg * 0.8 + took * 0.2);
       this.releaseSlot(r);
       this.finishing++;
       this.pump();
@@ -478,7 +529,8 @@ export class Worker {
       // The database stayed away: the lease runs out and another process recovers the job.
       this.log.error(`could not record the end of job ${job.id}: ${(err as Error).message}`, { job: job.id });
     }
-    this.log.debug(`job ${job.id} attempt ${job.attempt}: ${outcome}`, { job: job.id });
+    // Per job: built only when someone reads debug lines (winston formats before filtering).
+    if (this.log.isDebugEnabled()) this.log.debug(`job ${job.id} attempt ${job.attempt}: ${outcome}`, { job: job.id });
     if (clean) this.finishing--;
     this.running.delete(job.id);
     if (!clean) this.releaseSlot(r);
@@ -560,13 +612,29 @@ export class Worker {
     const now = Date.now();
     try {
       // Leases first: they are what keeps our jobs from being recovered elsewhere.
-      await jobsStore.renewLeases(this.service.db, this.id, [...this.running.keys()], now + this.cfg.leaseMs);
+      const ids = [...this.running.keys(), ...this.waiting.map((j) => j.id)];
+      await jobsStore.renewLeases(this.service.db, this.id, ids, now + this.cfg.leaseMs);
       await heartbeatWorker(this.service.db, this.id, this.running.size, now);
       // Only the jobs we held before reading: one claimed while the read is under way is
       // missing from it, and would be taken for a zombie, killed, and left running.
       const known = [...this.running.values()];
+      const waiting = [...this.waiting];
       const held = await jobsStore.runningOfWorker(this.service.db, this.id);
       const byId = new Map(held.map((h) => [h.id, h]));
+      for (const job of waiting) {
+        const row = byId.get(job.id);
+        const gone = !row || row.attempt !== job.attempt;
+        if (!gone && !row.cancelRequestedBy) continue;
+        // Not started yet: dropped if taken, finished as cancelled if asked to cancel.
+        const at = this.waiting.indexOf(job);
+        if (at < 0) continue; // started meanwhile: the checks below see it next time
+        this.waiting.splice(at, 1);
+        if (!gone) {
+          const by = row.cancelRequestedBy!;
+          this.log.info(`cancelling job ${job.id} before it started (asked by ${by})`, { job: job.id });
+          await this.service.finishCancelled(job, by).catch(() => false);
+        }
+      }
       for (const r of known) {
         const row = byId.get(r.job.id);
         if (!row || row.attempt !== r.job.attempt) {
@@ -584,8 +652,12 @@ export class Worker {
       const paused = await this.service.isPaused();
       if (paused !== this.paused) {
         this.paused = paused;
-        if (paused) await this.stopConsuming();
-        else await this.startConsuming();
+        if (paused) {
+          await this.stopConsuming();
+          await this.handBackWaiting(this.waiting.splice(0), 'was paused');
+        } else {
+          await this.startConsuming();
+        }
         this.log.info(paused ? 'processing paused: running jobs finish, no new job starts' : 'processing resumed');
       }
     } catch (err) {
@@ -625,6 +697,7 @@ export class Worker {
     this.stopping = true;
     this.maintenance?.stop();
     await this.stopConsuming().catch(() => undefined);
+    await this.handBackWaiting(this.waiting.splice(0), 'is stopping');
     const pending = [...this.running.values()];
     if (pending.length) {
       this.log.info(`waiting up to ${Math.round(timeoutMs / 1000)} s for ${pending.length} running job(s)`);

@@ -195,7 +195,13 @@ for (const backend of backends()) {
       worker = new Worker(ctx.service, ctx.transport, { concurrency: 1 });
       await worker.start();
       for (const id of [low, normal, high]) await finalJob(ctx, id);
-      const rows = await ctx.db('jobs').whereIn('id', [low, normal, high]).orderBy('started_at', 'asc').orderBy('id', 'asc');
+      // Jobs claimed in one batch share a start time and run in priority order.
+      const rows = await ctx
+        .db('jobs')
+        .whereIn('id', [low, normal, high])
+        .orderBy('started_at', 'asc')
+        .orderBy('priority', 'desc')
+        .orderBy('id', 'asc');
       for (const r of rows) order.push(Number(r.id));
       expect(order).to.deep.equal([high, normal, low]);
     });
