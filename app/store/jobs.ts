@@ -4,6 +4,7 @@
  * change is a conditional UPDATE, so two processes racing for one job cannot both win.
  */
 import { writeTransaction, type Db } from '../db.js';
+import { marks, rawTransaction, type RawQuery } from './raw.js';
 import type {
   Job,
   JobEvent,
@@ -282,41 +283,33 @@ export async function claimJobs(
 ): Promise<Job[]> {
   const unique = [...new Set(ids)];
   if (unique.length === 0) return [];
-  // One transaction: one commit (one fsync on InnoDB) for the whole batch.
-  return db.transaction(async (trx) => {
-    const n = await trx('jobs')
-      .whereIn('id', unique)
-      .where({ status: 'queued' })
-      .where((q) => q.whereNull('run_after').orWhere('run_after', '<=', now))
-      .update({
-        status: 'running',
-        attempt: db.raw('attempt + 1'),
-        worker_id: workerId,
-        lease_expires_at: now + leaseMs,
-        started_at: now,
-        finished_at: null,
-        error: null,
-        progress_current: null,
-        progress_total: null,
-        progress_text: null,
-      });
-    if (n === 0) return [];
+  // One transaction: one commit (one fsync on InnoDB) for the whole batch. Plain SQL on
+  // a pooled connection (raw.ts): this runs for every job a worker takes.
+  return rawTransaction(db, async (q) => {
+    const { affected } = await q(
+      `update jobs set status = 'running', attempt = attempt + 1, worker_id = ?, lease_expires_at = ?,
+         started_at = ?, finished_at = null, error = null,
+         progress_current = null, progress_total = null, progress_text = null
+       where id in (${marks(unique.length)}) and status = 'queued' and (run_after is null or run_after <= ?)`,
+      [workerId, now + leaseMs, now, ...unique, now],
+    );
+    if (affected === 0) return [];
     // Ours are the ones running for this worker since this very claim.
-    const rows = (await trx('jobs')
-      .whereIn('id', unique)
-      .where({ status: 'running', worker_id: workerId, started_at: now })
-      .orderBy([
-        { column: 'priority', order: 'desc' },
-        { column: 'id', order: 'asc' },
-      ])) as Row[];
+    const { rows } = await q(
+      `select * from jobs where id in (${marks(unique.length)}) and status = 'running' and worker_id = ? and started_at = ?
+       order by priority desc, id asc`,
+      [...unique, workerId, now],
+    );
     const jobs = rows.map(rowToJob);
-    if (jobs.length) {
-      await trx('job_events').insert(
-        jobs.map((j) => ({ job_id: j.id, at: now, type: 'started', attempt: j.attempt, actor: workerId, message: null })),
-      );
-    }
+    if (jobs.length) await insertEventsRaw(q, jobs.map((j) => [j.id, now, 'started', j.attempt, workerId, null]));
     return jobs;
   });
+}
+
+/** One multi-row INSERT of events: [job_id, at, type, attempt, actor, message] each. */
+async function insertEventsRaw(q: RawQuery, events: Array<[number, number, JobEventType, number, string, string | null]>): Promise<void> {
+  const values = events.map(() => '(?, ?, ?, ?, ?, ?)').join(', ');
+  await q(`insert into job_events (job_id, at, type, attempt, actor, message) values ${values}`, events.flat());
 }
 
 export interface Completion {
@@ -337,38 +330,26 @@ export async function completeJobs(db: Db, items: Completion[], now: number, act
   // Most completions carry no result (noop-like jobs never do): one UPDATE for all of
   // them. If any turns out stale, the whole transaction is rolled back and redone row by
   // row below, which tells exactly which ones were refused.
-  if (items.length > 1 && items.every((c) => !c.resultSummary && !c.resultFile && !c.resultName && !c.objectRef)) {
-    const all = await db
-      .transaction(async (trx) => {
-        // `id IN (...)` keeps the statement on the primary key (MariaDB does not
-        // range-optimise a row-constructor IN); the CASE fences each row to its attempt.
-        const n = await trx('jobs')
-          .whereIn(
-            'id',
-            items.map((c) => c.id),
-          )
-          .where({ status: 'running' })
-          .whereRaw(`attempt = case id ${items.map(() => 'when ? then ?').join(' ')} end`, items.flatMap((c) => [c.id, c.attempt]))
-          .update({
-            status: 'completed',
-            finished_at: now,
-            lease_expires_at: null,
-            error: null,
-            result_summary: null,
-            result_file: null,
-            result_name: null,
-            progress_current: db.raw('coalesce(progress_total, progress_current)'),
-          });
-        if (n !== items.length) throw new StaleInBatch();
-        await trx('job_events').insert(
-          items.map((c) => ({ job_id: c.id, at: now, type: 'completed', attempt: c.attempt, actor, message: null })),
-        );
-        return new Set(items.map((c) => c.id));
-      })
-      .catch((err: unknown) => {
-        if (err instanceof StaleInBatch) return null;
-        throw err;
-      });
+  if (items.every((c) => !c.resultSummary && !c.resultFile && !c.resultName && !c.objectRef)) {
+    const ids = items.map((c) => c.id);
+    const all = await rawTransaction(db, async (q) => {
+      // `id IN (...)` keeps the statement on the primary key (MariaDB does not
+      // range-optimise a row-constructor IN); the CASE fences each row to its attempt.
+      const { affected } = await q(
+        `update jobs set status = 'completed', finished_at = ?, lease_expires_at = null, error = null,
+           result_summary = null, result_file = null, result_name = null,
+           progress_current = coalesce(progress_total, progress_current)
+         where id in (${marks(ids.length)}) and status = 'running'
+           and attempt = case id ${items.map(() => 'when ? then ?').join(' ')} end`,
+        [now, ...ids, ...items.flatMap((c) => [c.id, c.attempt])],
+      );
+      if (affected !== items.length) throw new StaleInBatch();
+      await insertEventsRaw(q, items.map((c) => [c.id, now, 'completed', c.attempt, actor, null]));
+      return new Set(ids);
+    }).catch((err: unknown) => {
+      if (err instanceof StaleInBatch) return null;
+      throw err;
+    });
     if (all) return all;
   }
   return db.transaction(async (trx) => {
