@@ -106,7 +106,7 @@ async function serve(name: string, ctx: Context, opts: Opts, io: CliIO): Promise
     worker = new Worker(ctx.service, ctx.transport, {
       abilities: typeof opts.abilities === 'string' ? opts.abilities.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
       concurrency: positiveInt(opts.concurrency ?? 2, '--concurrency'),
-      maxJobs: positiveInt(opts.maxJobs ?? 1000, '--max-jobs'),
+      maxJobs: positiveInt(opts.maxJobs ?? 10000, '--max-jobs'),
       maxMemoryMb: positiveInt(opts.maxMemory ?? 512, '--max-memory'),
       stopTimeoutMs: positiveInt(opts.stopTimeout ?? 30, '--stop-timeout', 0) * 1000,
     });

@@ -30,7 +30,7 @@ export function buildProgram(io: CliIO): Command {
     .description('run a worker: claims jobs, runs each in a child process')
     .option('--abilities <tasks>', 'comma-separated tasks this worker runs (default: all)')
     .option('--concurrency <n>', 'jobs at once', '2')
-    .option('--max-jobs <n>', 'recycle a child process after N jobs', '1000')
+    .option('--max-jobs <n>', 'recycle a child process after N jobs', '10000')
     .option('--max-memory <mb>', 'recycle a child process above this many MB', '512')
     .option('--stop-timeout <s>', 'on SIGTERM, seconds running jobs get before they are handed back', '30')
     .action(act('worker'));

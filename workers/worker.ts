@@ -28,7 +28,7 @@ export interface WorkerOptions {
   abilities?: string[];
   /** Jobs at once, each in its own child process. Default 2. */
   concurrency?: number;
-  /** Recycle a child after this many jobs. Default 1000. */
+  /** Recycle a child after this many jobs. Default 10,000 (memory is watched after every job). */
   maxJobs?: number;
   /** Recycle a child whose memory passed this many MB after a job. Default 512. */
   maxMemoryMb?: number;
@@ -120,7 +120,7 @@ export class Worker {
     this.abilities = abilities;
     this.concurrency = Math.max(1, options.concurrency ?? 2);
     this.opts = {
-      maxJobs: options.maxJobs ?? 1000,
+      maxJobs: options.maxJobs ?? 10_000,
       maxMemoryMb: options.maxMemoryMb ?? 512,
       stopTimeoutMs: options.stopTimeoutMs ?? 30_000,
       cancelGraceMs: options.cancelGraceMs ?? 5000,
