@@ -15,6 +15,8 @@ export interface RawResult {
   rows: Row[];
   /** Rows changed by an INSERT, UPDATE or DELETE. */
   affected: number;
+  /** The id an INSERT gave its (first) row; 0 for other statements. */
+  insertId: number;
 }
 
 export type RawQuery = (sql: string, bindings?: readonly unknown[]) => Promise<RawResult>;
@@ -27,7 +29,7 @@ export function marks(n: number): string {
 interface SqliteStatement {
   reader: boolean;
   all(...params: unknown[]): Row[];
-  run(...params: unknown[]): { changes: number };
+  run(...params: unknown[]): { changes: number; lastInsertRowid: number | bigint };
 }
 interface SqliteConnection {
   prepare(sql: string): SqliteStatement;
@@ -51,8 +53,9 @@ function sqliteQuery(conn: SqliteConnection): RawQuery {
       if (stmts.size > 500) stmts.clear();
       stmts.set(sql, stmt);
     }
-    if (stmt.reader) return { rows: stmt.all(...bindings), affected: 0 };
-    return { rows: [], affected: stmt.run(...bindings).changes };
+    if (stmt.reader) return { rows: stmt.all(...bindings), affected: 0, insertId: 0 };
+    const info = stmt.run(...bindings);
+    return { rows: [], affected: info.changes, insertId: Number(info.lastInsertRowid) };
   };
 }
 
@@ -61,8 +64,11 @@ function mysqlQuery(conn: MysqlConnection): RawQuery {
     new Promise((resolve, reject) => {
       conn.query(sql, bindings, (err, result) => {
         if (err) reject(err);
-        else if (Array.isArray(result)) resolve({ rows: result as Row[], affected: 0 });
-        else resolve({ rows: [], affected: Number((result as { affectedRows?: number }).affectedRows ?? 0) });
+        else if (Array.isArray(result)) resolve({ rows: result as Row[], affected: 0, insertId: 0 });
+        else {
+          const r = result as { affectedRows?: number; insertId?: number };
+          resolve({ rows: [], affected: Number(r.affectedRows ?? 0), insertId: Number(r.insertId ?? 0) });
+        }
       });
     });
 }
