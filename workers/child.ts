@@ -53,7 +53,7 @@ async function run(msg: Extract<ParentMessage, { type: 'run' }>): Promise<void> 
         send({ type: 'progress', jobId: msg.job.id, current: cur, total, text });
       },
     });
-    reply = { type: 'done', jobId: msg.job.id, result: result ?? {}, rss: process.memoryUsage().rss };
+    reply = { type: 'done', jobId: msg.job.id, result: result ?? {}, rss: process.memoryUsage.rss() };
   } catch (thrown) {
     const err = coerceError(thrown);
     reply = {
@@ -62,7 +62,7 @@ async function run(msg: Extract<ParentMessage, { type: 'run' }>): Promise<void> 
       message: err.message || err.name,
       unrecoverable: Boolean((err as { unrecoverable?: boolean }).unrecoverable),
       stack: err.stack ?? null,
-      rss: process.memoryUsage().rss,
+      rss: process.memoryUsage.rss(),
     };
   }
   const mark = sentinel(msg.job.id, msg.job.attempt);
