@@ -69,7 +69,10 @@ interface Running {
   /** When the child was handed the job (performance.now()). */
   began: number;
   settle: () => void;
+  /** The child is done with the job (replied, or exited). */
   done: Promise<void>;
+  /** The job's end is recorded (or given up on). */
+  recorded: Promise<void>;
 }
 
 /** A task whose recent runs took less than this (ms) may have jobs claimed ahead behind it. */
@@ -93,6 +96,7 @@ export class Worker {
   private waiting: Job[] = [];
   /** Deliveries in the claim transaction under way (one at a time: batches form behind it). */
   private claiming = 0;
+  private claim: Promise<void> | null = null;
   /** Recent run time per task, ms (moving average): which jobs count as short. */
   private durations = new Map<string, number>();
   /** Jobs whose child is done and free again while their end is being written. */
@@ -181,6 +185,8 @@ export class Worker {
       // claim takes them together.
       prefetch: this.concurrency * 2,
       onDelivery: (d) => {
+        // One that arrives as consuming stops goes straight back.
+        if (!this.consuming) return d.release();
         this.held.push({ d, at: Date.now() });
         this.schedulePump();
       },
@@ -247,7 +253,11 @@ export class Worker {
     if (n <= 0) return;
     const batch = this.held.splice(0, n).map((h) => h.d);
     this.claiming = n;
-    void this.claimAndRun(batch);
+    const claim: Promise<void> = this.claimAndRun(batch).finally(() => {
+      // (The claim's own last pump may have started the next one.)
+      if (this.claim === claim) this.claim = null;
+    });
+    this.claim = claim;
   }
 
   /** Claims a batch in one transaction, acks the deliveries right after, runs what is ours. */
@@ -272,12 +282,9 @@ export class Worker {
     // Ack right after the claim: no message stays unacked while the job runs.
     for (const d of batch) d.ack();
     this.claiming = 0;
-    if (this.stopping || this.paused) {
-      // Stopped or paused while claiming: these never started, so they go back whole.
-      void this.handBackWaiting(jobs, this.stopping ? 'is stopping' : 'was paused');
-    } else {
-      this.waiting.push(...jobs);
-    }
+    // Stopped or paused meanwhile: stop() and the pause wait for this claim, then give
+    // back whatever is waiting.
+    this.waiting.push(...jobs);
     this.pump();
   }
 
@@ -430,6 +437,7 @@ export class Worker {
       began: performance.now(),
       settle: () => settle(),
       done: new Promise<void>((resolve) => (settle = resolve)),
+      recorded: Promise.resolve(),
     };
     slot.current = r;
     slot.jobs++;
@@ -461,7 +469,7 @@ export class Worker {
         resultsDir: this.cfg.resultsDir,
       }),
     );
-    void r.done.then(() => this.finish(r));
+    r.recorded = r.done.then(() => this.finish(r));
   }
 
   private send(slot: Slot, msg: ParentMessage): void {
@@ -654,6 +662,7 @@ export class Worker {
         this.paused = paused;
         if (paused) {
           await this.stopConsuming();
+          await this.claim;
           await this.handBackWaiting(this.waiting.splice(0), 'was paused');
         } else {
           await this.startConsuming();
@@ -697,6 +706,7 @@ export class Worker {
     this.stopping = true;
     this.maintenance?.stop();
     await this.stopConsuming().catch(() => undefined);
+    await this.claim;
     await this.handBackWaiting(this.waiting.splice(0), 'is stopping');
     const pending = [...this.running.values()];
     if (pending.length) {
@@ -716,12 +726,13 @@ export class Worker {
         this.log.info(`job ${r.job.id} ${ok ? 'handed back to the queue' : 'could not be handed back'}`);
         if (!r.slot.exited) r.slot.proc.kill('SIGKILL');
       }
-      // Let the finish handlers run (they see the jobs as taken and write nothing).
+      // Let the finish handlers record the ends (a job that finished is written as such;
+      // one handed back is seen as taken and written no more), retrying through a short
+      // database outage as they do, or its job would stay running until its lease ran out.
       await Promise.race([
-        Promise.all(pending.map((r) => r.done)),
-        new Promise<void>((res) => setTimeout(res, 2000)),
+        Promise.all(pending.map((r) => r.recorded)),
+        new Promise<void>((res) => setTimeout(res, this.cfg.leaseMs / 2 + 1000).unref()),
       ]);
-      await new Promise((res) => setImmediate(res));
     }
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     if (this.holdTimer) clearInterval(this.holdTimer);

@@ -204,8 +204,13 @@ export class AmqpTransport implements Transport {
         // The channel closed meanwhile: the broker redelivers, and the claim drops it.
       }
     };
-    if (!c || !Number.isInteger(id) || id <= 0) {
-      settle(() => ch.ack(msg));
+    if (!Number.isInteger(id) || id <= 0) {
+      settle(() => ch.ack(msg)); // not a job id: nothing to do with it
+      return;
+    }
+    if (!c) {
+      // Arrived while the consumer was stopping: back to the queue, never dropped.
+      settle(() => ch.nack(msg, false, true));
       return;
     }
     const acks = this.ackState(ch);

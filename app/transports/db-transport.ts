@@ -88,6 +88,8 @@ export class DbTransport implements Transport {
       const room = c.prefetch - this.outstanding.size;
       if (room > 0) {
         const ids = await claimableIds(this.db, [...c.abilities], Date.now(), room + this.outstanding.size);
+        // Stopped (or replaced) while reading: these belong to no one; the next poll finds them.
+        if (this.consumer !== c) ids.length = 0;
         for (const id of ids) {
           if (this.outstanding.size >= c.prefetch) break;
           if (this.outstanding.has(id)) continue;
@@ -106,8 +108,8 @@ export class DbTransport implements Transport {
     } finally {
       this.polling = false;
     }
-    // Found work: look again soon (there may be more); otherwise idle-poll.
-    this.schedule(this.again || found > 0 ? 0 : this.error ? 1000 : IDLE_POLL_MS);
+    // Found work (or a new consumer came meanwhile): look again soon; otherwise idle-poll.
+    this.schedule(this.again || found > 0 || this.consumer !== c ? 0 : this.error ? 1000 : IDLE_POLL_MS);
   }
 
   async announce(): Promise<void> {}

@@ -245,6 +245,55 @@ for (const backend of backends()) {
       await ctx.service.cancel(long.id, 'test');
     });
 
+    /** Many short jobs, a worker that has learnt `noop` is short (so it claims ahead). */
+    async function busyWithShortJobs(n: number): Promise<number[]> {
+      worker = new Worker(ctx.service, ctx.transport, { concurrency: 2 });
+      await worker.start();
+      for (let i = 0; i < 3; i++) await finalJob(ctx, (await ctx.service.enqueue({ task: 'noop', origin: 'cli' })).job.id);
+      const { ids } = await ctx.service.enqueueMany(Array.from({ length: n }, () => ({ task: 'noop', params: {}, origin: 'cli' as const })));
+      await waitUntil(async () => ((await ctx.db('jobs').whereIn('id', ids).where({ status: 'completed' }).count({ c: '*' }).first()) as { c: number }).c >= 20 || null, 20_000, 'jobs to run');
+      return ids;
+    }
+
+    async function statusesOf(ids: number[]): Promise<Record<string, number>> {
+      const rows = (await ctx.db('jobs').whereIn('id', ids).select('status').count({ c: '*' }).groupBy('status')) as Array<{ status: string; c: number }>;
+      return Object.fromEntries(rows.map((r) => [r.status, Number(r.c)]));
+    }
+
+    it('gives back the jobs it claimed ahead on a graceful stop: none left running, none lost', async () => {
+      const ids = await busyWithShortJobs(400);
+      await worker!.stop(5000);
+      worker = null;
+      const st = await statusesOf(ids);
+      expect(st.running ?? 0, JSON.stringify(st)).to.equal(0);
+      expect((st.completed ?? 0) + (st.queued ?? 0)).to.equal(ids.length);
+      // A job given back never started: its attempt is not used up.
+      const back = (await ctx.db('jobs').whereIn('id', ids).where({ status: 'queued' }).select('attempt', 'max_attempts')) as Array<{ attempt: number; max_attempts: number }>;
+      for (const b of back) expect(Number(b.max_attempts) - Number(b.attempt)).to.be.at.least(3);
+      // Another worker finishes the rest, each job once.
+      worker = new Worker(ctx.service, ctx.transport, { concurrency: 2 });
+      await worker.start();
+      for (const id of ids) await finalJob(ctx, id);
+      const events = (await ctx.db('job_events').whereIn('job_id', ids).where({ type: 'completed' }).count({ c: '*' }).first()) as { c: number };
+      expect(Number(events.c)).to.equal(ids.length);
+    });
+
+    it('gives back the jobs it claimed ahead when processing is paused', async () => {
+      const ids = await busyWithShortJobs(400);
+      await ctx.service.setPaused(true, 'test');
+      try {
+        await worker!.poke();
+        await waitUntil(async () => ((await statusesOf(ids)).running ?? 0) === 0 || null, 10_000, 'no job running');
+        const st = await statusesOf(ids);
+        expect((st.completed ?? 0) + (st.queued ?? 0), JSON.stringify(st)).to.equal(ids.length);
+        expect(st.queued ?? 0, 'the pause came after all had run').to.be.greaterThan(0);
+      } finally {
+        await ctx.service.setPaused(false, 'test');
+      }
+      await worker!.poke();
+      for (const id of ids) await finalJob(ctx, id);
+    });
+
     it('recovers the job of a SIGKILLed worker within a lease period, completing it once', async function () {
       const w1 = spawnWorker(env.env, ['--concurrency', '1']);
       let w2: ChildProcess | null = null;
