@@ -208,6 +208,12 @@ for (const backend of backends()) {
       expect(frag.text).to.include('5 jobs: 2 active, 1 failed');
       expect(rowIds(frag.text)).to.deep.equal([a.running.id, a.queued.id]);
       expect(frag.headers.get('cache-control')).to.equal('no-store');
+      // No ETag hashed over a page that is never cached; the static files keep theirs.
+      expect(frag.headers.get('etag')).to.equal(null);
+      const css = await alice.get('/css/docket.css');
+      expect(css.status).to.equal(200);
+      expect(css.headers.get('etag')).to.be.a('string');
+      expect((await alice.get('/js/docket.js')).status).to.equal(200);
     });
 
     // ---- export ---------------------------------------------------------------------
