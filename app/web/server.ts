@@ -15,6 +15,7 @@ import { one } from './http.js';
 import { jobsRoutes } from './jobs-pages.js';
 import { viewHelpers } from './present.js';
 import { sessionMiddleware } from './session.js';
+import { ejsEngine } from './views.js';
 import './request.js';
 
 export interface WebOptions {
@@ -80,6 +81,8 @@ export async function createWebApp(ctx: Context, opts: WebOptions = {}): Promise
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  // EJS, compiled without `with (locals)` (app/web/views.ts).
+  app.engine('ejs', ejsEngine(VIEWS_DIR));
   app.set('view engine', 'ejs');
   app.set('views', VIEWS_DIR);
   // Compiled templates are kept (Express does so only when NODE_ENV=production, which
