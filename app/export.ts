@@ -1,5 +1,6 @@
 import { stringify as stringifySync } from 'csv-stringify/sync';
 import type { Writable } from 'node:stream';
+import { isoUtc } from './dates.js';
 import type { Db } from './db.js';
 import { listJobs, type JobPage, type ListQuery } from './store/job-list.js';
 import { STATUS_LABELS, type JobSummary } from './types.js';
@@ -10,7 +11,8 @@ export const CSV_COLUMNS = ['startDate', 'endDate', 'jobName', 'jobStatus', 'job
 /** "2026-11-22 14:03:09" (UTC), AtoM's date form. */
 export function formatDate(ms: number | null): string {
   if (ms === null) return 'N/A';
-  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+  const iso = isoUtc(ms);
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
 }
 
 export function jobUser(j: Pick<JobSummary, 'username' | 'userId'>): string {

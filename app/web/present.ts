@@ -3,6 +3,7 @@
  * line, why a queued job waits. Pages and API use the same functions, so they say the
  * same things.
  */
+import { isoUtc } from '../dates.js';
 import { formatDate, jobInfo, jobUser } from '../export.js';
 import { canCancel, canRetry, type Actor } from '../policy.js';
 import { STATUS_LABELS, priorityName, type Job, type JobEvent, type JobSummary, type OutputChunk } from '../types.js';
@@ -20,7 +21,7 @@ export interface QueueState {
 }
 
 export function isoDate(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
+  return ms === null ? null : isoUtc(ms);
 }
 
 /** `formatDate` of the same instant, from its ISO form (one Date per date, not two). */
