@@ -9,24 +9,46 @@ const DAY_MS = 86_400_000;
 const MAX_MS = 253_402_300_799_999;
 
 let lastDay = NaN;
-let lastPrefix = '';
+let lastDate = '';
 
 const pad2 = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
 const pad3 = (n: number): string => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
 
-/** "2026-11-22T14:03:09.123Z" (UTC), as `new Date(ms).toISOString()`. */
-export function isoUtc(ms: number): string {
-  if (!Number.isInteger(ms) || ms < 0 || ms > MAX_MS) return new Date(ms).toISOString();
-  const day = Math.floor(ms / DAY_MS);
+/** "2026-11-22" of a day number (days since 1970-01-01), the last one kept. */
+function dayText(day: number): string {
   if (day !== lastDay) {
-    lastPrefix = new Date(day * DAY_MS).toISOString().slice(0, 11);
+    lastDate = new Date(day * DAY_MS).toISOString().slice(0, 10);
     lastDay = day;
   }
-  let t = ms - day * DAY_MS;
+  return lastDate;
+}
+
+const plain = (ms: number): boolean => Number.isInteger(ms) && ms >= 0 && ms <= MAX_MS;
+
+/** "14:03:09" and the milliseconds left, of a time of day in milliseconds. */
+function clock(t: number): [string, number] {
   const h = Math.floor(t / 3_600_000);
   t -= h * 3_600_000;
   const m = Math.floor(t / 60_000);
   t -= m * 60_000;
   const s = Math.floor(t / 1000);
-  return `${lastPrefix}${pad2(h)}:${pad2(m)}:${pad2(s)}.${pad3(t - s * 1000)}Z`;
+  return [`${pad2(h)}:${pad2(m)}:${pad2(s)}`, t - s * 1000];
+}
+
+/** "2026-11-22T14:03:09.123Z" (UTC), as `new Date(ms).toISOString()`. */
+export function isoUtc(ms: number): string {
+  if (!plain(ms)) return new Date(ms).toISOString();
+  const day = Math.floor(ms / DAY_MS);
+  const [time, rest] = clock(ms - day * DAY_MS);
+  return `${dayText(day)}T${time}.${pad3(rest)}Z`;
+}
+
+/** "2026-11-22 14:03:09" (UTC, to the second), as `isoUtc` cut and joined by a space. */
+export function secondsUtc(ms: number): string {
+  if (!plain(ms)) {
+    const iso = new Date(ms).toISOString();
+    return `${iso.slice(0, -14)} ${iso.slice(-13, -5)}`;
+  }
+  const day = Math.floor(ms / DAY_MS);
+  return `${dayText(day)} ${clock(ms - day * DAY_MS)[0]}`;
 }
