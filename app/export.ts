@@ -1,7 +1,7 @@
-import { stringify as stringifySync } from 'csv-stringify/sync';
 import type { Writable } from 'node:stream';
+import { secondsUtc } from './dates.js';
 import type { Db } from './db.js';
-import { listJobs, type JobPage, type ListQuery } from './store/job-list.js';
+import { exportPage, type ExportJob, type ListQuery } from './store/job-list.js';
 import { STATUS_LABELS, type JobSummary } from './types.js';
 
 /** AtoM's six columns first, in its order; ours after. */
@@ -9,11 +9,10 @@ export const CSV_COLUMNS = ['startDate', 'endDate', 'jobName', 'jobStatus', 'job
 
 /** "2026-11-22 14:03:09" (UTC), AtoM's date form. */
 export function formatDate(ms: number | null): string {
-  if (ms === null) return 'N/A';
-  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+  return ms === null ? 'N/A' : secondsUtc(ms);
 }
 
-export function jobUser(j: Pick<JobSummary, 'username' | 'userId'>): string {
+export function jobUser(j: Pick<JobSummary, 'username'>): string {
   return j.username ?? 'Command line';
 }
 
@@ -30,43 +29,50 @@ export function safeCell(v: string): string {
   return /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
 }
 
-function toRecord(j: JobSummary): string[] {
-  return [
-    formatDate(j.startedAt),
-    formatDate(j.finishedAt),
-    safeCell(j.task),
-    STATUS_LABELS[j.status],
-    safeCell(jobInfo(j)),
-    safeCell(jobUser(j)),
-    String(j.id),
-    formatDate(j.queuedAt),
-  ];
+const NEEDS_QUOTES = /[",\r\n]/;
+const QUOTE = /"/g;
+
+/**
+ * One CSV field, quoted as csv-stringify quotes with its defaults: in double quotes
+ * (doubled inside) when it holds a quote, a comma, a CR or an LF; as it is otherwise.
+ */
+export function csvField(v: string): string {
+  return NEEDS_QUOTES.test(v) ? `"${v.replace(QUOTE, '""')}"` : v;
 }
+
+/** One job as a CSV line (with its newline), in `CSV_COLUMNS` order. */
+export function csvLine(j: ExportJob): string {
+  return (
+    `${formatDate(j.startedAt)},${formatDate(j.finishedAt)},${csvField(safeCell(j.task))},${STATUS_LABELS[j.status]},` +
+    `${csvField(safeCell(jobInfo(j)))},${csvField(safeCell(jobUser(j)))},${j.id},${formatDate(j.queuedAt)}\n`
+  );
+}
+
+/** Jobs per keyset page of the export. */
+export const EXPORT_PAGE = 2000;
 
 /**
  * Streams the history as CSV from id-keyed pages of 2,000 jobs, so memory stays flat
- * whatever the number of jobs. Each page becomes one string written at once (a
- * per-row stream costs more than the query), and the next page is read while this one
- * is formatted and sent; back-pressure from the socket or file paces the reads. An
- * error half-way destroys `out`, so a download is cut short rather than ending as if
- * whole.
+ * whatever the number of jobs: only the exported columns are read, each page is encoded
+ * into a buffer or two written at once (a per-row stream costs more than the query), and the next
+ * page is read while this one is formatted and sent; back-pressure from the socket or
+ * file paces the reads. An error half-way destroys `out`, so a download is cut short
+ * rather than ending as if whole.
  */
 export async function writeJobsCsv(db: Db, q: Omit<ListQuery, 'after' | 'limit'>, out: Writable): Promise<number> {
   let n = 0;
   try {
-    const page = (after: number | null): Promise<JobPage> => listJobs(db, { ...q, after, limit: 2000 });
+    type Page = { jobs: ExportJob[]; next: number | null };
+    const page = (after: number | null): Promise<Page> => exportPage(db, { ...q, after }, EXPORT_PAGE);
     await write(out, `${CSV_COLUMNS.join(',')}\n`);
-    let next: Promise<JobPage> | null = page(null);
+    let next: Promise<Page> | null = page(null);
     while (next) {
-      const current: JobPage = await next;
+      const current: Page = await next;
       next = current.next === null ? null : page(current.next);
       // A read started ahead must not go unobserved if the write below fails.
       next?.catch(() => undefined);
-      let text = '';
-      // One csv-stringify call per page: the library's quoting, without a per-row stream.
-      if (current.jobs.length) text = stringifySync(current.jobs.map(toRecord));
+      for (const chunk of encodeLines(current.jobs)) await write(out, chunk);
       n += current.jobs.length;
-      await write(out, text);
     }
     await new Promise<void>((resolve, reject) => {
       out.once('error', reject);
@@ -79,8 +85,33 @@ export async function writeJobsCsv(db: Db, q: Omit<ListQuery, 'after' | 'limit'>
   return n;
 }
 
+/** Bytes per buffer a page is encoded into. */
+const CHUNK = 256 * 1024;
+
+/**
+ * A page's lines encoded straight into buffers of 256 KB (a page of 2,000 jobs fills one
+ * or two): no page-long string is built, then flattened and encoded again by the socket.
+ */
+function encodeLines(jobs: ExportJob[]): Buffer[] {
+  const chunks: Buffer[] = [];
+  let buf = Buffer.allocUnsafe(CHUNK);
+  let at = 0;
+  for (const j of jobs) {
+    const line = csvLine(j);
+    // A UTF-16 code unit takes at most 3 bytes in UTF-8.
+    if (at + line.length * 3 > buf.length) {
+      if (at > 0) chunks.push(buf.subarray(0, at));
+      buf = Buffer.allocUnsafe(Math.max(CHUNK, line.length * 3));
+      at = 0;
+    }
+    at += buf.write(line, at);
+  }
+  if (at > 0) chunks.push(buf.subarray(0, at));
+  return chunks;
+}
+
 /** Writes, waiting for the stream to drain when its buffer is full. */
-function write(out: Writable, text: string): Promise<void> {
+function write(out: Writable, text: string | Buffer): Promise<void> {
   if (out.destroyed) return Promise.reject(new Error('the client went away'));
   if (out.write(text)) return Promise.resolve();
   return new Promise((resolve, reject) => {

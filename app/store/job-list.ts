@@ -63,7 +63,47 @@ export async function listJobs(db: Db, q: ListQuery): Promise<JobPage> {
   return { jobs, next: more ? jobs[jobs.length - 1].id : null };
 }
 
-/** Streams every matching job, newest first, in id-keyed batches (CSV export). */
+/** What the CSV export writes of a job: the columns it reads, nothing more. */
+export type ExportJob = Pick<
+  JobSummary,
+  'id' | 'task' | 'status' | 'username' | 'queuedAt' | 'startedAt' | 'finishedAt' | 'progressText' | 'resultSummary' | 'error'
+>;
+
+const EXPORT_COLUMNS = ['id', 'task', 'status', 'username', 'queued_at', 'started_at', 'finished_at', 'progress_text', 'result_summary', 'error'];
+
+const orNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+/**
+ * One keyset page of the CSV export: the same jobs, order and cursor as `listJobs`, with
+ * only the exported columns read (fewer values for the driver to parse and keep).
+ */
+export async function exportPage(db: Db, q: Omit<ListQuery, 'limit'>, limit: number): Promise<{ jobs: ExportJob[]; next: number | null }> {
+  const order = q.order ?? 'desc';
+  const b = scoped(db, q).select(EXPORT_COLUMNS);
+  if (q.after) b.where('id', order === 'desc' ? '<' : '>', q.after);
+  const rows = (await b.orderBy('id', order).limit(limit + 1)) as Array<Record<string, unknown>>;
+  const more = rows.length > limit;
+  const n = more ? limit : rows.length;
+  const jobs: ExportJob[] = new Array<ExportJob>(n);
+  for (let i = 0; i < n; i++) {
+    const r = rows[i];
+    jobs[i] = {
+      id: Number(r.id),
+      task: String(r.task),
+      status: r.status as JobStatus,
+      username: (r.username as string | null) ?? null,
+      queuedAt: Number(r.queued_at),
+      startedAt: orNull(r.started_at),
+      finishedAt: orNull(r.finished_at),
+      progressText: (r.progress_text as string | null) ?? null,
+      resultSummary: (r.result_summary as string | null) ?? null,
+      error: (r.error as string | null) ?? null,
+    };
+  }
+  return { jobs, next: more ? jobs[n - 1].id : null };
+}
+
+/** Streams every matching job, newest first, in id-keyed batches. */
 export async function* iterateJobs(
   db: Db,
   q: Omit<ListQuery, 'after' | 'limit'>,

@@ -7,7 +7,7 @@ import { listWorkers } from '../store/workers.js';
 import type { User } from '../types.js';
 import { requireAdmin } from './auth.js';
 import { bodyValue, localPath } from './http.js';
-import { queueState } from './jobs-query.js';
+import { forgetQueueState, queueState } from './jobs-query.js';
 import { formatDuration } from './present.js';
 import { flash, render, saveAndRedirect } from './render.js';
 
@@ -34,6 +34,7 @@ export function adminRoutes(ctx: Context): express.Router {
   router.post('/queue/pause', requireAdmin, async (req: Request, res: Response) => {
     const actor = req.user as User;
     await ctx.service.setPaused(true, `paused by ${actor.username}`);
+    forgetQueueState(ctx);
     ctx.log.info(`processing paused by ${actor.username}`);
     flash(req, 'info', 'Processing is paused: running jobs finish, no new job starts.');
     await saveAndRedirect(req, res, localPath(bodyValue(req, 'back'), '/jobs'));
@@ -42,6 +43,7 @@ export function adminRoutes(ctx: Context): express.Router {
   router.post('/queue/resume', requireAdmin, async (req: Request, res: Response) => {
     const actor = req.user as User;
     await ctx.service.setPaused(false, '');
+    forgetQueueState(ctx);
     ctx.log.info(`processing resumed by ${actor.username}`);
     flash(req, 'info', 'Processing is resumed.');
     await saveAndRedirect(req, res, localPath(bodyValue(req, 'back'), '/jobs'));

@@ -11,9 +11,11 @@ import { ForbiddenError, HttpError } from '../errors.js';
 import { canAdminister } from '../policy.js';
 import { pruneExpiredSessions } from '../store/sessions.js';
 import { getUser, userForToken, verifyPassword } from '../store/users.js';
+import type { User } from '../types.js';
 import { bearerToken, bodyValue, isApi, isFragment, localPath, queryValue } from './http.js';
 import { render } from './render.js';
 import { SESSION_MAX_AGE_MS } from './session.js';
+import { ShortCache } from './short-cache.js';
 import './request.js';
 
 export interface LoginLimits {
@@ -38,10 +40,19 @@ export class UnauthorizedError extends HttpError {
 }
 
 /**
+ * How long a session's user (id, name, role) is reused by this process: the jobs page
+ * and its 5 s auto refresh would otherwise read the same row for every request. Users
+ * are never renamed, and no role changes; a user removed from the database stops being
+ * signed in within this time.
+ */
+export const USER_TTL_MS = 2000;
+
+/**
  * Sets `req.user` from an API token (under /api) or the session. A token that matches
  * nobody is a 401 at once, rather than an anonymous request that fails later.
  */
 export function loadUser(ctx: Context): RequestHandler {
+  const users = new ShortCache<number, User | null>(USER_TTL_MS);
   return async (req, _res, next) => {
     const token = isApi(req) ? bearerToken(req) : null;
     if (token) {
@@ -53,7 +64,7 @@ export function loadUser(ctx: Context): RequestHandler {
     }
     const id = req.session?.userId;
     if (id !== undefined) {
-      const user = await getUser(ctx.db, id);
+      const user = await users.get(id, () => getUser(ctx.db, id));
       if (user) {
         req.user = user;
         req.authVia = 'session';

@@ -25,8 +25,11 @@ export const INITIAL_CHUNKS = 500;
 
 const TAB_LABELS: Record<Tab, string> = { all: 'All', active: 'Active', failed: 'Failed' };
 
+// One formatter for every count: toLocaleString builds a new one at each call.
+const COUNT_FORMAT = new Intl.NumberFormat('en-US');
+
 function countText(c: { count: number; capped: boolean }): string {
-  return `${c.count.toLocaleString('en-US')}${c.capped ? '+' : ''}`;
+  return `${COUNT_FORMAT.format(c.count)}${c.capped ? '+' : ''}`;
 }
 
 /** "12 jobs: 2 active, 1 failed" (capped counts read "10,000+"). */

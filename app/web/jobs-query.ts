@@ -6,6 +6,7 @@
  */
 import type { Request } from 'express';
 import type { Context } from '../context.js';
+import type { Db } from '../db.js';
 import { BadRequestError, NotFoundError } from '../errors.js';
 import { canSee, isAdmin, listScope, type Actor } from '../policy.js';
 import type { ListQuery } from '../store/job-list.js';
@@ -16,6 +17,7 @@ import { listWorkers } from '../store/workers.js';
 import { JOB_STATUSES, TABS, TAB_STATUSES, type Job, type JobStatus, type Tab } from '../types.js';
 import { cursorParam, queryValue } from './http.js';
 import type { QueueState } from './present.js';
+import { ShortCache } from './short-cache.js';
 
 export const PAGE_SIZE = 50;
 export const COMMAND_LINE = 'Command line';
@@ -90,8 +92,17 @@ export function filterQuery(f: JobFilter, change: Partial<JobFilter> = {}): stri
   return p.toString();
 }
 
-/** Paused? Broker up? Which tasks have a worker? (Explains why queued jobs wait.) */
-export async function queueState(ctx: Context): Promise<QueueState> {
+/**
+ * How long the pause switch and the list of active workers are reused by this process.
+ * Every jobs page (and its auto refresh) shows them, and they are the same for everyone;
+ * a pause or resume through this process is shown at once (`forgetQueueState`), one
+ * made elsewhere (the command line, another web process, a worker pausing on failure)
+ * within this time.
+ */
+export const QUEUE_STATE_TTL_MS = 1000;
+const queueStates = new WeakMap<Db, ShortCache<'queue', Omit<QueueState, 'brokerUp'>>>();
+
+async function readQueueState(ctx: Context): Promise<Omit<QueueState, 'brokerUp'>> {
   const [paused, reason, workers] = await Promise.all([
     ctx.service.isPaused(),
     getSetting(ctx.db, 'paused_reason'),
@@ -99,12 +110,21 @@ export async function queueState(ctx: Context): Promise<QueueState> {
   ]);
   const abilities = new Set<string>();
   for (const w of workers) if (w.state === 'active') for (const a of w.abilities) abilities.add(a);
-  return {
-    paused,
-    pausedReason: paused ? reason || null : null,
-    brokerUp: ctx.transport.state() === 'up',
-    abilities,
-  };
+  return { paused, pausedReason: paused ? reason || null : null, abilities };
+}
+
+/** Paused? Broker up? Which tasks have a worker? (Explains why queued jobs wait.) */
+export async function queueState(ctx: Context): Promise<QueueState> {
+  let cache = queueStates.get(ctx.db);
+  if (!cache) queueStates.set(ctx.db, (cache = new ShortCache(QUEUE_STATE_TTL_MS)));
+  const s = await cache.get('queue', () => readQueueState(ctx));
+  // The transport's own state costs nothing to read: always the current one.
+  return { ...s, brokerUp: ctx.transport.state() === 'up' };
+}
+
+/** After a pause or resume: the next page reads the switch again. */
+export function forgetQueueState(ctx: Context): void {
+  queueStates.get(ctx.db)?.forget();
 }
 
 /** The job, if this actor may see it; otherwise 404, whether it exists or not. */

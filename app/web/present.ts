@@ -3,6 +3,7 @@
  * line, why a queued job waits. Pages and API use the same functions, so they say the
  * same things.
  */
+import { isoUtc } from '../dates.js';
 import { formatDate, jobInfo, jobUser } from '../export.js';
 import { canCancel, canRetry, type Actor } from '../policy.js';
 import { STATUS_LABELS, priorityName, type Job, type JobEvent, type JobSummary, type OutputChunk } from '../types.js';
@@ -20,7 +21,12 @@ export interface QueueState {
 }
 
 export function isoDate(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
+  return ms === null ? null : isoUtc(ms);
+}
+
+/** `formatDate` of the same instant, from its ISO form (one Date per date, not two). */
+function shownDate(iso: string | null): string {
+  return iso === null ? 'N/A' : `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
 }
 
 /** "850 ms", "4.2 s", "3 min 5 s", "2 h 14 min". */
@@ -75,18 +81,21 @@ export const downloadPath = (id: number): string => `/jobs/${id}/download`;
 
 /** One row of the jobs table. */
 export function jobRow(j: JobSummary, actor: Actor, q: QueueState | null) {
+  const queuedIso = isoDate(j.queuedAt);
+  const startedIso = isoDate(j.startedAt);
+  const endedIso = isoDate(j.finishedAt);
   return {
     id: j.id,
     task: j.task,
     title: taskTitle(j.task),
     status: j.status,
     statusLabel: STATUS_LABELS[j.status],
-    queued: formatDate(j.queuedAt),
-    queuedIso: isoDate(j.queuedAt),
-    started: formatDate(j.startedAt),
-    startedIso: isoDate(j.startedAt),
-    ended: formatDate(j.finishedAt),
-    endedIso: isoDate(j.finishedAt),
+    queued: shownDate(queuedIso),
+    queuedIso,
+    started: shownDate(startedIso),
+    startedIso,
+    ended: shownDate(endedIso),
+    endedIso,
     progress: progressOf(j),
     info: waitingReason(j, q) ?? jobInfo(j),
     attempt: j.attempt,

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import express, { type Request, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import { csrfSync } from 'csrf-sync';
@@ -15,12 +15,16 @@ import { one } from './http.js';
 import { jobsRoutes } from './jobs-pages.js';
 import { viewHelpers } from './present.js';
 import { sessionMiddleware } from './session.js';
+import { ejsEngine } from './views.js';
 import './request.js';
 
 export interface WebOptions {
   /** Login rate limit and slowdown (tests make them small). */
   login?: LoginLimits;
 }
+
+/** What may name a file under public/ (css/docket.css, js/docket.js, ...). */
+const ASSET_PATH = /\.[A-Za-z0-9]+$/;
 
 /** Largest form or JSON body; a job's params are capped at 64 KB by the service. */
 const BODY_LIMIT = '100kb';
@@ -51,7 +55,8 @@ function csrfProtection(): RequestHandler {
 function requestLog(ctx: Context): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
-    const id = randomBytes(4).toString('hex');
+    // randomUUID draws from a buffered pool: cheaper than randomBytes per request.
+    const id = randomUUID().slice(0, 8);
     res.set('X-Request-Id', id);
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
@@ -76,11 +81,16 @@ export async function createWebApp(ctx: Context, opts: WebOptions = {}): Promise
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  // EJS, compiled without `with (locals)` (app/web/views.ts).
+  app.engine('ejs', ejsEngine(VIEWS_DIR));
   app.set('view engine', 'ejs');
   app.set('views', VIEWS_DIR);
   // Compiled templates are kept (Express does so only when NODE_ENV=production, which
   // `docket start` does not set); NODE_ENV=development recompiles them on every render.
   app.set('view cache', process.env.NODE_ENV !== 'development');
+  // No ETag hashed over every page: pages are no-store and say when they were made, so
+  // a tag never matches. The API sets its own where a poller gains by it (sendJsonWithEtag).
+  app.set('etag', false);
   app.locals.h = viewHelpers;
 
   app.get('/healthz', healthHandler(ctx));
@@ -95,8 +105,10 @@ export async function createWebApp(ctx: Context, opts: WebOptions = {}): Promise
       },
     }),
   );
-  // Static files need no session: served before it is looked up.
-  app.use(express.static(PUBLIC_DIR, { index: false, maxAge: '10m' }));
+  // Static files need no session: served before it is looked up. Only a path with a
+  // file extension is looked for on disk, so a page costs no failed stat().
+  const assets = express.static(PUBLIC_DIR, { index: false, maxAge: '10m' });
+  app.use((req, res, next) => (ASSET_PATH.test(req.path) ? assets(req, res, next) : next()));
   app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 500 }));
   app.use(express.json({ limit: BODY_LIMIT }));
   app.use(await sessionMiddleware(ctx));

@@ -6,9 +6,11 @@
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { insertJob } from '../../app/store/jobs.js';
 import { registerWorker, stopWorker } from '../../app/store/workers.js';
 import type { Job } from '../../app/types.js';
+import { QUEUE_STATE_TTL_MS } from '../../app/web/jobs-query.js';
 import { backends, requireService } from '../helpers.js';
 import {
   Client,
@@ -208,6 +210,12 @@ for (const backend of backends()) {
       expect(frag.text).to.include('5 jobs: 2 active, 1 failed');
       expect(rowIds(frag.text)).to.deep.equal([a.running.id, a.queued.id]);
       expect(frag.headers.get('cache-control')).to.equal('no-store');
+      // No ETag hashed over a page that is never cached; the static files keep theirs.
+      expect(frag.headers.get('etag')).to.equal(null);
+      const css = await alice.get('/css/docket.css');
+      expect(css.status).to.equal(200);
+      expect(css.headers.get('etag')).to.be.a('string');
+      expect((await alice.get('/js/docket.js')).status).to.equal(200);
     });
 
     // ---- export ---------------------------------------------------------------------
@@ -265,6 +273,9 @@ for (const backend of backends()) {
       expect(r.text).to.match(/data-worker-id="w-lost" data-state="lost">[\s\S]*?Lost \(no heartbeat\)/);
       expect(r.text).to.match(/data-worker-id="w-stopped" data-state="stopped">[\s\S]*?Stopped/);
       expect((await alice.get('/workers')).status).to.equal(403);
+      // Workers started elsewhere show on the jobs page within QUEUE_STATE_TTL_MS (the
+      // page reuses the queue's state for that long).
+      await sleep(QUEUE_STATE_TTL_MS);
       // A queued job of a task no active worker takes says why it waits; one that a worker takes does not.
       const echo = await queued(web.ctx, web.users.bob, ECHO_TASK);
       const list = await admin.get('/jobs?tab=active');

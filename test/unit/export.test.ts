@@ -1,7 +1,10 @@
 import { expect } from 'chai';
 import { Writable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
-import { CSV_COLUMNS, safeCell, writeJobsCsv } from '../../app/export.js';
+import { stringify } from 'csv-stringify/sync';
+import { CSV_COLUMNS, csvField, csvLine, formatDate, jobInfo, jobUser, safeCell, writeJobsCsv } from '../../app/export.js';
+import type { ExportJob } from '../../app/store/job-list.js';
+import { STATUS_LABELS } from '../../app/types.js';
 import { openDb, migrate, type Db } from '../../app/db.js';
 import { insertJob } from '../../app/store/jobs.js';
 
@@ -27,6 +30,9 @@ describe('CSV history export', () => {
     await addJob(db, { status: 'running' });
     await addJob(db, { status: 'failed', error: 'a, "b"\nc', username: 'ann', user_id: 7 });
     await addJob(db, { status: 'failed', error: '=HYPERLINK("http://x")' });
+    // A line longer than the 256 KB an export page is encoded into at a time.
+    const long = `${'é€😀, "'.repeat(20_000)}end`;
+    const longId = await addJob(db, { status: 'failed', error: long });
     // More than one page of 2,000, so the export reads ahead page by page.
     for (let i = 0; i < 2100; i += 500) {
       await db('jobs').insert(
@@ -41,17 +47,54 @@ describe('CSV history export', () => {
       },
     });
     const n = await writeJobsCsv(db, { tab: 'all', userId: null }, out);
-    expect(n).to.equal(2503);
+    expect(n).to.equal(2504);
     expect(text.split('\n')[0]).to.equal(CSV_COLUMNS.join(','));
     expect(text.startsWith('startDate,endDate,jobName,jobStatus,jobInfo,jobUser')).to.equal(true);
     const rows = parse(text, { columns: true }) as Array<Record<string, string>>;
-    expect(rows).to.have.length(2503);
+    expect(rows).to.have.length(2504);
+    expect(rows.find((r) => Number(r.jobId) === longId)?.jobInfo).to.equal(long);
     const ids = rows.map((r) => Number(r.jobId));
     expect(ids).to.deep.equal([...ids].sort((a, b) => b - a));
     const [r1, r2, r3] = rows.slice(-3).reverse();
+    expect(Buffer.byteLength(text)).to.be.greaterThan(2504 * 60 + 20_000 * 12);
     expect(r1).to.include({ startDate: '2026-11-22 10:00:01', endDate: 'N/A', jobStatus: 'Running', jobUser: 'Command line' });
     expect(r2).to.include({ jobInfo: 'a, "b"\nc', jobUser: 'ann', jobStatus: 'Error' });
     expect(r3.jobInfo).to.equal(`'=HYPERLINK("http://x")`);
+  });
+
+  it('quotes exactly as csv-stringify does with its defaults, also for awkward text', () => {
+    const alphabet = ['a', 'Z', ' ', ',', '"', "'", '\n', '\r', '\t', '=', '+', '-', '@', ';', 'é', '→', '\uFF1D', '😀'];
+    let seed = 42;
+    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const text = (): string => Array.from({ length: rnd(8) }, () => alphabet[rnd(alphabet.length)]).join('');
+    for (let i = 0; i < 3000; i++) {
+      const v = text();
+      expect(csvField(v), JSON.stringify(v)).to.equal(stringify([[v]]).slice(0, -1));
+      const status = (['failed', 'completed', 'running', 'cancelled', 'queued'] as const)[rnd(5)];
+      const j: ExportJob = {
+        id: 1 + rnd(1e6),
+        task: text() || 'noop',
+        status,
+        username: rnd(2) ? text() || null : null,
+        queuedAt: Date.UTC(2026, 0, 1) + rnd(1e9),
+        startedAt: rnd(2) ? Date.UTC(2026, 0, 2) + rnd(1e9) : null,
+        finishedAt: rnd(2) ? Date.UTC(2026, 0, 3) + rnd(1e9) : null,
+        progressText: rnd(2) ? text() : null,
+        resultSummary: rnd(2) ? text() : null,
+        error: rnd(2) ? text() : null,
+      };
+      const record = [
+        formatDate(j.startedAt),
+        formatDate(j.finishedAt),
+        safeCell(j.task),
+        STATUS_LABELS[j.status],
+        safeCell(jobInfo(j)),
+        safeCell(jobUser(j)),
+        String(j.id),
+        formatDate(j.queuedAt),
+      ];
+      expect(csvLine(j)).to.equal(stringify([record]));
+    }
   });
 
   it('leaves ordinary text alone', () => {
