@@ -80,6 +80,47 @@ export async function migrate(db: Db): Promise<string[]> {
   return applied;
 }
 
+/** Runs one statement as a prepared statement; resolves with the rows it matched. */
+export type Execute = (sql: string, params: Array<string | number | null>) => Promise<number>;
+
+/**
+ * Runs `fn` in a transaction on one MySQL connection of the pool, whose statements go
+ * by the binary protocol (prepared statements): parameters travel as they are, with no
+ * escaping on either side and no parsing of a literal by the server. For large text
+ * (job output) that is several times faster than a query. Knex has no prepared
+ * statements, so the connection is borrowed from its pool and given back. MySQL only.
+ */
+export async function preparedTransaction<T>(db: Db, fn: (execute: Execute) => Promise<T>): Promise<T> {
+  const conn = (await db.client.acquireConnection()) as RawConnection;
+  const query = (sql: string): Promise<unknown> =>
+    new Promise((resolve, reject) => conn.query(sql, (err, res) => (err ? reject(err) : resolve(res))));
+  const execute: Execute = (sql, params) =>
+    new Promise((resolve, reject) =>
+      conn.execute(sql, params, (err, res) => (err ? reject(err) : resolve(Number(res?.affectedRows ?? 0)))),
+    );
+  try {
+    await query('start transaction');
+    try {
+      const result = await fn(execute);
+      await query('commit');
+      return result;
+    } catch (err) {
+      // A connection that cannot roll back must not go back to the pool mid-transaction.
+      await query('rollback').catch(() => conn.destroy());
+      throw err;
+    }
+  } finally {
+    await db.client.releaseConnection(conn);
+  }
+}
+
+/** The part of a mysql2 (callback) connection that preparedTransaction uses. */
+interface RawConnection {
+  query(sql: string, cb: (err: Error | null, res?: unknown) => void): void;
+  execute(sql: string, params: unknown[], cb: (err: Error | null, res?: { affectedRows?: number }) => void): void;
+  destroy(): void;
+}
+
 /** A cheap round trip, for health checks and start-up. */
 export async function ping(db: Db): Promise<void> {
   await db.raw('select 1 as ok');

@@ -3,7 +3,7 @@
  * the CLI call these named functions and never build SQL of their own. Each state
  * change is a conditional UPDATE, so two processes racing for one job cannot both win.
  */
-import { writeTransaction, type Db } from '../db.js';
+import { preparedTransaction, writeTransaction, type Db } from '../db.js';
 import type {
   Job,
   JobEvent,
@@ -607,10 +607,14 @@ export async function requestCancel(db: Db, id: number, now: number, actor: stri
   return true;
 }
 
-/**
- * Appends output for the running attempt only. The INSERT ... SELECT makes the check
- * and the write one statement: a zombie's output (old attempt) inserts nothing.
- */
+/** A chunk of a job's output: text, and its size in bytes as printed. */
+export interface OutputPart {
+  stream: OutputStream;
+  text: string;
+  bytes: number;
+}
+
+/** Appends one chunk of output for the running attempt only (see appendOutputParts). */
 export async function appendOutput(
   db: Db,
   id: number,
@@ -621,17 +625,43 @@ export async function appendOutput(
   now: number,
   opts: { truncated?: boolean; allowFinal?: boolean } = {},
 ): Promise<boolean> {
-  const statusCheck = opts.allowFinal ? '' : " and status = 'running'";
-  const res = (await db.raw(
-    `insert into job_output (job_id, attempt, stream, chunk, at) select ?, ?, ?, ?, ? from jobs where id = ? and attempt = ?${statusCheck}`,
-    [id, attempt, stream, text, now, id, attempt],
-  )) as unknown;
-  const inserted = affectedRows(res);
-  if (inserted !== 1) return false;
-  const patch: Row = { output_bytes: db.raw('output_bytes + ?', [bytes]) };
-  if (opts.truncated) patch.output_truncated = true;
-  await db('jobs').where({ id, attempt }).update(patch);
-  return true;
+  return appendOutputParts(db, id, attempt, [{ stream, text, bytes }], now, opts);
+}
+
+/**
+ * Appends chunks of output, in order, for the running attempt only: one transaction,
+ * one commit. The conditional UPDATE of the job's byte count comes first and is the
+ * fence: for a zombie (an old attempt) it matches nothing and nothing is inserted; and
+ * it holds the job's row until the chunks are in, so the attempt cannot end between
+ * the check and the write. On MySQL the statements are prepared ones: a chunk of
+ * output (up to a megabyte) travels unescaped.
+ */
+export async function appendOutputParts(
+  db: Db,
+  id: number,
+  attempt: number,
+  parts: OutputPart[],
+  now: number,
+  opts: { truncated?: boolean; allowFinal?: boolean } = {},
+): Promise<boolean> {
+  if (parts.length === 0) return true;
+  const bytes = parts.reduce((n, p) => n + p.bytes, 0);
+  const update =
+    `update jobs set output_bytes = output_bytes + ?${opts.truncated ? ', output_truncated = 1' : ''} ` +
+    `where id = ? and attempt = ?${opts.allowFinal ? '' : " and status = 'running'"}`;
+  const insert = 'insert into job_output (job_id, attempt, stream, chunk, at) values (?, ?, ?, ?, ?)';
+  if (!isSqliteClient(db) && !db.isTransaction) {
+    return preparedTransaction(db, async (execute) => {
+      if ((await execute(update, [bytes, id, attempt])) !== 1) return false;
+      for (const p of parts) await execute(insert, [id, attempt, p.stream, p.text, now]);
+      return true;
+    });
+  }
+  return writeTransaction(db, async (trx) => {
+    if (affectedRows(await trx.raw(update, [bytes, id, attempt])) !== 1) return false;
+    for (const p of parts) await trx.raw(insert, [id, attempt, p.stream, p.text, now]);
+    return true;
+  });
 }
 
 /** Rows changed by a raw statement, on either engine. */
