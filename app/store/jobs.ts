@@ -630,11 +630,12 @@ export async function appendOutput(
 
 /**
  * Appends chunks of output, in order, for the running attempt only: one transaction,
- * one commit. The conditional UPDATE of the job's byte count comes first and is the
- * fence: for a zombie (an old attempt) it matches nothing and nothing is inserted; and
- * it holds the job's row until the chunks are in, so the attempt cannot end between
- * the check and the write. On MySQL the statements are prepared ones: a chunk of
- * output (up to a megabyte) travels unescaped.
+ * one commit. The conditional UPDATE of the job's byte count is the fence: for a zombie
+ * (an old attempt) or a job no longer running it matches nothing, and the chunks
+ * inserted before it are rolled back unseen. It comes last, so the job's row is held
+ * only for the commit, not while a megabyte of output goes in: progress, lease renewals
+ * and the job's end do not wait for the output. On MySQL the statements are prepared
+ * ones: a chunk travels unescaped.
  */
 export async function appendOutputParts(
   db: Db,
@@ -646,23 +647,31 @@ export async function appendOutputParts(
 ): Promise<boolean> {
   if (parts.length === 0) return true;
   const bytes = parts.reduce((n, p) => n + p.bytes, 0);
+  const insert = 'insert into job_output (job_id, attempt, stream, chunk, at) values (?, ?, ?, ?, ?)';
   const update =
     `update jobs set output_bytes = output_bytes + ?${opts.truncated ? ', output_truncated = 1' : ''} ` +
     `where id = ? and attempt = ?${opts.allowFinal ? '' : " and status = 'running'"}`;
-  const insert = 'insert into job_output (job_id, attempt, stream, chunk, at) values (?, ?, ?, ?, ?)';
-  if (!isSqliteClient(db) && !db.isTransaction) {
-    return preparedTransaction(db, async (execute) => {
-      if ((await execute(update, [bytes, id, attempt])) !== 1) return false;
-      for (const p of parts) await execute(insert, [id, attempt, p.stream, p.text, now]);
+  try {
+    if (!isSqliteClient(db) && !db.isTransaction) {
+      return await preparedTransaction(db, async (execute) => {
+        for (const p of parts) await execute(insert, [id, attempt, p.stream, p.text, now]);
+        if ((await execute(update, [bytes, id, attempt])) !== 1) throw new StaleAttempt();
+        return true;
+      });
+    }
+    return await writeTransaction(db, async (trx) => {
+      for (const p of parts) await trx.raw(insert, [id, attempt, p.stream, p.text, now]);
+      if (affectedRows(await trx.raw(update, [bytes, id, attempt])) !== 1) throw new StaleAttempt();
       return true;
     });
+  } catch (err) {
+    if (err instanceof StaleAttempt) return false;
+    throw err;
   }
-  return writeTransaction(db, async (trx) => {
-    if (affectedRows(await trx.raw(update, [bytes, id, attempt])) !== 1) return false;
-    for (const p of parts) await trx.raw(insert, [id, attempt, p.stream, p.text, now]);
-    return true;
-  });
 }
+
+/** Thrown to roll back a write for an attempt that is no longer running. */
+class StaleAttempt extends Error {}
 
 /** Rows changed by a raw statement, on either engine. */
 function affectedRows(res: unknown): number {
