@@ -81,7 +81,7 @@ export async function migrate(db: Db): Promise<string[]> {
 }
 
 /** Runs one statement as a prepared statement; resolves with the rows it matched. */
-export type Execute = (sql: string, params: Array<string | number | null>) => Promise<number>;
+export type Execute = (sql: string, params: Array<string | number | Buffer | null>) => Promise<number>;
 
 /**
  * Runs `fn` in a transaction on one MySQL connection of the pool, whose statements go

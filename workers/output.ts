@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { OutputStream } from '../app/types.js';
@@ -17,10 +18,10 @@ interface Piece {
   bytes: number;
 }
 
-/** A chunk of one stream, decoded: a row of job_output. */
+/** A chunk of one stream: a row of job_output, as UTF-8 bytes (whole, valid characters). */
 export interface Chunk {
   stream: OutputStream;
-  text: string;
+  text: Buffer;
   bytes: number;
 }
 
@@ -39,7 +40,8 @@ export const BATCH_BYTES = 4 * CHUNK_BYTES;
 /**
  * One job's output on its way to the database and to `logs/jobs/<id>.log`.
  *
- * Output is kept as the bytes the job printed and decoded once per write. It is written
+ * Output is kept as the bytes the job printed; bytes that are not UTF-8 are replaced
+ * (U+FFFD, as a decoder does) once per write, the rest is stored as it is. It is written
  * in batches of chunks (a chunk per stream change, of at most CHUNK_BYTES), so a job
  * printing a million lines costs a few writes, not a million. One write is under way
  * at a time, which keeps the chunks in order; what arrives meanwhile goes with the
@@ -212,7 +214,9 @@ export class OutputCapture {
       } else {
         this.pending.shift();
       }
-      out.push({ stream: p.stream, text: buf.toString('utf8'), bytes: buf.length });
+      // The bytes as printed, unless they are not UTF-8 (a binary dump, say).
+      const text = isUtf8(buf) ? buf : Buffer.from(buf.toString('utf8'));
+      out.push({ stream: p.stream, text, bytes: buf.length });
       room -= buf.length;
       this.pendingBytes -= buf.length;
       this.taken += buf.length;
@@ -251,7 +255,7 @@ export class OutputCapture {
       await mkdir(dirname(this.file), { recursive: true });
       this.fileReady = true;
     }
-    await appendFile(this.file, chunks.length === 1 ? chunks[0].text : chunks.map((c) => c.text).join(''));
+    await appendFile(this.file, chunks.length === 1 ? chunks[0].text : Buffer.concat(chunks.map((c) => c.text)));
   }
 
   private async store(chunks: Chunk[], truncated: boolean): Promise<void> {

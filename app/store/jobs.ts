@@ -607,10 +607,10 @@ export async function requestCancel(db: Db, id: number, now: number, actor: stri
   return true;
 }
 
-/** A chunk of a job's output: text, and its size in bytes as printed. */
+/** A chunk of a job's output: text (or its UTF-8 bytes), and its size in bytes as printed. */
 export interface OutputPart {
   stream: OutputStream;
-  text: string;
+  text: string | Buffer;
   bytes: number;
 }
 
@@ -635,7 +635,7 @@ export async function appendOutput(
  * inserted before it are rolled back unseen. It comes last, so the job's row is held
  * only for the commit, not while a megabyte of output goes in: progress, lease renewals
  * and the job's end do not wait for the output. On MySQL the statements are prepared
- * ones: a chunk travels unescaped.
+ * ones: a chunk travels unescaped, as UTF-8 bytes when given so (sent as they are).
  */
 export async function appendOutputParts(
   db: Db,
@@ -660,7 +660,8 @@ export async function appendOutputParts(
       });
     }
     return await writeTransaction(db, async (trx) => {
-      for (const p of parts) await trx.raw(insert, [id, attempt, p.stream, p.text, now]);
+      // A Buffer would be stored as a BLOB: SQLite keeps the type of what it is given.
+      for (const p of parts) await trx.raw(insert, [id, attempt, p.stream, p.text.toString(), now]);
       if (affectedRows(await trx.raw(update, [bytes, id, attempt])) !== 1) throw new StaleAttempt();
       return true;
     });

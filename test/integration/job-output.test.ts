@@ -42,14 +42,18 @@ for (const backend of backends().filter((b) => b.transport === 'db')) {
       ];
       expect(await ctx.service.appendOutputParts(job, parts)).to.equal(true);
       expect(await ctx.service.appendOutput(job, 'stdout', 'last\n', 5)).to.equal(true);
+      // As the worker gives them: UTF-8 bytes, stored as text.
+      const bytes = Buffer.from(odd);
+      expect(await ctx.service.appendOutputParts(job, [{ stream: 'stdout', text: bytes, bytes: bytes.length }])).to.equal(true);
       expect(await texts(job.id)).to.deep.equal([
         ['stdout', odd],
         ['stderr', 'oops\n'],
         ['stdout', big],
         ['stdout', 'last\n'],
+        ['stdout', odd],
       ]);
       const row = (await getJob(ctx.db, job.id))!;
-      expect(row.outputBytes).to.equal(Buffer.byteLength(odd) + 5 + big.length + 5);
+      expect(row.outputBytes).to.equal(2 * Buffer.byteLength(odd) + 5 + big.length + 5);
       expect(row.outputTruncated).to.equal(false);
       expect(await ctx.service.appendOutputParts(job, [{ stream: 'system', text: '[cut]\n', bytes: 6 }], { truncated: true })).to.equal(true);
       expect((await getJob(ctx.db, job.id))!.outputTruncated).to.equal(true);

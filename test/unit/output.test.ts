@@ -1,5 +1,8 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   BATCH_BYTES,
   CHUNK_BYTES,
@@ -17,7 +20,7 @@ function sink(result = true) {
   const batches: Chunk[][] = [];
   const write = sinon.fake(async (chunks: Chunk[], truncated: boolean) => {
     batches.push(chunks);
-    for (const c of chunks) written.push({ stream: c.stream, text: c.text, truncated });
+    for (const c of chunks) written.push({ stream: c.stream, text: c.text.toString(), truncated });
     return result;
   });
   return { written, batches, sink: { write } };
@@ -99,6 +102,18 @@ describe('OutputCapture', () => {
     expect(written.map((w) => w.text).join('')).to.equal('ok\ufffd');
   });
 
+  it('stores bytes that are not UTF-8 as U+FFFD, in the database and the log file alike', async () => {
+    const { written, sink: s } = sink();
+    const file = join(mkdtempSync(join(tmpdir(), 'docket-output-')), 'jobs', '1.log');
+    const c = new OutputCapture(s, 1024 * 1024, file);
+    c.push('stdout', Buffer.from([0x61, 0xff, 0x62, 0x0a]));
+    c.push('stdout', Buffer.from('é\n'));
+    await c.finish();
+    expect(written.map((w) => w.text)).to.deep.equal(['a\ufffdb\né\n']);
+    expect(readFileSync(file, 'utf8')).to.equal('a\ufffdb\né\n');
+    expect(c.bytes).to.equal(7);
+  });
+
   it('writes a large burst in chunks and batches of bounded size, cut between characters', async () => {
     const { written, batches, sink: s } = sink();
     const c = new OutputCapture(s, 64 * 1024 * 1024, null);
@@ -125,7 +140,7 @@ describe('OutputCapture', () => {
         inFlight++;
         most = Math.max(most, inFlight);
         await new Promise((r) => setTimeout(r, 5));
-        written.push(...chunks.map((ch) => ch.text));
+        written.push(...chunks.map((ch) => ch.text.toString()));
         inFlight--;
         return true;
       },
