@@ -429,8 +429,9 @@ export class Worker {
     for (const t of r.timers) clearTimeout(t);
     if (r.progressTimer) clearTimeout(r.progressTimer);
     r.progressTimer = null;
-    // The last progress report must not be lost to the throttle.
-    await this.writeProgress(r);
+    // The last progress report must not be lost to the throttle; it is written beside
+    // the rest of the output, not before it.
+    const progressed = this.writeProgress(r);
     const { job } = r;
     // A child that finished its job cleanly is free at once: the next job may start in
     // it while this one's end is written (batched with others). After a cancel, a time
@@ -442,7 +443,7 @@ export class Worker {
       this.finishing++;
       this.pump();
     }
-    await r.capture.finish();
+    await Promise.all([progressed, r.capture.finish()]);
     const def = getTask(job.task);
     let outcome = 'stale';
     try {
