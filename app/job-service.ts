@@ -328,6 +328,15 @@ export class JobService {
     return store.appendOutput(this.db, job.id, job.attempt, stream, text, bytes, this.now(), opts);
   }
 
+  /** Several chunks of output at once, in order, in one transaction; false for a stale attempt. */
+  async appendOutputParts(
+    job: Pick<Job, 'id' | 'attempt'>,
+    parts: store.OutputPart[],
+    opts: { truncated?: boolean; allowFinal?: boolean } = {},
+  ): Promise<boolean> {
+    return store.appendOutputParts(this.db, job.id, job.attempt, parts, this.now(), opts);
+  }
+
   // ---- recovery ------------------------------------------------------------------
 
   /** Retries or fails running jobs whose lease ran out. Safe to run in many processes. */

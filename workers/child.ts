@@ -14,6 +14,14 @@ import { getTask } from './tasks/index.js';
 import type { ChildMessage, ParentMessage } from './protocol.js';
 import { sentinel } from './protocol.js';
 
+// Output goes to the worker as it is printed. A pipe's writes are asynchronous once it is
+// full: a task that prints in a loop without yielding would pile its whole output up in
+// this process's memory and hand it over only when it ends, so that the worker could
+// store none of it meanwhile. Blocking writes keep the output flowing, and memory flat.
+for (const stream of [process.stdout, process.stderr]) {
+  (stream as unknown as { _handle?: { setBlocking?: (on: boolean) => unknown } })._handle?.setBlocking?.(true);
+}
+
 let db: Db | null = null;
 let current: { id: number; attempt: number; controller: AbortController } | null = null;
 

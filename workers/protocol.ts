@@ -26,3 +26,17 @@ export type ChildMessage =
 export function sentinel(jobId: number, attempt: number): string {
   return `\u0000docket-end ${jobId}.${attempt}\u0000`;
 }
+
+/**
+ * Where a start of `mark` at the very end of `buf` begins (the rest may come in the next
+ * read), or `buf.length` when the buffer cannot end with one. Only the last bytes are read.
+ */
+export function sentinelStart(buf: Buffer, mark: Buffer): number {
+  const first = mark[0];
+  for (let i = Math.max(0, buf.length - mark.length + 1); i < buf.length; i++) {
+    i = buf.indexOf(first, i);
+    if (i < 0) break;
+    if (buf.compare(mark, 0, buf.length - i, i) === 0) return i;
+  }
+  return buf.length;
+}

@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { StringDecoder } from 'node:string_decoder';
 import type { JobService } from '../app/job-service.js';
 import type { Logger } from '../app/logger.js';
 import { Maintenance } from '../app/maintenance.js';
@@ -19,7 +18,7 @@ import type { Delivery, Transport } from '../app/transports/transport.js';
 import type { Job } from '../app/types.js';
 import { OutputCapture } from './output.js';
 import type { ChildMessage, ParentMessage } from './protocol.js';
-import { sentinel } from './protocol.js';
+import { sentinel, sentinelStart } from './protocol.js';
 import { getTask, listTasks } from './tasks/index.js';
 import type { TaskResult } from './tasks/types.js';
 
@@ -55,8 +54,10 @@ interface Running {
   job: Job;
   slot: Slot;
   capture: OutputCapture;
-  mark: string;
-  carry: { stdout: string; stderr: string };
+  /** The end-of-job sentinel, as bytes. */
+  mark: Buffer;
+  /** A possible start of the sentinel at the end of the last read, held back. */
+  carry: { stdout: Buffer | null; stderr: Buffer | null };
   ended: { stdout: boolean; stderr: boolean };
   reply: Extract<ChildMessage, { type: 'done' | 'error' }> | null;
   exit: { code: number | null; signal: string | null } | null;
@@ -320,9 +321,9 @@ export class Worker {
       retired: false,
       exited: false,
     };
-    const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
-    proc.stdout!.on('data', (b: Buffer) => this.onData(slot, 'stdout', decoders.stdout.write(b)));
-    proc.stderr!.on('data', (b: Buffer) => this.onData(slot, 'stderr', decoders.stderr.write(b)));
+    // Output stays in bytes until it is written; the capture decodes it once per write.
+    proc.stdout!.on('data', (b: Buffer) => this.onData(slot, 'stdout', b));
+    proc.stderr!.on('data', (b: Buffer) => this.onData(slot, 'stderr', b));
     proc.on('message', (m: ChildMessage) => {
       if (m.type === 'ready') readyResolve();
       else this.onMessage(slot, m);
@@ -357,26 +358,26 @@ export class Worker {
     if (!slot.exited) slot.proc.kill(signal);
   }
 
-  private onData(slot: Slot, stream: 'stdout' | 'stderr', text: string): void {
+  private onData(slot: Slot, stream: 'stdout' | 'stderr', chunk: Buffer): void {
     const r = slot.current;
-    if (!r || r.ended[stream] || !text) return;
-    const buf = r.carry[stream] + text;
+    if (!r || r.ended[stream] || chunk.length === 0) return;
+    const held = r.carry[stream];
+    const buf = held ? Buffer.concat([held, chunk]) : chunk;
+    r.carry[stream] = null;
     const at = buf.indexOf(r.mark);
     if (at >= 0) {
-      r.carry[stream] = '';
-      r.capture.push(stream, buf.slice(0, at));
+      r.capture.push(stream, buf.subarray(0, at));
       r.ended[stream] = true;
       if (r.reply && r.ended.stdout && r.ended.stderr) r.settle();
       return;
     }
     // Hold back a possible start of the sentinel split across reads.
-    const nul = buf.lastIndexOf('\u0000');
-    if (nul >= 0 && buf.length - nul < r.mark.length) {
-      r.capture.push(stream, buf.slice(0, nul));
-      r.carry[stream] = buf.slice(nul);
+    const from = sentinelStart(buf, r.mark);
+    if (from < buf.length) {
+      r.capture.push(stream, buf.subarray(0, from));
+      r.carry[stream] = buf.subarray(from);
     } else {
       r.capture.push(stream, buf);
-      r.carry[stream] = '';
     }
   }
 
@@ -417,14 +418,13 @@ export class Worker {
       capture: new OutputCapture(
         {
           // Retried through a short database outage rather than failing the job.
-          write: (stream, text, bytes, truncated) =>
-            this.retryWrite(() => this.service.appendOutput(job, stream, text, bytes, { truncated })),
+          write: (chunks, truncated) => this.retryWrite(() => this.service.appendOutputParts(job, chunks, { truncated })),
         },
         this.cfg.outputCapBytes,
         join(this.cfg.jobLogDir, `${job.id}.log`),
       ),
-      mark: sentinel(job.id, job.attempt),
-      carry: { stdout: '', stderr: '' },
+      mark: Buffer.from(sentinel(job.id, job.attempt)),
+      carry: { stdout: null, stderr: null },
       ended: { stdout: false, stderr: false },
       reply: null,
       exit: null,
@@ -485,8 +485,9 @@ export class Worker {
     for (const t of r.timers) clearTimeout(t);
     if (r.progressTimer) clearTimeout(r.progressTimer);
     r.progressTimer = null;
-    // The last progress report must not be lost to the throttle.
-    await this.writeProgress(r);
+    // The last progress report must not be lost to the throttle; it is written beside
+    // the rest of the output, not before it.
+    const progressed = this.writeProgress(r);
     const { job } = r;
     // A child that finished its job cleanly is free at once: the next job may start in
     // it while this one's end is written (batched with others). After a cancel, a time
@@ -501,7 +502,7 @@ export class Worker {
       this.finishing++;
       this.pump();
     }
-    await r.capture.finish();
+    await Promise.all([progressed, r.capture.finish()]);
     const def = getTask(job.task);
     let outcome = 'stale';
     try {

@@ -584,10 +584,14 @@ export async function requestCancel(db: Db, id: number, now: number, actor: stri
   return true;
 }
 
-/**
- * Appends output for the running attempt only. The INSERT ... SELECT makes the check
- * and the write one statement: a zombie's output (old attempt) inserts nothing.
- */
+/** A chunk of a job's output: text (or its UTF-8 bytes), and its size in bytes as printed. */
+export interface OutputPart {
+  stream: OutputStream;
+  text: string | Buffer;
+  bytes: number;
+}
+
+/** Appends one chunk of output for the running attempt only (see appendOutputParts). */
 export async function appendOutput(
   db: Db,
   id: number,
@@ -598,29 +602,55 @@ export async function appendOutput(
   now: number,
   opts: { truncated?: boolean; allowFinal?: boolean } = {},
 ): Promise<boolean> {
-  const statusCheck = opts.allowFinal ? '' : " and status = 'running'";
-  const res = (await db.raw(
-    `insert into job_output (job_id, attempt, stream, chunk, at) select ?, ?, ?, ?, ? from jobs where id = ? and attempt = ?${statusCheck}`,
-    [id, attempt, stream, text, now, id, attempt],
-  )) as unknown;
-  const inserted = affectedRows(res);
-  if (inserted !== 1) return false;
-  const patch: Row = { output_bytes: db.raw('output_bytes + ?', [bytes]) };
-  if (opts.truncated) patch.output_truncated = true;
-  await db('jobs').where({ id, attempt }).update(patch);
-  return true;
+  return appendOutputParts(db, id, attempt, [{ stream, text, bytes }], now, opts);
 }
 
-/** Rows changed by a raw statement, on either engine. */
-function affectedRows(res: unknown): number {
-  if (Array.isArray(res)) {
-    // mysql2: [ResultSetHeader, fields]
-    const h = res[0] as { affectedRows?: number };
-    return Number(h?.affectedRows ?? 0);
+/**
+ * Appends chunks of output, in order, for the running attempt only: one transaction,
+ * one commit. The conditional UPDATE of the job's byte count is the fence: for a zombie
+ * (an old attempt) or a job no longer running it matches nothing, and the chunks
+ * inserted before it are rolled back unseen. It comes last, so the job's row is held
+ * only for the commit, not while a megabyte of output goes in: progress, lease renewals
+ * and the job's end do not wait for the output. On MySQL the statements are prepared
+ * ones: a chunk travels unescaped, as UTF-8 bytes when given so (sent as they are).
+ */
+export async function appendOutputParts(
+  db: Db,
+  id: number,
+  attempt: number,
+  parts: OutputPart[],
+  now: number,
+  opts: { truncated?: boolean; allowFinal?: boolean } = {},
+): Promise<boolean> {
+  if (parts.length === 0) return true;
+  const bytes = parts.reduce((n, p) => n + p.bytes, 0);
+  const insert = 'insert into job_output (job_id, attempt, stream, chunk, at) values (?, ?, ?, ?, ?)';
+  const update =
+    `update jobs set output_bytes = output_bytes + ?${opts.truncated ? ', output_truncated = 1' : ''} ` +
+    `where id = ? and attempt = ?${opts.allowFinal ? '' : " and status = 'running'"}`;
+  const sqlite = isSqliteClient(db);
+  try {
+    // Prepared statements on MySQL: a megabyte of output travels as it is, unescaped.
+    return await rawTransaction(
+      db,
+      async (q) => {
+        for (const p of parts) {
+          // A Buffer would be stored as a BLOB: SQLite keeps the type of what it is given.
+          await q(insert, [id, attempt, p.stream, sqlite ? p.text.toString() : p.text, now]);
+        }
+        if ((await q(update, [bytes, id, attempt])).affected !== 1) throw new StaleAttempt();
+        return true;
+      },
+      { prepared: true },
+    );
+  } catch (err) {
+    if (err instanceof StaleAttempt) return false;
+    throw err;
   }
-  // better-sqlite3: RunResult { changes }
-  return Number((res as { changes?: number })?.changes ?? 0);
 }
+
+/** Thrown to roll back a write for an attempt that is no longer running. */
+class StaleAttempt extends Error {}
 
 export async function readOutput(
   db: Db,
