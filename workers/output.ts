@@ -321,17 +321,3 @@ export function incompleteTail(buf: Buffer): number {
   }
   return n;
 }
-
-/** The longest prefix of `text` whose UTF-8 form fits in `maxBytes`. */
-export function sliceBytes(text: string, maxBytes: number): string {
-  if (maxBytes <= 0) return '';
-  if (Buffer.byteLength(text) <= maxBytes) return text;
-  let lo = 0;
-  let hi = Math.min(text.length, maxBytes);
-  while (lo < hi) {
-    const mid = Math.ceil((lo + hi) / 2);
-    if (Buffer.byteLength(text.slice(0, mid)) <= maxBytes) lo = mid;
-    else hi = mid - 1;
-  }
-  return text.slice(0, lo);
-}

@@ -103,21 +103,6 @@ export async function exportPage(db: Db, q: Omit<ListQuery, 'limit'>, limit: num
   return { jobs, next: more ? jobs[n - 1].id : null };
 }
 
-/** Streams every matching job, newest first, in id-keyed batches. */
-export async function* iterateJobs(
-  db: Db,
-  q: Omit<ListQuery, 'after' | 'limit'>,
-  batch = 2000,
-): AsyncGenerator<JobSummary> {
-  let after: number | null = null;
-  for (;;) {
-    const page: JobPage = await listJobs(db, { ...q, after, limit: batch });
-    for (const j of page.jobs) yield j;
-    if (page.next === null) return;
-    after = page.next;
-  }
-}
-
 /** A count that stops at `cap` (shown as "10,000+"). */
 export async function countJobs(
   db: Db,

@@ -10,7 +10,6 @@ import {
   incompleteTail,
   nextCharStart,
   OutputCapture,
-  sliceBytes,
   type Chunk,
 } from '../../workers/output.js';
 import { sentinel, sentinelStart } from '../../workers/protocol.js';
@@ -193,12 +192,5 @@ describe('OutputCapture', () => {
     // A NUL that cannot start the sentinel is output like any other byte.
     expect(sentinelStart(Buffer.from('a\u0000b'), mark)).to.equal(3);
     expect(sentinelStart(Buffer.concat([Buffer.from('a\u0000'), mark.subarray(0, 4)]), mark)).to.equal(2);
-  });
-
-  it('cuts UTF-8 text on character boundaries', () => {
-    expect(sliceBytes('héllo', 2)).to.equal('h');
-    expect(sliceBytes('héllo', 3)).to.equal('hé');
-    expect(sliceBytes('abc', 10)).to.equal('abc');
-    expect(sliceBytes('abc', 0)).to.equal('');
   });
 });
