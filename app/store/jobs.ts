@@ -3,7 +3,7 @@
  * the CLI call these named functions and never build SQL of their own. Each state
  * change is a conditional UPDATE, so two processes racing for one job cannot both win.
  */
-import { writeTransaction, type Db } from '../db.js';
+import { isSqlite, writeTransaction, type Db } from '../db.js';
 import { marks, rawTransaction, type RawQuery } from './raw.js';
 import type {
   Job,
@@ -628,7 +628,7 @@ export async function appendOutputParts(
   const update =
     `update jobs set output_bytes = output_bytes + ?${opts.truncated ? ', output_truncated = 1' : ''} ` +
     `where id = ? and attempt = ?${opts.allowFinal ? '' : " and status = 'running'"}`;
-  const sqlite = isSqliteClient(db);
+  const sqlite = isSqlite(db);
   try {
     // Prepared statements on MySQL: a megabyte of output travels as it is, unescaped.
     return await rawTransaction(
@@ -711,7 +711,7 @@ export async function cancelQueuedMany(db: Db, ids: number[], now: number, actor
  */
 export async function insertJobs(db: Db, jobs: InsertJob[], actor: string): Promise<number[]> {
   if (jobs.length === 0) return [];
-  const consecutive = isSqliteClient(db) || (await autoincConsecutive(db));
+  const consecutive = isSqlite(db) || (await autoincConsecutive(db));
   return db.transaction(async (trx) => {
     const ids: number[] = [];
     // Keeps each statement well under max_allowed_packet and SQLite's variable limit.
@@ -721,7 +721,7 @@ export async function insertJobs(db: Db, jobs: InsertJob[], actor: string): Prom
       const rows = part.map(jobRow);
       const [first] = await trx('jobs').insert(rows);
       // MySQL returns the first id of the statement, SQLite the last.
-      const base = isSqliteClient(db) ? Number(first) - part.length + 1 : Number(first);
+      const base = isSqlite(db) ? Number(first) - part.length + 1 : Number(first);
       const partIds = part.map((_, k) => base + k);
       await trx('job_events').insert(
         part.map((j, k) => ({ job_id: partIds[k], at: j.now, type: 'queued', attempt: 0, actor, message: null })),
@@ -730,11 +730,6 @@ export async function insertJobs(db: Db, jobs: InsertJob[], actor: string): Prom
     }
     return ids;
   });
-}
-
-function isSqliteClient(db: Db): boolean {
-  const client = db.client.config.client as string;
-  return client === 'better-sqlite3' || client === 'sqlite3';
 }
 
 let autoincMode: Promise<boolean> | null = null;
