@@ -2,16 +2,18 @@
  * A worker's child process: runs one job at a time, for many jobs in turn. Its stdout
  * and stderr are the job's output; everything else travels over the IPC channel.
  *
- * The end of a job is marked on both streams with a sentinel, because pipe data and IPC
- * messages travel separately: the parent finishes the job only once it has read every
- * byte the job printed.
+ * The end of a job is marked with a sentinel on each stream the job wrote to, because
+ * pipe data and IPC messages travel separately: the parent finishes the job only once it
+ * has read every byte the job printed. A stream the job left alone gets no sentinel (the
+ * reply says which ones have one): most short jobs print nothing, and two pipe writes,
+ * each waking the worker, were a third of such a job's cost in this process.
  */
 import type { Db } from '../app/db.js';
 import { loadConfig } from '../app/config.js';
 import { openDb } from '../app/db.js';
 import { coerceError } from '../app/errors.js';
 import { getTask } from './tasks/index.js';
-import type { ChildMessage, ParentMessage } from './protocol.js';
+import type { ChildMessage, OutputStream, ParentMessage } from './protocol.js';
 import { sentinel } from './protocol.js';
 
 // Output goes to the worker as it is printed. A pipe's writes are asynchronous once it is
@@ -22,21 +24,76 @@ for (const stream of [process.stdout, process.stderr]) {
   (stream as unknown as { _handle?: { setBlocking?: (on: boolean) => unknown } })._handle?.setBlocking?.(true);
 }
 
+// Which streams were written to since the last sentinel. Every way a task prints
+// (console, process.stdout.write, a subprocess piped into them) goes through `write`;
+// only a write straight to the file descriptor would go unseen.
+const wrote = { stdout: false, stderr: false };
+/** The streams' own `write`, for the sentinel, which must not count as the job's output. */
+type Write = (chunk: string | Uint8Array, ...rest: unknown[]) => boolean;
+const rawWrite: Record<OutputStream, Write> = {
+  stdout: process.stdout.write.bind(process.stdout) as Write,
+  stderr: process.stderr.write.bind(process.stderr) as Write,
+};
+for (const name of ['stdout', 'stderr'] as const) {
+  const stream = process[name];
+  const write = rawWrite[name];
+  stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
+    wrote[name] = true;
+    return write(chunk, ...rest);
+  }) as typeof stream.write;
+}
+
+/**
+ * The resident memory reported after a job, for the worker's recycling limit. Reading it
+ * costs a file open and read; after a job of a few milliseconds the value read shortly
+ * before is still good, so it is read again only after a job that ran 20 ms or more, or
+ * when the last reading is 250 ms old.
+ */
+let rssRead = { at: -Infinity, value: 0 };
+function rss(jobMs: number): number {
+  const now = performance.now();
+  if (jobMs >= 20 || now - rssRead.at >= 250) rssRead = { at: now, value: process.memoryUsage.rss() };
+  return rssRead.value;
+}
+
 let db: Db | null = null;
-let current: { id: number; attempt: number; controller: AbortController } | null = null;
+/** The running job. Its AbortController is made when the task first asks for its signal. */
+interface Current {
+  id: number;
+  attempt: number;
+  controller: AbortController | null;
+  aborted: string | null;
+}
+let current: Current | null = null;
+
+function signalOf(job: Current): AbortSignal {
+  if (!job.controller) {
+    job.controller = new AbortController();
+    if (job.aborted !== null) job.controller.abort(job.aborted);
+  }
+  return job.controller.signal;
+}
+
+function abort(job: Current, reason: string): void {
+  job.aborted ??= reason;
+  job.controller?.abort(reason);
+}
 
 function send(msg: ChildMessage): void {
   if (process.send && process.connected) process.send(msg);
 }
 
 /** Resolves once everything written so far to the stream has been handed to the pipe. */
-function drained(stream: NodeJS.WriteStream, text: string): Promise<void> {
-  return new Promise((resolve) => stream.write(text, () => resolve()));
+function drained(name: OutputStream, text: string): Promise<void> {
+  return new Promise((resolve) => {
+    rawWrite[name](text, () => resolve());
+  });
 }
 
 async function run(msg: Extract<ParentMessage, { type: 'run' }>): Promise<void> {
-  const controller = new AbortController();
-  current = { id: msg.job.id, attempt: msg.job.attempt, controller };
+  const job: Current = { id: msg.job.id, attempt: msg.job.attempt, controller: null, aborted: null };
+  current = job;
+  const began = performance.now();
   const def = getTask(msg.job.task);
   let reply: ChildMessage;
   try {
@@ -47,7 +104,9 @@ async function run(msg: Extract<ParentMessage, { type: 'run' }>): Promise<void> 
       attempt: msg.job.attempt,
       params: msg.job.params,
       resultsDir: msg.resultsDir,
-      signal: controller.signal,
+      get signal() {
+        return signalOf(job);
+      },
       db() {
         db ??= openDb(loadConfig().database, { pool: 2 });
         return db;
@@ -61,7 +120,7 @@ async function run(msg: Extract<ParentMessage, { type: 'run' }>): Promise<void> 
         send({ type: 'progress', jobId: msg.job.id, current: cur, total, text });
       },
     });
-    reply = { type: 'done', jobId: msg.job.id, result: result ?? {}, rss: process.memoryUsage.rss() };
+    reply = { type: 'done', jobId: msg.job.id, result: result ?? {}, rss: 0, marked: [] };
   } catch (thrown) {
     const err = coerceError(thrown);
     reply = {
@@ -70,11 +129,16 @@ async function run(msg: Extract<ParentMessage, { type: 'run' }>): Promise<void> 
       message: err.message || err.name,
       unrecoverable: Boolean((err as { unrecoverable?: boolean }).unrecoverable),
       stack: err.stack ?? null,
-      rss: process.memoryUsage.rss(),
+      rss: 0,
+      marked: [],
     };
   }
+  reply.rss = rss(performance.now() - began);
   const mark = sentinel(msg.job.id, msg.job.attempt);
-  await Promise.all([drained(process.stdout, mark), drained(process.stderr, mark)]);
+  const marked = (['stdout', 'stderr'] as const).filter((name) => wrote[name]);
+  for (const name of marked) wrote[name] = false;
+  reply.marked = marked;
+  await Promise.all(marked.map((name) => drained(name, mark)));
   current = null;
   send(reply);
 }
@@ -83,14 +147,14 @@ process.on('message', (raw: ParentMessage) => {
   if (raw.type === 'run') {
     void run(raw);
   } else if (raw.type === 'abort' && current && current.id === raw.jobId) {
-    current.controller.abort(raw.reason);
+    abort(current, raw.reason);
   }
 });
 
 // Cancellation: SIGTERM asks the task to stop (its signal aborts); the parent kills the
 // process if it has not finished within the grace period.
 process.on('SIGTERM', () => {
-  if (current) current.controller.abort('cancelled');
+  if (current) abort(current, 'cancelled');
   else process.exit(0);
 });
 

@@ -16,6 +16,55 @@ describe('a job child process and its output', function () {
     child = null;
   });
 
+  /** A child as the worker forks it, with what it sends and prints recorded. */
+  async function startChild(): Promise<{ messages: ChildMessage[]; out: Buffer[]; err: Buffer[] }> {
+    child = fork(join(ROOT, 'workers', 'child.ts'), [], {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      execArgv: ['--import', 'tsx'],
+    });
+    const seen = { messages: [] as ChildMessage[], out: [] as Buffer[], err: [] as Buffer[] };
+    let ready!: () => void;
+    const isReady = new Promise<void>((r) => (ready = r));
+    child.on('message', (m: ChildMessage) => (m.type === 'ready' ? ready() : seen.messages.push(m)));
+    child.stdout!.on('data', (b: Buffer) => seen.out.push(b));
+    child.stderr!.on('data', (b: Buffer) => seen.err.push(b));
+    await isReady;
+    return seen;
+  }
+
+  async function runJob(seen: { messages: ChildMessage[] }, job: Extract<ParentMessage, { type: 'run' }>['job']): Promise<ChildMessage> {
+    const before = seen.messages.length;
+    child!.send({ type: 'run', job, resultsDir: ROOT } satisfies ParentMessage);
+    const deadline = Date.now() + 10_000;
+    while (seen.messages.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const reply = seen.messages[before];
+    expect(reply, `a reply to job ${job.id}`).to.not.equal(undefined);
+    return reply;
+  }
+
+  it('marks the end of a job only on the streams the job wrote to, and says which in its reply', async () => {
+    const seen = await startChild();
+    const quiet = await runJob(seen, { id: 1, attempt: 1, task: 'noop', params: {} });
+    const both = await runJob(seen, { id: 2, attempt: 1, task: 'print', params: { lines: 20, stderr: true } });
+    const outOnly = await runJob(seen, { id: 3, attempt: 2, task: 'print', params: { lines: 3 } });
+    const quietAgain = await runJob(seen, { id: 4, attempt: 1, task: 'noop', params: {} });
+    expect([quiet, both, outOnly, quietAgain].map((m) => (m.type === 'done' ? m.marked : m.type))).to.deep.equal([
+      [],
+      ['stdout', 'stderr'],
+      ['stdout'],
+      [],
+    ]);
+    // Give the pipes a moment: nothing more may arrive after the replies.
+    await new Promise((r) => setTimeout(r, 200));
+    const out = Buffer.concat(seen.out).toString();
+    const err = Buffer.concat(seen.err).toString();
+    expect(out.split(sentinel(2, 1))).to.have.length(2);
+    expect(out.endsWith(`line 3\n${sentinel(3, 2)}`)).to.equal(true);
+    expect(out).to.not.include(sentinel(1, 1)).and.not.include(sentinel(4, 1));
+    expect(err.endsWith(sentinel(2, 1))).to.equal(true);
+    expect(err).to.not.include(sentinel(3, 2));
+  });
+
   it('hands its output over as it prints: a job cannot run ahead of a worker that is not reading', async () => {
     child = fork(join(ROOT, 'workers', 'child.ts'), [], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
