@@ -3,6 +3,7 @@ import * as m20261122000000 from './20261122000000_jobs.js';
 import * as m20261122010000 from './20261122010000_sessions.js';
 import * as m20261122010100 from './20261122010100_jobs_task_index.js';
 import * as m20261122020000 from './20261122020000_descriptions.js';
+import * as m20261126000000 from './20261126000000_jobs_fewer_status_indexes.js';
 
 /**
  * The migrations, in order. Append-only: a released migration is never edited.
@@ -14,6 +15,7 @@ const migrations: Array<[string, Knex.Migration]> = [
   ['20261122010000_sessions', m20261122010000],
   ['20261122010100_jobs_task_index', m20261122010100],
   ['20261122020000_descriptions', m20261122020000],
+  ['20261126000000_jobs_fewer_status_indexes', m20261126000000],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Knex.Migration]> = {
