@@ -4,6 +4,7 @@ import express, { type Request, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import { csrfSync } from 'csrf-sync';
 import type { Context } from '../context.js';
+import { HttpError } from '../errors.js';
 import { PUBLIC_DIR, VIEWS_DIR } from '../paths.js';
 import { adminRoutes } from './admin-pages.js';
 import { archiveRoutes } from './archive-routes.js';
@@ -28,6 +29,25 @@ const ASSET_PATH = /\.[A-Za-z0-9]+$/;
 
 /** Largest form or JSON body; a job's params are capped at 64 KB by the service. */
 const BODY_LIMIT = '100kb';
+const BODY_LIMIT_BYTES = 100 * 1024;
+
+/**
+ * A form or JSON body announced larger than the limit is refused before a byte of it is
+ * read, and the connection closed after the answer. The body parsers alone would read
+ * (and discard) the whole body first, so that the 413 of a 1 GB request came after 1 GB.
+ * A chunked body with no length still goes to the parsers, which stop keeping it at the
+ * limit. File uploads (multipart) have their own, larger limit.
+ */
+function refuseOversizedBody(limit: number): RequestHandler {
+  return (req, res, next) => {
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (length > limit && req.is(['application/json', 'application/x-www-form-urlencoded', '+json'])) {
+      res.set('Connection', 'close');
+      return next(new HttpError(413, `The request body is too large (${length} bytes; the limit is ${limit} bytes).`));
+    }
+    next();
+  };
+}
 
 /**
  * Synchroniser-token CSRF protection for every state-changing request from a browser.
@@ -109,6 +129,7 @@ export async function createWebApp(ctx: Context, opts: WebOptions = {}): Promise
   // file extension is looked for on disk, so a page costs no failed stat().
   const assets = express.static(PUBLIC_DIR, { index: false, maxAge: '10m' });
   app.use((req, res, next) => (ASSET_PATH.test(req.path) ? assets(req, res, next) : next()));
+  app.use(refuseOversizedBody(BODY_LIMIT_BYTES));
   app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 500 }));
   app.use(express.json({ limit: BODY_LIMIT }));
   app.use(await sessionMiddleware(ctx));

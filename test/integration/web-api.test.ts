@@ -148,6 +148,36 @@ for (const backend of backends()) {
       expect((await bob.get('/api/nothing-here')).status).to.equal(404);
     });
 
+    it('refuses a body announced larger than the limit at once, without reading it, and closes the connection', async () => {
+      const { request } = await import('node:http');
+      const url = new URL('/api/jobs', web.base);
+      const gigabyte = 1024 ** 3;
+      let sent = 0;
+      const answer = await new Promise<{ status: number; connection: string | undefined; body: string }>((resolve, reject) => {
+        const req = request(
+          url,
+          {
+            method: 'POST',
+            headers: { authorization: `Bearer ${bobToken}`, 'content-type': 'application/json', 'content-length': String(gigabyte) },
+          },
+          (res) => {
+            let body = '';
+            res.on('data', (b: Buffer) => (body += b.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body }));
+          },
+        );
+        req.on('error', reject);
+        // A megabyte of the announced gigabyte, then nothing: the answer must not wait for the rest.
+        req.write(Buffer.alloc(1 << 20, 32), () => (sent += 1 << 20));
+      });
+      expect(answer.status).to.equal(413);
+      expect(answer.connection).to.equal('close');
+      expect(JSON.parse(answer.body).error.message).to.equal(
+        `The request body is too large (${gigabyte} bytes; the limit is ${100 * 1024} bytes).`,
+      );
+      expect(sent).to.be.at.most(1 << 20);
+    });
+
     it('lets a browser session use the API, with the CSRF token on writes', async () => {
       const alice = await loggedIn(web.base, 'alice');
       const list = await alice.get('/api/jobs');
