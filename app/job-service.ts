@@ -9,7 +9,7 @@
  */
 import { hostname } from 'node:os';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Config } from './config.js';
 import type { Db } from './db.js';
 import { BadRequestError, ConflictError, NotFoundError } from './errors.js';
@@ -18,6 +18,7 @@ import * as store from './store/jobs.js';
 import { getSetting, setSetting } from './store/settings.js';
 import type { Transport } from './transports/transport.js';
 import { PRIORITIES, type Job, type NewJob, type OutputStream } from './types.js';
+import { uploadsDir } from '../workers/tasks/archive/csv-import.js';
 import { assertMayRun, listTasks, requireTask, validateParams } from '../workers/tasks/index.js';
 
 export interface EnqueueResult {
@@ -403,10 +404,23 @@ export class JobService {
     return this.get(id);
   }
 
-  /** Removes a final job's result file (when its job is cleared). */
-  async removeResult(file: string | null): Promise<void> {
-    if (!file || file.includes('/') || file.includes('\\')) return;
-    await rm(join(this.config.resultsDir, file), { force: true });
+  /**
+   * Removes what cleared jobs leave behind: their result files, and the uploads of their
+   * imports (only files inside the uploads folder: a command-line import names the
+   * administrator's own file, which stays). A file that cannot be removed is logged.
+   */
+  async removeClearedFiles(cleared: { files: string[]; uploads: string[] }): Promise<void> {
+    const uploads = uploadsDir(this.config.resultsDir);
+    const remove = async (path: string, what: string) => {
+      await rm(path, { force: true }).catch((err: unknown) => this.log.warn(`cannot remove ${what} ${path}: ${String(err)}`));
+    };
+    for (const file of cleared.files) {
+      if (!file.includes('/') && !file.includes('\\')) await remove(join(this.config.resultsDir, file), 'result');
+    }
+    for (const file of cleared.uploads) {
+      const rel = relative(uploads, resolve(file));
+      if (rel !== '' && !rel.startsWith('..') && !isAbsolute(rel)) await remove(resolve(file), 'upload');
+    }
   }
 
   /** Cancels every queued job (running ones go on) and empties the broker's queues. */

@@ -314,8 +314,9 @@ const commands: Record<string, (ctx: Context, args: string[], opts: Opts, io: Cl
   },
 
   async 'jobs:clear'(ctx, _a, _o, io) {
-    const { cleared, files } = await clearInactive(ctx.db, clearScope(null));
-    for (const f of files) await ctx.service.removeResult(f);
+    const result = await clearInactive(ctx.db, clearScope(null));
+    const { cleared } = result;
+    await ctx.service.removeClearedFiles(result);
     io.out(`cleared ${cleared} inactive job(s)\n`);
     return 0;
   },

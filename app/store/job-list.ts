@@ -159,34 +159,53 @@ export function forgetSummaries(db: Db): void {
  * jobs when asked, with their events and output. Running and queued jobs are never
  * touched. Returns the count and the result files to remove.
  */
+/** What clearing removed: how many jobs, and the files they leave behind. */
+export interface ClearedJobs {
+  cleared: number;
+  /** Result files (finding aids, exports), by name under the results folder. */
+  files: string[];
+  /** The uploaded CSV files of cleared imports, as the jobs named them. */
+  uploads: string[];
+}
+
 export async function clearInactive(
   db: Db,
   scope: { userId: number | null; includeCommandLine: boolean },
-): Promise<{ cleared: number; files: string[] }> {
+): Promise<ClearedJobs> {
   let cleared = 0;
   const files: string[] = [];
+  const uploads: string[] = [];
   for (;;) {
-    const b = db('jobs').select('id', 'result_file').whereIn('status', FINAL_STATUSES as JobStatus[]);
+    const b = db('jobs').select('id', 'task', 'result_file').whereIn('status', FINAL_STATUSES as JobStatus[]);
     b.where((w) => {
       if (scope.userId !== null) w.where('user_id', scope.userId);
       else if (!scope.includeCommandLine) w.whereNotNull('user_id');
       else w.whereRaw('1 = 1');
       if (scope.userId !== null && scope.includeCommandLine) w.orWhereNull('user_id');
     });
-    const rows = (await b.orderBy('id', 'asc').limit(1000)) as Array<{ id: number; result_file: string | null }>;
+    const rows = (await b.orderBy('id', 'asc').limit(1000)) as Array<{ id: number; task: string; result_file: string | null }>;
     if (rows.length === 0) break;
     const ids = rows.map((r) => Number(r.id));
-    await writeTransaction(db, async (trx) => {
+    const gone = await writeTransaction(db, async (trx) => {
       // Re-check the status inside the transaction: a job retried meanwhile is active again and stays.
       const still = (await trx('jobs').whereIn('id', ids).whereIn('status', FINAL_STATUSES as JobStatus[]).pluck('id')).map(Number);
-      if (still.length === 0) return;
+      if (still.length === 0) return new Set<number>();
+      // A failed import keeps its upload for a retry; once the job goes, so does the file.
+      const imports = rows.filter((r) => r.task === 'csv-import' && still.includes(Number(r.id))).map((r) => Number(r.id));
+      if (imports.length) {
+        for (const raw of (await trx('jobs').whereIn('id', imports).pluck('params')) as string[]) {
+          const file = (JSON.parse(raw) as { file?: unknown }).file;
+          if (typeof file === 'string' && file) uploads.push(file);
+        }
+      }
       await trx('job_output').whereIn('job_id', still).delete();
       await trx('job_events').whereIn('job_id', still).delete();
       cleared += await trx('jobs').whereIn('id', still).delete();
+      return new Set(still);
     });
-    for (const r of rows) if (r.result_file) files.push(r.result_file);
+    for (const r of rows) if (r.result_file && gone.has(Number(r.id))) files.push(r.result_file);
     forgetSummaries(db);
     if (rows.length < 1000) break;
   }
-  return { cleared, files };
+  return { cleared, files, uploads };
 }

@@ -137,10 +137,9 @@ export function jobsRoutes(ctx: Context): express.Router {
     const actor = req.user as User;
     // The confirmation step: without "confirm=yes" the form only asks.
     if (bodyValue(req, 'confirm') !== 'yes') return clearPage(req, res);
-    const { cleared, files } = await clearInactive(ctx.db, clearScope(actor));
-    for (const file of files) {
-      await ctx.service.removeResult(file).catch((err: unknown) => ctx.log.warn(`cannot remove result ${file}: ${String(err)}`));
-    }
+    const result = await clearInactive(ctx.db, clearScope(actor));
+    const { cleared } = result;
+    await ctx.service.removeClearedFiles(result);
     ctx.log.info(`${actor.username} cleared ${cleared} inactive job(s)`);
     flash(req, 'info', cleared === 0 ? 'There were no inactive jobs to clear.' : `Cleared ${cleared} inactive ${cleared === 1 ? 'job' : 'jobs'}.`);
     await saveAndRedirect(req, res, back(req, '/jobs'));

@@ -167,6 +167,33 @@ for (const backend of targets) {
       ]);
     });
 
+    it('keeps the upload of a failed import for a retry, and removes it when the job is cleared', async () => {
+      const form = new FormData();
+      form.append('file', new Blob(['nonsense,columns\n1,2\n'], { type: 'text/csv' }), 'wrong.csv');
+      form.append('update', 'none');
+      form.append('onError', 'skip');
+      await alice.get('/descriptions/import');
+      const cookie = [...alice.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+      const r = await fetch(`${web.base}/descriptions/import?_csrf=${encodeURIComponent(alice.csrf)}`, {
+        method: 'POST',
+        body: form,
+        headers: { cookie },
+        redirect: 'manual',
+      });
+      expect(r.status, await r.text()).to.equal(303);
+      const job = await finished(Number(/^\/jobs\/(\d+)$/.exec(r.headers.get('location') ?? '')![1]));
+      expect(job.status).to.equal('failed');
+      expect(job.error).to.match(/^The file was not imported: /);
+      const uploads = uploadsDir(web.env.config.resultsDir);
+      const file = (job.params as { file: string }).file;
+      expect(readdirSync(uploads).map((f) => join(uploads, f))).to.deep.equal([file]);
+      await alice.get('/jobs/clear-inactive');
+      const cleared = await alice.post('/jobs/clear-inactive', { confirm: 'yes' });
+      expect(cleared.status).to.equal(303);
+      expect(await getJob(web.ctx.db, job.id)).to.equal(null);
+      expect(readdirSync(uploads)).to.deep.equal([]);
+    });
+
     it('asks again, with the reason, for an import form without a file or with options that do not go together', async () => {
       await alice.get('/descriptions/import');
       const form = new FormData();
