@@ -12,7 +12,7 @@ import { apiRoutes } from './api.js';
 import { authRoutes, loadUser, type LoginLimits } from './auth.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { healthHandler } from './health.js';
-import { one } from './http.js';
+import { isApi, one } from './http.js';
 import { jobsRoutes } from './jobs-pages.js';
 import { viewHelpers } from './present.js';
 import { sessionMiddleware } from './session.js';
@@ -66,7 +66,10 @@ function csrfProtection(): RequestHandler {
       if (fromHeader) return fromHeader;
       return req.is('multipart/form-data') ? (one((req.query as Record<string, unknown>)._csrf) ?? undefined) : undefined;
     },
-    skipCsrfProtection: (req: Request) => req.authVia === 'token',
+    // A token is no ambient authority; nor is an API call with no session behind it,
+    // which then gets the API's own 401 ("log in or send a token") instead of a 403
+    // about a form that has expired.
+    skipCsrfProtection: (req: Request) => req.authVia === 'token' || (!req.user && isApi(req)),
   });
   return csrfSynchronisedProtection;
 }

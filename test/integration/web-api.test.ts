@@ -76,6 +76,13 @@ for (const backend of backends()) {
       const bad = await new Client(web.base, 'dkt_not-a-token').get('/api/jobs');
       expect(bad.status).to.equal(401);
       expect(bad.json<{ error: { message: string } }>().error.message).to.equal('The API token is not valid');
+      // A write with no session and no token: told to authenticate, not about a form.
+      const anonPost = await new Client(web.base).request('POST', '/api/jobs', { json: { task: ECHO_TASK } });
+      expect(anonPost.status).to.equal(401);
+      expect(anonPost.json<{ error: { message: string } }>().error.message).to.not.include('expired');
+      const badPost = await new Client(web.base, 'dkt_not-a-token').request('POST', '/api/jobs', { json: { task: ECHO_TASK } });
+      expect(badPost.status).to.equal(401);
+      expect(badPost.json<{ error: { message: string } }>().error.message).to.equal('The API token is not valid');
       const who = await new Client(web.base, bobToken).get('/api/whoami');
       expect(who.json<{ user: { username: string }; via: string }>()).to.deep.include({ via: 'token' });
     });
