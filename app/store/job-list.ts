@@ -21,6 +21,8 @@ export interface ListQuery {
   order?: 'desc' | 'asc';
   /** Keyset cursor: the last id of the previous page. */
   after?: number | null;
+  /** Keyset cursor backwards: the first id of the page after the one wanted. */
+  before?: number | null;
   /** Default 50; 0 means no limit (CLI). */
   limit?: number;
 }
@@ -46,21 +48,37 @@ function scoped(db: Db, q: Omit<ListQuery, 'order' | 'after' | 'limit'>): Knex.Q
 
 export interface JobPage {
   jobs: JobSummary[];
-  /** Cursor for the next page, or null on the last one. */
+  /** Cursor for the next page (`after`), or null on the last one. */
   next: number | null;
+  /** Cursor for the previous page (`before`), or null on the first one. */
+  prev: number | null;
 }
 
+export const EMPTY_PAGE: JobPage = { jobs: [], next: null, prev: null };
+
+/**
+ * One keyset page. `before` reads the page that precedes a cursor: the same index walked
+ * the other way, then put back in the page's order.
+ */
 export async function listJobs(db: Db, q: ListQuery): Promise<JobPage> {
   const order = q.order ?? 'desc';
   const limit = q.limit ?? 50;
+  const back = Boolean(q.before) && !q.after;
   const b = scoped(db, q).select(...SUMMARY_COLUMNS);
   if (q.after) b.where('id', order === 'desc' ? '<' : '>', q.after);
-  b.orderBy('id', order);
+  else if (q.before) b.where('id', order === 'desc' ? '>' : '<', q.before);
+  b.orderBy('id', back ? (order === 'desc' ? 'asc' : 'desc') : order);
   if (limit > 0) b.limit(limit + 1);
   const rows = (await b) as Array<Record<string, unknown>>;
   const more = limit > 0 && rows.length > limit;
   const jobs = (more ? rows.slice(0, limit) : rows).map(rowToSummary);
-  return { jobs, next: more ? jobs[jobs.length - 1].id : null };
+  if (back) {
+    jobs.reverse();
+    // The page read backwards ends where the cursor's page began: that one follows it.
+    return { jobs, next: jobs.length ? jobs[jobs.length - 1].id : null, prev: more ? jobs[0].id : null };
+  }
+  // A page reached with `after` has the pages it came from before it.
+  return { jobs, next: more ? jobs[jobs.length - 1].id : null, prev: q.after && jobs.length ? jobs[0].id : null };
 }
 
 /** What the CSV export writes of a job: the columns it reads, nothing more. */

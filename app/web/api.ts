@@ -9,7 +9,7 @@ import express, { type Request, type Response } from 'express';
 import type { Context } from '../context.js';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors.js';
 import { canCancel, canRetry, isAdmin, listScope } from '../policy.js';
-import { listJobs, summarize } from '../store/job-list.js';
+import { EMPTY_PAGE, listJobs, summarize } from '../store/job-list.js';
 import { listEvents } from '../store/jobs.js';
 import { STATUS_LABELS, type PriorityName, type User } from '../types.js';
 import { requireUser } from './auth.js';
@@ -51,16 +51,21 @@ export function apiRoutes(ctx: Context): express.Router {
     const limit = limitParam(queryValue(req, 'limit'));
     const q = await listQueryFor(ctx, f, actor);
     const [page, summary, queue] = await Promise.all([
-      q ? listJobs(ctx.db, { ...q, after: f.after, limit }) : { jobs: [], next: null },
+      q ? listJobs(ctx.db, { ...q, after: f.after, before: f.before, limit }) : EMPTY_PAGE,
       summarize(ctx.db, listScope(actor).userId),
       queueState(ctx),
     ]);
     res.set('Retry-After', String(LIST_RETRY_AFTER));
     res.set('Cache-Control', 'private, no-cache');
+    const limitPart = limit !== PAGE_SIZE ? `&limit=${limit}` : '';
     sendJsonWithEtag(req, res, {
       jobs: page.jobs.map((j) => jobJson(j, queue)),
       next: page.next,
-      links: { next: page.next ? `/api/jobs?${filterQuery(f, { after: page.next })}${limit !== PAGE_SIZE ? `&limit=${limit}` : ''}` : null },
+      prev: page.prev,
+      links: {
+        next: page.next ? `/api/jobs?${filterQuery(f, { after: page.next })}${limitPart}` : null,
+        prev: page.prev ? `/api/jobs?${filterQuery(f, { before: page.prev })}${limitPart}` : null,
+      },
       summary,
       paused: queue.paused,
     });

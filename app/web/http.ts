@@ -33,9 +33,9 @@ export function jobIdParam(raw: unknown): number {
 }
 
 /** A keyset cursor: a positive id, or null. */
-export function cursorParam(raw: string | null): number | null {
+export function cursorParam(raw: string | null, name = 'after'): number | null {
   if (raw === null || raw === '') return null;
-  if (!/^[1-9][0-9]{0,15}$/.test(raw)) throw new BadRequestError('"after" must be a job id');
+  if (!/^[1-9][0-9]{0,15}$/.test(raw)) throw new BadRequestError(`"${name}" must be a job id`);
   return Number(raw);
 }
 

@@ -8,7 +8,7 @@ import type { Context } from '../context.js';
 import { CSV_COLUMNS, exportFileName, writeJobsCsv } from '../export.js';
 import { ConflictError, HttpError, NotFoundError } from '../errors.js';
 import { canCancel, canRetry, clearScope, isAdmin, listScope, type Actor } from '../policy.js';
-import { clearInactive, listJobs, summarize, type JobPage, type Summary } from '../store/job-list.js';
+import { clearInactive, EMPTY_PAGE, listJobs, summarize, type JobPage, type Summary } from '../store/job-list.js';
 import { listEvents, readOutput } from '../store/jobs.js';
 import { getWorker } from '../store/workers.js';
 import { JOB_STATUSES, PRIORITIES, STATUS_LABELS, TAB_STATUSES, type Tab, type User } from '../types.js';
@@ -68,7 +68,7 @@ export function jobsRoutes(ctx: Context): express.Router {
     const q = await listQueryFor(ctx, f, actor);
     // Independent reads, side by side (on MySQL each takes its own pooled connection).
     const [page, summary, queue]: [JobPage, Summary, QueueState] = await Promise.all([
-      q ? listJobs(ctx.db, { ...q, after: f.after, limit: PAGE_SIZE }) : { jobs: [], next: null },
+      q ? listJobs(ctx.db, { ...q, after: f.after, before: f.before, limit: PAGE_SIZE }) : EMPTY_PAGE,
       summarize(ctx.db, listScope(actor).userId),
       queueState(ctx),
     ]);
@@ -93,7 +93,8 @@ export function jobsRoutes(ctx: Context): express.Router {
       taskOptions: tasks.sort(),
       statusOptions: (TAB_STATUSES[f.tab] ?? JOB_STATUSES).map((s) => ({ value: s, label: STATUS_LABELS[s] })),
       selfHref: `/jobs?${filterQuery(f)}`,
-      firstHref: f.after ? `/jobs?${filterQuery(f, { after: null })}` : null,
+      firstHref: page.prev ? `/jobs?${filterQuery(f, { after: null })}` : null,
+      prevHref: page.prev ? `/jobs?${filterQuery(f, { before: page.prev })}` : null,
       nextHref: page.next ? `/jobs?${filterQuery(f, { after: page.next })}` : null,
       sortHref: `/jobs?${filterQuery(f, { order: f.order === 'desc' ? 'asc' : 'desc', after: null })}`,
       exportHref: `/jobs/export.csv?${filterQuery(f, { after: null })}`,

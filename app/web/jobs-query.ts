@@ -29,7 +29,9 @@ export interface JobFilter {
   /** Administrators only: a username, or "Command line". */
   user: string | null;
   order: 'desc' | 'asc';
+  /** Keyset cursors: the page after one id, or the page before one. */
   after: number | null;
+  before: number | null;
 }
 
 function pick<T extends string>(raw: string | null, allowed: readonly T[], name: string, fallback: T): T {
@@ -40,7 +42,7 @@ function pick<T extends string>(raw: string | null, allowed: readonly T[], name:
   return raw as T;
 }
 
-/** The filter from `?tab=&task=&status=&user=&order=&after=`; bad values are a 400. */
+/** The filter from `?tab=&task=&status=&user=&order=&after=|before=`; bad values are a 400. */
 export function parseJobFilter(req: Request, actor: Actor): JobFilter {
   const tab = pick(queryValue(req, 'tab'), TABS, 'tab', 'all');
   const task = queryValue(req, 'task')?.trim() || null;
@@ -53,7 +55,9 @@ export function parseJobFilter(req: Request, actor: Actor): JobFilter {
   if (user && user.length > 100) throw new BadRequestError('user must be at most 100 characters');
   const order = pick(queryValue(req, 'order'), ['desc', 'asc'] as const, 'order', 'desc');
   const after = cursorParam(queryValue(req, 'after'));
-  return { tab, task, status, user, order, after };
+  const before = cursorParam(queryValue(req, 'before'), 'before');
+  if (after && before) throw new BadRequestError('give "after" or "before", not both');
+  return { tab, task, status, user, order, after, before };
 }
 
 /**
@@ -65,7 +69,7 @@ export async function listQueryFor(
   ctx: Context,
   f: JobFilter,
   actor: Actor,
-): Promise<Omit<ListQuery, 'after' | 'limit'> | null> {
+): Promise<Omit<ListQuery, 'after' | 'before' | 'limit'> | null> {
   let { userId } = listScope(actor);
   let username: string | null = null;
   if (userId === null && f.user) {
@@ -79,9 +83,13 @@ export async function listQueryFor(
   return { tab: f.tab, userId, username, task: f.task, status: f.status, order: f.order };
 }
 
-/** The filter as a query string, with some values changed (links for tabs, sort, pages). */
+/**
+ * The filter as a query string, with some values changed (links for tabs, sort, pages).
+ * The page cursors are kept only when the change names one.
+ */
 export function filterQuery(f: JobFilter, change: Partial<JobFilter> = {}): string {
-  const v = { ...f, ...change };
+  const cursor = 'after' in change || 'before' in change;
+  const v = { ...f, ...(cursor ? { after: null, before: null } : {}), ...change };
   const p = new URLSearchParams();
   p.set('tab', v.tab);
   if (v.task) p.set('task', v.task);
@@ -89,6 +97,7 @@ export function filterQuery(f: JobFilter, change: Partial<JobFilter> = {}): stri
   if (v.user) p.set('user', v.user);
   if (v.order !== 'desc') p.set('order', v.order);
   if (v.after) p.set('after', String(v.after));
+  else if (v.before) p.set('before', String(v.before));
   return p.toString();
 }
 

@@ -101,6 +101,17 @@ for (const backend of backends()) {
       expect(failedTab.json<{ jobs: ApiJob[] }>().jobs.map((j) => j.id)).to.deep.equal([bobJob.id]);
       expect((await new Client(web.base, adminToken).get('/api/jobs?tab=nope')).status).to.equal(400);
       expect((await new Client(web.base, adminToken).get('/api/jobs?limit=1000')).status).to.equal(400);
+      // Pages of one job each, forwards by links.next and back by links.prev.
+      type Listing = { jobs: ApiJob[]; links: { next: string | null; prev: string | null } };
+      const admin = new Client(web.base, adminToken);
+      const p1 = (await admin.get('/api/jobs?limit=1')).json<Listing>();
+      expect(p1.links.prev).to.equal(null);
+      const p2 = (await admin.get(p1.links.next!)).json<Listing>();
+      expect(p2.jobs[0].id).to.be.below(p1.jobs[0].id);
+      expect(p2.links.prev).to.equal(`/api/jobs?tab=all&before=${p2.jobs[0].id}&limit=1`);
+      const back = (await admin.get(p2.links.prev!)).json<Listing>();
+      expect(back.jobs.map((j) => j.id)).to.deep.equal(p1.jobs.map((j) => j.id));
+      expect(back.links.prev).to.equal(null);
     });
 
     it('answers 404 for another user’s job on every API route', async () => {

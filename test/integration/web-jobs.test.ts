@@ -191,9 +191,25 @@ for (const backend of backends()) {
         expect(next, 'a next-page link').to.not.equal(null);
         const href = next![1].replace(/&amp;/g, '&');
         expect(href).to.include(`after=${p1[49]}`);
-        const p2 = rowIds((await bob.get(href)).text);
+        const second = await bob.get(href);
+        const p2 = rowIds(second.text);
         expect(p2).to.deep.equal(extra.slice(0, 10).reverse());
-        expect((await bob.get(href)).text).not.to.include('rel="next"');
+        expect(second.text).not.to.include('rel="next"');
+        expect(first.text).not.to.include('rel="prev"');
+        // Back from the second page: the first page again, with no page before it.
+        const prev = /<a href="([^"]+)" rel="prev">/.exec(second.text);
+        expect(prev, 'a previous-page link').to.not.equal(null);
+        const prevHref = prev![1].replace(/&amp;/g, '&');
+        expect(prevHref).to.include(`before=${p2[0]}`).and.not.include('after=');
+        const back = await bob.get(prevHref);
+        expect(rowIds(back.text)).to.deep.equal(p1);
+        expect(back.text).not.to.include('rel="prev"');
+        expect(back.text).to.include(`after=${p1[49]}`);
+        // A page in the middle, reached backwards, links both ways.
+        const middle = await bob.get(`/jobs?task=${ECHO_TASK}&before=${extra[5]}`);
+        expect(rowIds(middle.text)).to.deep.equal(extra.slice(6, 56).reverse());
+        expect(middle.text).to.include(`before=${extra[55]}`).and.include(`after=${extra[6]}`);
+        expect((await bob.get(`/jobs?after=${extra[9]}&before=${extra[5]}`)).status).to.equal(400);
       } finally {
         await web.ctx.db('jobs').whereIn('id', extra).delete();
       }
