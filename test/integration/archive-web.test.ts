@@ -48,6 +48,24 @@ for (const backend of targets) {
       return finished(Number(m![1]));
     }
 
+    /** Uploads a CSV through the import form (multipart, token in the query) as alice. */
+    async function uploadImport(csv: BlobPart, name: string, withToken = true): Promise<Response> {
+      const form = new FormData();
+      form.append('file', new Blob([csv], { type: 'text/csv' }), name);
+      form.append('update', 'none');
+      form.append('onError', 'skip');
+      await alice.get('/descriptions/import');
+      const cookie = [...alice.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+      const query = withToken ? `?_csrf=${encodeURIComponent(alice.csrf)}` : '';
+      return fetch(`${web.base}/descriptions/import${query}`, { method: 'POST', body: form, headers: { cookie }, redirect: 'manual' });
+    }
+
+    /** The job an upload started, once finished. */
+    async function importJob(r: Response): Promise<Job> {
+      expect(r.status, await r.text()).to.equal(303);
+      return finished(Number(/^\/jobs\/(\d+)$/.exec(r.headers.get('location') ?? '')![1]));
+    }
+
     before(async function () {
       if (backend.db === 'mysql') await requireService(this, 'mysql');
       web = await startWeb(backend);
@@ -135,23 +153,9 @@ for (const backend of targets) {
     });
 
     it('imports an uploaded CSV as the user, and removes the upload when done', async () => {
-      const form = new FormData();
-      form.append('file', new Blob([readFileSync(IMPORT_ORDER)], { type: 'text/csv' }), 'import_order.csv');
-      form.append('update', 'none');
-      form.append('onError', 'skip');
-      await alice.get('/descriptions/import');
-      const cookie = [...alice.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-      const refused = await fetch(`${web.base}/descriptions/import`, { method: 'POST', body: form, headers: { cookie }, redirect: 'manual' });
+      const refused = await uploadImport(readFileSync(IMPORT_ORDER), 'import_order.csv', false);
       expect(refused.status, 'an upload without the CSRF token').to.equal(403);
-      const r = await fetch(`${web.base}/descriptions/import?_csrf=${encodeURIComponent(alice.csrf)}`, {
-        method: 'POST',
-        body: form,
-        headers: { cookie },
-        redirect: 'manual',
-      });
-      expect(r.status, await r.text()).to.equal(303);
-      const id = Number(/^\/jobs\/(\d+)$/.exec(r.headers.get('location') ?? '')![1]);
-      const job = await finished(id);
+      const job = await importJob(await uploadImport(readFileSync(IMPORT_ORDER), 'import_order.csv'));
       expect(job.status, job.error ?? '').to.equal('completed');
       expect(job.username).to.equal('alice');
       expect(job.resultSummary).to.equal('34 rows: 34 created, 0 updated, 0 skipped');
@@ -168,20 +172,7 @@ for (const backend of targets) {
     });
 
     it('keeps the upload of a failed import for a retry, and removes it when the job is cleared', async () => {
-      const form = new FormData();
-      form.append('file', new Blob(['nonsense,columns\n1,2\n'], { type: 'text/csv' }), 'wrong.csv');
-      form.append('update', 'none');
-      form.append('onError', 'skip');
-      await alice.get('/descriptions/import');
-      const cookie = [...alice.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-      const r = await fetch(`${web.base}/descriptions/import?_csrf=${encodeURIComponent(alice.csrf)}`, {
-        method: 'POST',
-        body: form,
-        headers: { cookie },
-        redirect: 'manual',
-      });
-      expect(r.status, await r.text()).to.equal(303);
-      const job = await finished(Number(/^\/jobs\/(\d+)$/.exec(r.headers.get('location') ?? '')![1]));
+      const job = await importJob(await uploadImport('nonsense,columns\n1,2\n', 'wrong.csv'));
       expect(job.status).to.equal('failed');
       expect(job.error).to.match(/^The file was not imported: /);
       const uploads = uploadsDir(web.env.config.resultsDir);
