@@ -1,14 +1,17 @@
 /**
  * Who is asking: the session's user or an API token's, and the login and logout
  * routes. Logins are rate limited per address, and repeated failures for one
- * username from one address are answered more and more slowly.
+ * username from one address are answered more and more slowly; both count in the
+ * database, so that several web processes share them.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import { rateLimit, type ClientRateLimitInfo, type Options, type Store } from 'express-rate-limit';
 import type { Context } from '../context.js';
+import type { Db } from '../db.js';
 import { ForbiddenError, HttpError } from '../errors.js';
 import { canAdminister } from '../policy.js';
+import { addFailure, failuresOf, forgetFailures, pruneFailures, takeBackFailure } from '../store/login-failures.js';
 import { pruneExpiredSessions } from '../store/sessions.js';
 import { getUser, userForToken, verifyPassword } from '../store/users.js';
 import type { User } from '../types.js';
@@ -99,34 +102,61 @@ export const requireAdmin: RequestHandler[] = [
   },
 ];
 
-/** Remembers failed logins per address and username, to answer repeats slowly. */
+/**
+ * Failed logins per address and username, to answer repeats more and more slowly.
+ * Counted in the database: every web process sees the same failures.
+ */
 class FailureDelays {
-  private failures = new Map<string, { n: number; at: number }>();
-  constructor(private readonly l: Required<LoginLimits>) {}
+  constructor(
+    private readonly db: Db,
+    private readonly l: Required<LoginLimits>,
+  ) {}
 
-  private key(req: Request, username: string): string {
-    return `${req.ip ?? ''}\u0000${username.toLowerCase()}`;
+  private client(req: Request, username: string): string {
+    return `user:${req.ip ?? ''} ${username.toLowerCase()}`;
   }
 
-  delayFor(req: Request, username: string): number {
-    const f = this.failures.get(this.key(req, username));
-    if (!f || Date.now() - f.at > this.l.windowMs) return 0;
-    const over = f.n - this.l.freeFailures;
+  /** How long to wait before answering this failure; counts it. */
+  async failed(req: Request, username: string): Promise<number> {
+    const { hits } = await addFailure(this.db, this.client(req, username), Date.now(), this.l.windowMs);
+    // The first `freeFailures` are answered at once; then 1×, 2×, 4× ... the base wait.
+    const over = hits - 1 - this.l.freeFailures;
     return over < 0 ? 0 : Math.min(this.l.maxDelayMs, this.l.baseDelayMs * 2 ** over);
   }
 
-  failed(req: Request, username: string): void {
-    const k = this.key(req, username);
-    const now = Date.now();
-    const f = this.failures.get(k);
-    if (this.failures.size > 10_000) {
-      for (const [key, v] of this.failures) if (now - v.at > this.l.windowMs) this.failures.delete(key);
-    }
-    this.failures.set(k, { n: f && now - f.at <= this.l.windowMs ? f.n + 1 : 1, at: now });
+  async succeeded(req: Request, username: string): Promise<void> {
+    await forgetFailures(this.db, this.client(req, username));
+  }
+}
+
+/** express-rate-limit's counts of failed logins per address, in the database. */
+class FailureStore implements Store {
+  readonly localKeys = false;
+  readonly prefix = 'address:';
+  private windowMs = 15 * 60 * 1000;
+
+  constructor(private readonly db: Db) {}
+
+  init(options: Options): void {
+    this.windowMs = options.windowMs;
   }
 
-  succeeded(req: Request, username: string): void {
-    this.failures.delete(this.key(req, username));
+  async get(key: string): Promise<ClientRateLimitInfo | undefined> {
+    const f = await failuresOf(this.db, this.prefix + key, Date.now());
+    return f ? { totalHits: f.hits, resetTime: new Date(f.resetAt) } : undefined;
+  }
+
+  async increment(key: string): Promise<ClientRateLimitInfo> {
+    const f = await addFailure(this.db, this.prefix + key, Date.now(), this.windowMs);
+    return { totalHits: f.hits, resetTime: new Date(f.resetAt) };
+  }
+
+  async decrement(key: string): Promise<void> {
+    await takeBackFailure(this.db, this.prefix + key);
+  }
+
+  async resetKey(key: string): Promise<void> {
+    await forgetFailures(this.db, this.prefix + key);
   }
 }
 
@@ -146,7 +176,7 @@ export function authRoutes(ctx: Context, limits: LoginLimits = {}): express.Rout
     baseDelayMs: limits.baseDelayMs ?? 500,
     maxDelayMs: limits.maxDelayMs ?? 8000,
   };
-  const delays = new FailureDelays(l);
+  const delays = new FailureDelays(ctx.db, l);
   const router = express.Router();
 
   const limiter = rateLimit({
@@ -156,6 +186,7 @@ export function authRoutes(ctx: Context, limits: LoginLimits = {}): express.Rout
     skipSuccessfulRequests: true,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
+    store: new FailureStore(ctx.db),
     handler: (_req, _res, next, options) => {
       const minutes = Math.ceil(options.windowMs / 60_000);
       next(new HttpError(429, `Too many failed logins from your address. Try again in ${minutes} minutes.`));
@@ -176,8 +207,7 @@ export function authRoutes(ctx: Context, limits: LoginLimits = {}): express.Rout
     const next = localPath(bodyValue(req, 'next'), '/jobs');
     const user = username && password ? await verifyPassword(ctx.db, username, password) : null;
     if (!user) {
-      const wait = delays.delayFor(req, username);
-      delays.failed(req, username);
+      const wait = await delays.failed(req, username);
       if (wait > 0) await sleep(wait);
       ctx.log.warn('failed login', { username, ip: req.ip });
       return render(
@@ -187,13 +217,14 @@ export function authRoutes(ctx: Context, limits: LoginLimits = {}): express.Rout
         401,
       );
     }
-    delays.succeeded(req, username);
+    await delays.succeeded(req, username);
     // A new session id at login: a session id planted before the login is worth nothing.
     await regenerate(req);
     req.session.cookie.maxAge = SESSION_MAX_AGE_MS;
     req.session.userId = user.id;
     await save(req);
     pruneExpiredSessions(ctx.db, Date.now()).catch((err: unknown) => ctx.log.warn(`cannot prune sessions: ${String(err)}`));
+    pruneFailures(ctx.db, Date.now()).catch((err: unknown) => ctx.log.warn(`cannot prune failed logins: ${String(err)}`));
     res.redirect(303, next);
   });
 

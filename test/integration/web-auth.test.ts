@@ -88,17 +88,24 @@ for (const backend of backends()) {
       expect(r.text).not.to.include('<b>mallory</b>');
     });
 
-    it('slows down repeated failures and then refuses with 429 and Retry-After', async () => {
-      // Its own web process, so that other tests' failures do not count against it.
-      const strict = await serve(web.ctx, { login: { maxFailures: 4, freeFailures: 1, baseDelayMs: 300, maxDelayMs: 1000 } });
+    it('slows down repeated failures and then refuses with 429 and Retry-After, counting them across web processes', async () => {
+      // Two web processes with strict limits over one database; other tests' failures are forgotten first.
+      const login = { maxFailures: 4, freeFailures: 1, baseDelayMs: 300, maxDelayMs: 1000 };
+      await web.ctx.db('login_failures').delete();
+      const strict = await serve(web.ctx, { login });
+      const other = await serve(web.ctx, { login });
       try {
+        // One browser session, whose requests a load balancer spreads over both.
         const c = new Client(strict.base);
         await c.get('/login');
+        const d = new Client(other.base);
+        d.cookies = c.cookies;
+        d.csrf = c.csrf;
         const times: number[] = [];
         const statuses: number[] = [];
         for (let i = 0; i < 5; i++) {
           const t = Date.now();
-          const r = await c.post('/login', { username: 'slow', password: `wrong-${i}` });
+          const r = await (i % 2 ? d : c).post('/login', { username: 'slow', password: `wrong-${i}` });
           times.push(Date.now() - t);
           statuses.push(r.status);
           if (r.status === 429) {
@@ -116,8 +123,11 @@ for (const backend of backends()) {
         // For the rest of the window the address is refused, even with a right password.
         const blocked = await c.post('/login', { username: 'alice', password: PASSWORDS.alice });
         expect(blocked.status).to.equal(429);
+        expect((await d.post('/login', { username: 'alice', password: PASSWORDS.alice })).status).to.equal(429);
       } finally {
         await closeServer(strict.server);
+        await closeServer(other.server);
+        await web.ctx.db('login_failures').delete();
       }
     });
 
