@@ -222,6 +222,10 @@ export function authRoutes(ctx: Context, limits: LoginLimits = {}): express.Rout
     await regenerate(req);
     req.session.cookie.maxAge = SESSION_MAX_AGE_MS;
     req.session.userId = user.id;
+    // The new session's CSRF token, made now: made by the first pages after the login
+    // instead, two of them loading at once (a page and its auto refresh, two tabs)
+    // would each make one, and the form showing the token saved first would be refused.
+    req.csrfToken?.();
     await save(req);
     pruneExpiredSessions(ctx.db, Date.now()).catch((err: unknown) => ctx.log.warn(`cannot prune sessions: ${String(err)}`));
     pruneFailures(ctx.db, Date.now()).catch((err: unknown) => ctx.log.warn(`cannot prune failed logins: ${String(err)}`));

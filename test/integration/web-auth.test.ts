@@ -65,6 +65,23 @@ for (const backend of backends()) {
       }
     });
 
+    it('stores the CSRF token of a new session at the login, so pages opened together after it share one', async () => {
+      const c = new Client(web.base);
+      expect((await c.login('alice', PASSWORDS.alice)).status).to.equal(303);
+      // Made by the first pages instead, two opened at once (two tabs, a page and its
+      // auto refresh) could each make and save their own, and one page's forms would fail.
+      const sid = /^s%3A([^.]+)\./.exec(c.cookies.get('docket.sid') ?? '')?.[1];
+      expect(sid, 'a signed session cookie').to.be.a('string');
+      const row = (await web.ctx.db('sessions').where({ sid }).first('sess')) as { sess: string | object };
+      const sess = (typeof row.sess === 'string' ? JSON.parse(row.sess) : row.sess) as { csrfToken?: string; userId?: number };
+      expect(sess.userId).to.equal(web.users.alice.id);
+      expect(sess.csrfToken).to.be.a('string').with.length.above(30);
+      const tokenOf = (text: string) => /name="_csrf" value="([^"]+)"/.exec(text)?.[1];
+      const [a, b] = await Promise.all([c.get('/jobs/new'), c.get('/jobs')]);
+      expect(tokenOf(a.text)).to.equal(sess.csrfToken);
+      expect(tokenOf(b.text)).to.equal(sess.csrfToken);
+    });
+
     it('refuses a login without the CSRF token of the login form', async () => {
       const c = new Client(web.base);
       await c.get('/login');
