@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import express, { type Request, type RequestHandler } from 'express';
+import express, { type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import { csrfSync } from 'csrf-sync';
 import type { Context } from '../context.js';
@@ -31,18 +31,44 @@ const ASSET_PATH = /\.[A-Za-z0-9]+$/;
 const BODY_LIMIT = '100kb';
 const BODY_LIMIT_BYTES = 100 * 1024;
 
+/** How long a refused upload's connection stays open after the answer, reading nothing back. */
+const LINGER_MS = 2000;
+
 /**
  * A form or JSON body announced larger than the limit is refused before a byte of it is
- * read, and the connection closed after the answer. The body parsers alone would read
- * (and discard) the whole body first, so that the 413 of a 1 GB request came after 1 GB.
- * A chunked body with no length still goes to the parsers, which stop keeping it at the
- * limit. File uploads (multipart) have their own, larger limit.
+ * read. The body parsers alone would read (and discard) the whole body first, so that
+ * the 413 of a 1 GB request came after 1 GB. The connection is then closed the way web
+ * servers do it (a "lingering close"): the answer goes out with our end of the
+ * connection, what the client still sends is read and dropped for LINGER_MS, and only
+ * then is the connection cut. Cut at once, the client's unread data makes the kernel
+ * reset the connection, and a client still sending may lose the answer to that reset.
+ * A chunked body with no length still goes to the parsers, which stop keeping it at
+ * the limit. File uploads (multipart) have their own, larger limit.
  */
 function refuseOversizedBody(limit: number): RequestHandler {
+  /**
+   * The answer says `Connection: close`, so that no client reuses the connection. Node
+   * then ends it after the answer and destroys the socket as soon as that end is sent
+   * (its `destroySoon`); that destroy is put off by LINGER_MS, while the request's
+   * unread body goes on being read and dropped.
+   */
+  const lingerAfterAnswer = (req: Request, res: Response): void => {
+    res.set('Connection', 'close');
+    const socket = req.socket;
+    // Runs after Node's own handler of the answer's end, which called destroySoon.
+    res.on('finish', () => {
+      if (socket.destroyed) return;
+      socket.removeListener('finish', socket.destroy);
+      const cut = () => setTimeout(() => socket.destroy(), LINGER_MS).unref();
+      if (socket.writableFinished) cut();
+      else socket.once('finish', cut);
+    });
+  };
+
   return (req, res, next) => {
     const length = Number(req.headers['content-length'] ?? 0);
     if (length > limit && req.is(['application/json', 'application/x-www-form-urlencoded', '+json'])) {
-      res.set('Connection', 'close');
+      lingerAfterAnswer(req, res);
       return next(new HttpError(413, `The request body is too large (${length} bytes; the limit is ${limit} bytes).`));
     }
     next();
