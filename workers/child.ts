@@ -2,18 +2,19 @@
  * A worker's child process: runs one job at a time, for many jobs in turn. Its stdout
  * and stderr are the job's output; everything else travels over the IPC channel.
  *
- * The end of a job is marked with a sentinel on each stream the job wrote to, because
- * pipe data and IPC messages travel separately: the parent finishes the job only once it
- * has read every byte the job printed. A stream the job left alone gets no sentinel (the
- * reply says which ones have one): most short jobs print nothing, and two pipe writes,
- * each waking the worker, were a third of such a job's cost in this process.
+ * The end of a job is marked on both streams with a sentinel, because pipe data and IPC
+ * messages travel separately: the parent finishes the job only once it has read every
+ * byte the job printed. Both, always, even after a job that printed nothing through
+ * `process.stdout`: output can reach the file descriptors without it (a logger writing
+ * to fd 1, a subprocess inheriting them), and its end must not be cut off. (Skipping
+ * them for quiet jobs was measured: 20 µs a noop job, not worth that risk.)
  */
 import type { Db } from '../app/db.js';
 import { loadConfig } from '../app/config.js';
 import { openDb } from '../app/db.js';
 import { coerceError } from '../app/errors.js';
 import { getTask } from './tasks/index.js';
-import type { ChildMessage, OutputStream, ParentMessage } from './protocol.js';
+import type { ChildMessage, ParentMessage } from './protocol.js';
 import { sentinel } from './protocol.js';
 
 // Output goes to the worker as it is printed. A pipe's writes are asynchronous once it is
@@ -22,25 +23,6 @@ import { sentinel } from './protocol.js';
 // store none of it meanwhile. Blocking writes keep the output flowing, and memory flat.
 for (const stream of [process.stdout, process.stderr]) {
   (stream as unknown as { _handle?: { setBlocking?: (on: boolean) => unknown } })._handle?.setBlocking?.(true);
-}
-
-// Which streams were written to since the last sentinel. Every way a task prints
-// (console, process.stdout.write, a subprocess piped into them) goes through `write`;
-// only a write straight to the file descriptor would go unseen.
-const wrote = { stdout: false, stderr: false };
-/** The streams' own `write`, for the sentinel, which must not count as the job's output. */
-type Write = (chunk: string | Uint8Array, ...rest: unknown[]) => boolean;
-const rawWrite: Record<OutputStream, Write> = {
-  stdout: process.stdout.write.bind(process.stdout) as Write,
-  stderr: process.stderr.write.bind(process.stderr) as Write,
-};
-for (const name of ['stdout', 'stderr'] as const) {
-  const stream = process[name];
-  const write = rawWrite[name];
-  stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
-    wrote[name] = true;
-    return write(chunk, ...rest);
-  }) as typeof stream.write;
 }
 
 /**
@@ -84,10 +66,8 @@ function send(msg: ChildMessage): void {
 }
 
 /** Resolves once everything written so far to the stream has been handed to the pipe. */
-function drained(name: OutputStream, text: string): Promise<void> {
-  return new Promise((resolve) => {
-    rawWrite[name](text, () => resolve());
-  });
+function drained(stream: NodeJS.WriteStream, text: string): Promise<void> {
+  return new Promise((resolve) => stream.write(text, () => resolve()));
 }
 
 async function run(msg: Extract<ParentMessage, { type: 'run' }>): Promise<void> {
@@ -120,7 +100,7 @@ async function run(msg: Extract<ParentMessage, { type: 'run' }>): Promise<void> 
         send({ type: 'progress', jobId: msg.job.id, current: cur, total, text });
       },
     });
-    reply = { type: 'done', jobId: msg.job.id, result: result ?? {}, rss: 0, marked: [] };
+    reply = { type: 'done', jobId: msg.job.id, result: result ?? {}, rss: 0 };
   } catch (thrown) {
     const err = coerceError(thrown);
     reply = {
@@ -130,15 +110,11 @@ async function run(msg: Extract<ParentMessage, { type: 'run' }>): Promise<void> 
       unrecoverable: Boolean((err as { unrecoverable?: boolean }).unrecoverable),
       stack: err.stack ?? null,
       rss: 0,
-      marked: [],
     };
   }
   reply.rss = rss(performance.now() - began);
   const mark = sentinel(msg.job.id, msg.job.attempt);
-  const marked = (['stdout', 'stderr'] as const).filter((name) => wrote[name]);
-  for (const name of marked) wrote[name] = false;
-  reply.marked = marked;
-  await Promise.all(marked.map((name) => drained(name, mark)));
+  await Promise.all([drained(process.stdout, mark), drained(process.stderr, mark)]);
   current = null;
   send(reply);
 }

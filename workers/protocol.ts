@@ -12,7 +12,7 @@ export type ParentMessage =
 export type ChildMessage =
   | { type: 'ready'; pid: number }
   | { type: 'progress'; jobId: number; current: number | null; total: number | null; text: string | null }
-  | { type: 'done'; jobId: number; result: TaskResult; rss: number; marked: OutputStream[] }
+  | { type: 'done'; jobId: number; result: TaskResult; rss: number }
   | {
       type: 'error';
       jobId: number;
@@ -20,16 +20,9 @@ export type ChildMessage =
       unrecoverable: boolean;
       stack: string | null;
       rss: number;
-      marked: OutputStream[];
     };
 
-/** The child's output streams. */
-export type OutputStream = 'stdout' | 'stderr';
-
-/**
- * Written by the child after a job to each stream the job wrote to (the reply's
- * `marked`); never shown.
- */
+/** Written by the child to stdout and stderr after a job; never shown. */
 export function sentinel(jobId: number, attempt: number): string {
   return `\u0000docket-end ${jobId}.${attempt}\u0000`;
 }

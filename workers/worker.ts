@@ -396,14 +396,6 @@ export class Worker {
       return;
     }
     r.reply = m;
-    // A stream the job never wrote to gets no sentinel: nothing more will come on it.
-    for (const stream of ['stdout', 'stderr'] as const) {
-      if (r.ended[stream] || m.marked.includes(stream)) continue;
-      const held = r.carry[stream];
-      if (held) r.capture.push(stream, held);
-      r.carry[stream] = null;
-      r.ended[stream] = true;
-    }
     if (r.ended.stdout && r.ended.stderr) r.settle();
   }
 
