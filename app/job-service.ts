@@ -9,7 +9,7 @@
  */
 import { hostname } from 'node:os';
 import { rm } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Config } from './config.js';
 import type { Db } from './db.js';
 import { BadRequestError, ConflictError, NotFoundError } from './errors.js';
@@ -18,7 +18,7 @@ import * as store from './store/jobs.js';
 import { getSetting, setSetting } from './store/settings.js';
 import type { Transport } from './transports/transport.js';
 import { PRIORITIES, type Job, type NewJob, type OutputStream } from './types.js';
-import { uploadsDir } from '../workers/tasks/archive/csv-import.js';
+import { isUpload } from '../workers/tasks/archive/csv-import.js';
 import { assertMayRun, listTasks, requireTask, validateParams } from '../workers/tasks/index.js';
 
 export interface EnqueueResult {
@@ -410,7 +410,6 @@ export class JobService {
    * administrator's own file, which stays). A file that cannot be removed is logged.
    */
   async removeClearedFiles(cleared: { files: string[]; uploads: string[] }): Promise<void> {
-    const uploads = uploadsDir(this.config.resultsDir);
     const remove = async (path: string, what: string) => {
       await rm(path, { force: true }).catch((err: unknown) => this.log.warn(`cannot remove ${what} ${path}: ${String(err)}`));
     };
@@ -418,8 +417,7 @@ export class JobService {
       if (!file.includes('/') && !file.includes('\\')) await remove(join(this.config.resultsDir, file), 'result');
     }
     for (const file of cleared.uploads) {
-      const rel = relative(uploads, resolve(file));
-      if (rel !== '' && !rel.startsWith('..') && !isAbsolute(rel)) await remove(resolve(file), 'upload');
+      if (isUpload(this.config.resultsDir, file)) await remove(resolve(file), 'upload');
     }
   }
 

@@ -172,11 +172,6 @@ export function forgetSummaries(db: Db): void {
   summaries.delete(db);
 }
 
-/**
- * Deletes inactive (completed, failed, cancelled) jobs of an owner, and command-line
- * jobs when asked, with their events and output. Running and queued jobs are never
- * touched. Returns the count and the result files to remove.
- */
 /** What clearing removed: how many jobs, and the files they leave behind. */
 export interface ClearedJobs {
   cleared: number;
@@ -186,6 +181,11 @@ export interface ClearedJobs {
   uploads: string[];
 }
 
+/**
+ * Deletes inactive (completed, failed, cancelled) jobs of an owner, and command-line
+ * jobs when asked, with their events and output. Running and queued jobs are never
+ * touched. Returns the count and the files to remove.
+ */
 export async function clearInactive(
   db: Db,
   scope: { userId: number | null; includeCommandLine: boolean },

@@ -27,9 +27,8 @@ export interface WebOptions {
 /** What may name a file under public/ (css/docket.css, js/docket.js, ...). */
 const ASSET_PATH = /\.[A-Za-z0-9]+$/;
 
-/** Largest form or JSON body; a job's params are capped at 64 KB by the service. */
-const BODY_LIMIT = '100kb';
-const BODY_LIMIT_BYTES = 100 * 1024;
+/** Largest form or JSON body, in bytes; a job's params are capped at 64 KB by the service. */
+const BODY_LIMIT = 100 * 1024;
 
 /** How long a refused upload's connection stays open after the answer, reading nothing back. */
 const LINGER_MS = 2000;
@@ -158,7 +157,7 @@ export async function createWebApp(ctx: Context, opts: WebOptions = {}): Promise
   // file extension is looked for on disk, so a page costs no failed stat().
   const assets = express.static(PUBLIC_DIR, { index: false, maxAge: '10m' });
   app.use((req, res, next) => (ASSET_PATH.test(req.path) ? assets(req, res, next) : next()));
-  app.use(refuseOversizedBody(BODY_LIMIT_BYTES));
+  app.use(refuseOversizedBody(BODY_LIMIT));
   app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 500 }));
   app.use(express.json({ limit: BODY_LIMIT }));
   app.use(await sessionMiddleware(ctx));

@@ -66,6 +66,12 @@ export function uploadsDir(resultsDir: string): string {
   return resolve(resultsDir, 'uploads');
 }
 
+/** Whether `file` lies inside the uploads folder (not the folder itself, not beside it). */
+export function isUpload(resultsDir: string, file: string): boolean {
+  const rel = relative(uploadsDir(resultsDir), resolve(file));
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+}
+
 export const csvImport: TaskDefinition = {
   name: 'csv-import',
   title: 'Import CSV',
@@ -150,8 +156,7 @@ async function allowedPath(ctx: TaskContext, file: string): Promise<string> {
   const path = resolve(file);
   const job = (await ctx.db()('jobs').where({ id: ctx.jobId }).first('origin')) as { origin: string } | undefined;
   if (job?.origin === 'cli') return path;
-  const rel = relative(uploadsDir(ctx.resultsDir), path);
-  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
+  if (!isUpload(ctx.resultsDir, path)) {
     throw new UnrecoverableError('a CSV import from the web or the API reads only files uploaded with it');
   }
   return path;
@@ -627,7 +632,6 @@ class CsvImport {
 
   /** A web upload is removed once its import has completed (a failed one stays for a retry). */
   private async removeUpload(): Promise<void> {
-    const rel = relative(uploadsDir(this.ctx.resultsDir), this.opts.file);
-    if (rel !== '' && !rel.startsWith('..') && !isAbsolute(rel)) await rm(this.opts.file, { force: true });
+    if (isUpload(this.ctx.resultsDir, this.opts.file)) await rm(this.opts.file, { force: true });
   }
 }
