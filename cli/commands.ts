@@ -14,8 +14,8 @@ import { getSetting, setSetting } from '../app/store/settings.js';
 import { createToken, createUser, findUser, setPassword } from '../app/store/users.js';
 import { listWorkers } from '../app/store/workers.js';
 import { FINAL_STATUSES, PRIORITIES, STATUS_LABELS, type PriorityName, type Role, type Tab } from '../app/types.js';
+import { getTask, listTasks } from '../app/tasks/index.js';
 import { createWebApp, listen } from '../app/web/server.js';
-import { getTask, listTasks } from '../workers/tasks/index.js';
 import { Worker } from '../workers/worker.js';
 import { UsageError } from './usage.js';
 

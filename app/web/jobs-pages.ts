@@ -12,7 +12,7 @@ import { clearInactive, EMPTY_PAGE, listJobs, summarize, type JobPage, type Summ
 import { listEvents, readOutput } from '../store/jobs.js';
 import { getWorker } from '../store/workers.js';
 import { JOB_STATUSES, PRIORITIES, STATUS_LABELS, TAB_STATUSES, type Tab, type User } from '../types.js';
-import { listTasks, type TaskDefinition } from '../../workers/tasks/index.js';
+import { listTasks, type TaskSpec } from '../tasks/index.js';
 import { requireUser } from './auth.js';
 import { bodyValue, isFragment, jobIdParam, localPath, one, queryValue } from './http.js';
 import { filterQuery, listQueryFor, PAGE_SIZE, parseJobFilter, queueState, visibleJob, type JobFilter } from './jobs-query.js';
@@ -46,7 +46,7 @@ function emptyText(f: JobFilter, own: boolean): string {
 }
 
 /** Tasks this user may start from the "New job" form (diagnostic ones for administrators). */
-export function runnableTasks(actor: User): TaskDefinition[] {
+export function runnableTasks(actor: User): TaskSpec[] {
   return listTasks().filter((t) => !t.adminOnly || isAdmin(actor));
 }
 
