@@ -177,22 +177,24 @@ export interface ClearedJobs {
   cleared: number;
   /** Result files (finding aids, exports), by name under the results folder. */
   files: string[];
-  /** The task and parameters of each cleared job, for the files its task says they own. */
-  jobs: Array<{ task: string; params: Record<string, unknown> }>;
+  /** Task and parameters of the cleared jobs whose task owns files (`ownsFiles`). */
+  owners: Array<{ task: string; params: Record<string, unknown> }>;
 }
 
 /**
  * Deletes inactive (completed, failed, cancelled) jobs of an owner, and command-line
  * jobs when asked, with their events and output. Running and queued jobs are never
- * touched. Returns the count and the files to remove.
+ * touched. Returns the count and the files to remove: result files, and the parameters of
+ * jobs whose task `ownsFiles` (the caller knows the tasks; this store does not).
  */
 export async function clearInactive(
   db: Db,
   scope: { userId: number | null; includeCommandLine: boolean },
+  ownsFiles: (task: string) => boolean = () => false,
 ): Promise<ClearedJobs> {
   let cleared = 0;
   const files: string[] = [];
-  const jobs: ClearedJobs['jobs'] = [];
+  const owners: ClearedJobs['owners'] = [];
   for (;;) {
     const b = db('jobs').select('id', 'task', 'params', 'result_file').whereIn('status', FINAL_STATUSES as JobStatus[]);
     b.where((w) => {
@@ -221,10 +223,12 @@ export async function clearInactive(
     for (const r of rows) {
       if (!gone.has(Number(r.id))) continue;
       if (r.result_file) files.push(r.result_file);
-      jobs.push({ task: r.task, params: typeof r.params === 'string' ? (JSON.parse(r.params) as Record<string, unknown>) : {} });
+      if (ownsFiles(r.task)) {
+        owners.push({ task: r.task, params: typeof r.params === 'string' ? (JSON.parse(r.params) as Record<string, unknown>) : {} });
+      }
     }
     forgetSummaries(db);
     if (rows.length < 1000) break;
   }
-  return { cleared, files, jobs };
+  return { cleared, files, owners };
 }

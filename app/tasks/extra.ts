@@ -30,7 +30,12 @@ export async function importTaskModule(path: string): Promise<TaskSpec[]> {
   return tasks;
 }
 
-/** Adds the specs of the extra task modules to the catalogue. */
+/** Adds the specs of the extra task modules to the catalogue (without their handlers). */
 export async function registerExtraTasks(paths: readonly string[]): Promise<void> {
-  for (const path of paths) for (const spec of await importTaskModule(path)) registerTask(spec);
+  for (const path of paths) {
+    for (const def of await importTaskModule(path)) {
+      const { run: _run, ...spec } = def as TaskSpec & { run?: unknown };
+      registerTask(spec);
+    }
+  }
 }

@@ -8,7 +8,7 @@ import type { Context } from '../context.js';
 import { CSV_COLUMNS, exportFileName, writeJobsCsv } from '../export.js';
 import { ConflictError, HttpError, NotFoundError } from '../errors.js';
 import { canCancel, canRetry, clearScope, isAdmin, listScope, type Actor } from '../policy.js';
-import { clearInactive, EMPTY_PAGE, listJobs, summarize, type JobPage, type Summary } from '../store/job-list.js';
+import { EMPTY_PAGE, listJobs, summarize, type JobPage, type Summary } from '../store/job-list.js';
 import { listEvents, readOutput } from '../store/jobs.js';
 import { getWorker } from '../store/workers.js';
 import { JOB_STATUSES, PRIORITIES, STATUS_LABELS, TAB_STATUSES, type Tab, type User } from '../types.js';
@@ -138,9 +138,7 @@ export function jobsRoutes(ctx: Context): express.Router {
     const actor = req.user as User;
     // The confirmation step: without "confirm=yes" the form only asks.
     if (bodyValue(req, 'confirm') !== 'yes') return clearPage(req, res);
-    const result = await clearInactive(ctx.db, clearScope(actor));
-    const { cleared } = result;
-    await ctx.service.removeClearedFiles(result);
+    const cleared = await ctx.service.clearInactive(clearScope(actor));
     ctx.log.info(`${actor.username} cleared ${cleared} inactive job(s)`);
     flash(req, 'info', cleared === 0 ? 'There were no inactive jobs to clear.' : `Cleared ${cleared} inactive ${cleared === 1 ? 'job' : 'jobs'}.`);
     await saveAndRedirect(req, res, back(req, '/jobs'));
