@@ -30,6 +30,11 @@ export interface Config {
   readonly jobLogDir: string;
   /** Where task results (exports, finding aids) are kept. Default `db/results`. */
   readonly resultsDir: string;
+  /**
+   * Modules of tasks beyond the production catalogue (`DOCKET_EXTRA_TASKS`, comma-separated
+   * paths from the project root); the fault suite and some tests set it. Default none.
+   */
+  readonly extraTasks: readonly string[];
 }
 
 const LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'];
@@ -111,5 +116,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     outputCapBytes: int(env, 'DOCKET_OUTPUT_CAP_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
     jobLogDir: fromRoot(env.DOCKET_JOB_LOG_DIR || 'logs/jobs'),
     resultsDir: fromRoot(env.DOCKET_RESULTS_DIR || 'db/results'),
+    extraTasks: Object.freeze(
+      (env.DOCKET_EXTRA_TASKS ?? '')
+        .split(',')
+        .map((p) => p.trim())
+        .filter((p) => p !== '')
+        .map((p) => fromRoot(p)),
+    ),
   });
 }

@@ -8,6 +8,7 @@ import { openDb, migrate, ping, type Db } from './db.js';
 import { ConfigError, describeError } from './errors.js';
 import { JobService } from './job-service.js';
 import { getLogger, type Logger } from './logger.js';
+import { registerExtraTasks } from './tasks/extra.js';
 import { AmqpTransport, redact } from './transports/amqp-transport.js';
 import { createTransport } from './transports/index.js';
 import type { Transport } from './transports/transport.js';
@@ -40,6 +41,8 @@ function describeDb(config: Config): string {
 export async function createContext(opts: ContextOptions = {}): Promise<Context> {
   const config = opts.config ?? loadConfig();
   const log = getLogger();
+  // Before anything validates a task name: the extra tasks must be known by then.
+  await registerExtraTasks(config.extraTasks);
   const db = openDb(config.database);
   try {
     await ping(db);

@@ -9,17 +9,18 @@
  */
 import { hostname } from 'node:os';
 import { rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Config } from './config.js';
 import type { Db } from './db.js';
 import { BadRequestError, ConflictError, NotFoundError } from './errors.js';
 import type { Logger } from './logger.js';
+import { assertMayRun } from './policy.js';
+import { clearInactive, type ClearedJobs } from './store/job-list.js';
 import * as store from './store/jobs.js';
 import { getSetting, setSetting } from './store/settings.js';
+import { getTask, listTasks, requireTask, validateParams } from './tasks/index.js';
 import type { Transport } from './transports/transport.js';
 import { PRIORITIES, type Job, type NewJob, type OutputStream } from './types.js';
-import { isUpload } from '../workers/tasks/archive/csv-import.js';
-import { assertMayRun, listTasks, requireTask, validateParams } from '../workers/tasks/index.js';
 
 export interface EnqueueResult {
   job: Job;
@@ -405,19 +406,33 @@ export class JobService {
   }
 
   /**
-   * Removes what cleared jobs leave behind: their result files, and the uploads of their
-   * imports (only files inside the uploads folder: a command-line import names the
-   * administrator's own file, which stays). A file that cannot be removed is logged.
+   * Deletes inactive jobs in `scope` (see `clearScope` in policy.ts) and what they leave
+   * behind: their result files, and the files their tasks say their parameters own (an
+   * import's upload). Returns how many jobs went.
    */
-  async removeClearedFiles(cleared: { files: string[]; uploads: string[] }): Promise<void> {
+  async clearInactive(scope: { userId: number | null; includeCommandLine: boolean }): Promise<number> {
+    const cleared = await clearInactive(this.db, scope, (task) => getTask(task)?.files !== undefined);
+    await this.removeClearedFiles(cleared);
+    return cleared.cleared;
+  }
+
+  /**
+   * Removes the files of cleared jobs. Only files under the results folder are removed,
+   * whatever a task declares. A file that cannot be removed is logged.
+   */
+  private async removeClearedFiles(cleared: ClearedJobs): Promise<void> {
     const remove = async (path: string, what: string) => {
       await rm(path, { force: true }).catch((err: unknown) => this.log.warn(`cannot remove ${what} ${path}: ${String(err)}`));
     };
+    const results = resolve(this.config.resultsDir);
     for (const file of cleared.files) {
-      if (!file.includes('/') && !file.includes('\\')) await remove(join(this.config.resultsDir, file), 'result');
+      if (!file.includes('/') && !file.includes('\\')) await remove(join(results, file), 'result');
     }
-    for (const file of cleared.uploads) {
-      if (isUpload(this.config.resultsDir, file)) await remove(resolve(file), 'upload');
+    for (const job of cleared.owners) {
+      for (const file of getTask(job.task)?.files?.(job.params, results) ?? []) {
+        const rel = relative(results, resolve(file));
+        if (rel !== '' && !rel.startsWith('..') && !isAbsolute(rel)) await remove(resolve(file), `file of a ${job.task} job`);
+      }
     }
   }
 

@@ -1,11 +1,13 @@
 /**
  * The one permission policy: pages, API and CLI ask here whether a user may see,
- * cancel, retry or clear a job. `null` is the command line, which acts as an
+ * cancel, retry or clear a job, and run a task. `null` is the command line, which acts as an
  * administrator (it runs on the server with the database's credentials).
  *
  * An archivist may not even learn that another user's job exists: callers turn a
  * refused `canSee` into 404, never 403.
  */
+import { ForbiddenError } from './errors.js';
+import type { TaskSpec } from './tasks/types.js';
 import type { Job, JobSummary, User } from './types.js';
 
 export type Actor = User | null;
@@ -41,6 +43,9 @@ export function canAdminister(a: Actor): boolean {
   return isAdmin(a);
 }
 
-export function actorName(a: Actor): string {
-  return a === null ? 'Command line' : a.username;
+/** Diagnostic tasks are for administrators (and the command line) only. */
+export function assertMayRun(task: Pick<TaskSpec, 'name' | 'adminOnly'>, a: Actor): void {
+  if (task.adminOnly && !isAdmin(a)) {
+    throw new ForbiddenError(`the task "${task.name}" is for administrators only`);
+  }
 }

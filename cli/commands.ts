@@ -8,14 +8,14 @@ import { createContext, type Context } from '../app/context.js';
 import { exportFileName, formatDate, jobInfo, jobUser, writeJobsCsv } from '../app/export.js';
 import { HttpError } from '../app/errors.js';
 import { clearScope } from '../app/policy.js';
-import { clearInactive, countJobs, listJobs } from '../app/store/job-list.js';
+import { countJobs, listJobs } from '../app/store/job-list.js';
 import { listEvents, readOutput } from '../app/store/jobs.js';
 import { getSetting, setSetting } from '../app/store/settings.js';
 import { createToken, createUser, findUser, setPassword } from '../app/store/users.js';
 import { listWorkers } from '../app/store/workers.js';
 import { FINAL_STATUSES, PRIORITIES, STATUS_LABELS, type PriorityName, type Role, type Tab } from '../app/types.js';
+import { getTask, listTasks } from '../app/tasks/index.js';
 import { createWebApp, listen } from '../app/web/server.js';
-import { getTask, listTasks } from '../workers/tasks/index.js';
 import { Worker } from '../workers/worker.js';
 import { UsageError } from './usage.js';
 
@@ -314,9 +314,7 @@ const commands: Record<string, (ctx: Context, args: string[], opts: Opts, io: Cl
   },
 
   async 'jobs:clear'(ctx, _a, _o, io) {
-    const result = await clearInactive(ctx.db, clearScope(null));
-    const { cleared } = result;
-    await ctx.service.removeClearedFiles(result);
+    const cleared = await ctx.service.clearInactive(clearScope(null));
     io.out(`cleared ${cleared} inactive job(s)\n`);
     return 0;
   },

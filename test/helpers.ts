@@ -131,7 +131,7 @@ export async function makeTestEnv(
       for (const c of contexts.splice(0)) {
         if (c.transport.kind === 'amqp') {
           const { AmqpTransport } = await import('../app/transports/amqp-transport.js');
-          const { listTasks } = await import('../workers/tasks/index.js');
+          const { listTasks } = await import('../app/tasks/index.js');
           if (c.transport instanceof AmqpTransport) await c.transport.deleteQueues(listTasks().map((t) => t.name));
         }
         await c.close();

@@ -13,7 +13,7 @@ import type { Db } from '../app/db.js';
 import { loadConfig } from '../app/config.js';
 import { openDb } from '../app/db.js';
 import { coerceError } from '../app/errors.js';
-import { getTask } from './tasks/index.js';
+import { getHandler, registerExtraHandlers } from './tasks/index.js';
 import type { ChildMessage, ParentMessage } from './protocol.js';
 import { sentinel } from './protocol.js';
 
@@ -74,7 +74,7 @@ async function run(msg: Extract<ParentMessage, { type: 'run' }>): Promise<void> 
   const job: Current = { id: msg.job.id, attempt: msg.job.attempt, controller: null, aborted: null };
   current = job;
   const began = performance.now();
-  const def = getTask(msg.job.task);
+  const def = getHandler(msg.job.task);
   let reply: ChildMessage;
   try {
     if (!def) throw new Error(`this worker has no handler for task "${msg.job.task}"`);
@@ -137,4 +137,7 @@ process.on('SIGTERM', () => {
 // The worker died (even by SIGKILL): a child must not outlive it and run on unseen.
 process.on('disconnect', () => process.exit(1));
 
+// The tests' and the fault suite's own tasks (DOCKET_EXTRA_TASKS) must have their
+// handlers here too: this is a process of its own, and the worker's registry is not ours.
+await registerExtraHandlers(loadConfig().extraTasks);
 send({ type: 'ready', pid: process.pid });

@@ -13,13 +13,13 @@ import type { Logger } from '../app/logger.js';
 import { Maintenance } from '../app/maintenance.js';
 import { RUNNING_FROM_SOURCE } from '../app/paths.js';
 import * as jobsStore from '../app/store/jobs.js';
+import { getTask, listTasks } from '../app/tasks/index.js';
 import { heartbeatWorker, registerWorker, stopWorker } from '../app/store/workers.js';
 import type { Delivery, Transport } from '../app/transports/transport.js';
 import type { Job } from '../app/types.js';
 import { OutputCapture } from './output.js';
 import type { ChildMessage, ParentMessage } from './protocol.js';
 import { sentinel, sentinelStart } from './protocol.js';
-import { getTask, listTasks } from './tasks/index.js';
 import type { TaskResult } from './tasks/types.js';
 
 export interface WorkerOptions {
@@ -310,6 +310,7 @@ export class Worker {
         DATABASE_URL: this.cfg.database.url,
         DOCKET_RESULTS_DIR: this.cfg.resultsDir,
         DOCKET_JOB_LOG_DIR: this.cfg.jobLogDir,
+        DOCKET_EXTRA_TASKS: this.cfg.extraTasks.join(','),
       },
     });
     let readyResolve!: () => void;

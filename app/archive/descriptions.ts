@@ -1,6 +1,7 @@
 /**
- * The descriptions store: every query on `descriptions` lives here. Routes and task
- * handlers call these named functions and get typed rows back.
+ * The descriptions store: every query on `descriptions` lives here (and, for what a CSV
+ * import asks, in `description-matching.ts`). Routes and task handlers call these named
+ * functions and get typed rows back.
  */
 import type { Db } from '../db.js';
 import { ConflictError, NotFoundError } from '../errors.js';
@@ -9,7 +10,6 @@ import type {
   DescriptionFields,
   FindingAidStatus,
   PublicationStatus,
-  TreeNode,
 } from './types.js';
 
 type Row = Record<string, unknown>;
@@ -101,13 +101,6 @@ export async function findDescription(db: Db, ref: string | number): Promise<Des
     if (byId) return byId;
   }
   return getDescriptionBySlug(db, s);
-}
-
-/** Like `findDescription`, or a NotFoundError naming what was asked for. */
-export async function requireDescription(db: Db, ref: string | number): Promise<Description> {
-  const d = await findDescription(db, ref);
-  if (!d) throw new NotFoundError(`no description has the id or slug "${String(ref).slice(0, 100)}"`);
-  return d;
 }
 
 export async function countDescriptions(db: Db): Promise<number> {
@@ -224,105 +217,6 @@ export async function updateDescription(
   if (patch.parentId !== undefined) row.parent_id = patch.parentId;
   if (patch.position !== undefined) row.position = patch.position;
   await db('descriptions').where({ id }).update(row);
-}
-
-/** The latest description an import of `sourceName` made from the row with this legacyId. */
-export async function findByLegacyId(db: Db, sourceName: string, legacyId: string): Promise<Description | null> {
-  const r = (await db('descriptions')
-    .where({ source_name: sourceName, legacy_id: legacyId })
-    .orderBy('id', 'desc')
-    .first()) as Row | undefined;
-  return r ? rowToDescription(r) : null;
-}
-
-/** AtoM's second way to match an import row: identifier, title and repository all equal. */
-export async function findByIdentifierTitleRepository(
-  db: Db,
-  identifier: string | null,
-  title: string | null,
-  repository: string | null,
-): Promise<Description | null> {
-  const q = db('descriptions');
-  for (const [column, value] of [
-    ['identifier', identifier],
-    ['title', title],
-    ['repository', repository],
-  ] as const) {
-    if (value === null) q.whereNull(column);
-    else q.where(column, value);
-  }
-  const r = (await q.orderBy('id', 'desc').first()) as Row | undefined;
-  return r ? rowToDescription(r) : null;
-}
-
-/**
- * Walks a description and its descendants depth first, in order (a parent before its
- * children, children by position). Memory stays bounded by depth × page size: each
- * level keeps one page of siblings, and one query per page tells which of them have
- * children, so leaves cost no query of their own.
- *
- * `publishedOnly` leaves out drafts and everything below them: a published item under a
- * draft series is not public either.
- */
-export async function* walkTree(
-  db: Db,
-  root: Description,
-  opts: { publishedOnly?: boolean; pageSize?: number } = {},
-): AsyncGenerator<TreeNode> {
-  const pageSize = opts.pageSize ?? 500;
-  if (opts.publishedOnly && root.publicationStatus !== 'published') return;
-  yield { description: root, depth: 0 };
-  interface Frame {
-    parentId: number;
-    depth: number;
-    buffer: Description[];
-    withChildren: Set<number>;
-    after: { position: number; id: number } | null;
-    exhausted: boolean;
-  }
-  const frame = (parentId: number, depth: number): Frame => ({
-    parentId,
-    depth,
-    buffer: [],
-    withChildren: new Set(),
-    after: null,
-    exhausted: false,
-  });
-  const stack: Frame[] = [frame(root.id, 1)];
-  while (stack.length > 0) {
-    const f = stack[stack.length - 1];
-    if (f.buffer.length === 0) {
-      if (f.exhausted) {
-        stack.pop();
-        continue;
-      }
-      const page = await listChildren(db, f.parentId, {
-        after: f.after,
-        limit: pageSize,
-        publishedOnly: opts.publishedOnly,
-      });
-      f.buffer = page.items;
-      f.after = page.next;
-      f.exhausted = page.next === null;
-      f.withChildren = await parentsAmong(
-        db,
-        page.items.map((d) => d.id),
-      );
-      continue;
-    }
-    const d = f.buffer.shift()!;
-    yield { description: d, depth: f.depth };
-    if (f.withChildren.has(d.id)) stack.push(frame(d.id, f.depth + 1));
-  }
-}
-
-/** Which of these descriptions have at least one child. */
-async function parentsAmong(db: Db, ids: number[]): Promise<Set<number>> {
-  if (ids.length === 0) return new Set();
-  const rows = (await db('descriptions').distinct('parent_id').whereIn('parent_id', ids)) as Array<{
-    parent_id: number;
-  }>;
-  return new Set(rows.map((r) => Number(r.parent_id)));
 }
 
 /**

@@ -177,53 +177,58 @@ export interface ClearedJobs {
   cleared: number;
   /** Result files (finding aids, exports), by name under the results folder. */
   files: string[];
-  /** The uploaded CSV files of cleared imports, as the jobs named them. */
-  uploads: string[];
+  /** Task and parameters of the cleared jobs whose task owns files (`ownsFiles`). */
+  owners: Array<{ task: string; params: Record<string, unknown> }>;
 }
 
 /**
  * Deletes inactive (completed, failed, cancelled) jobs of an owner, and command-line
  * jobs when asked, with their events and output. Running and queued jobs are never
- * touched. Returns the count and the files to remove.
+ * touched. Returns the count and the files to remove: result files, and the parameters of
+ * jobs whose task `ownsFiles` (the caller knows the tasks; this store does not).
  */
 export async function clearInactive(
   db: Db,
   scope: { userId: number | null; includeCommandLine: boolean },
+  ownsFiles: (task: string) => boolean = () => false,
 ): Promise<ClearedJobs> {
   let cleared = 0;
   const files: string[] = [];
-  const uploads: string[] = [];
+  const owners: ClearedJobs['owners'] = [];
   for (;;) {
-    const b = db('jobs').select('id', 'task', 'result_file').whereIn('status', FINAL_STATUSES as JobStatus[]);
+    const b = db('jobs').select('id', 'task', 'params', 'result_file').whereIn('status', FINAL_STATUSES as JobStatus[]);
     b.where((w) => {
       if (scope.userId !== null) w.where('user_id', scope.userId);
       else if (!scope.includeCommandLine) w.whereNotNull('user_id');
       else w.whereRaw('1 = 1');
       if (scope.userId !== null && scope.includeCommandLine) w.orWhereNull('user_id');
     });
-    const rows = (await b.orderBy('id', 'asc').limit(1000)) as Array<{ id: number; task: string; result_file: string | null }>;
+    const rows = (await b.orderBy('id', 'asc').limit(1000)) as Array<{
+      id: number;
+      task: string;
+      params: string;
+      result_file: string | null;
+    }>;
     if (rows.length === 0) break;
     const ids = rows.map((r) => Number(r.id));
     const gone = await writeTransaction(db, async (trx) => {
       // Re-check the status inside the transaction: a job retried meanwhile is active again and stays.
       const still = (await trx('jobs').whereIn('id', ids).whereIn('status', FINAL_STATUSES as JobStatus[]).pluck('id')).map(Number);
       if (still.length === 0) return new Set<number>();
-      // A failed import keeps its upload for a retry; once the job goes, so does the file.
-      const imports = rows.filter((r) => r.task === 'csv-import' && still.includes(Number(r.id))).map((r) => Number(r.id));
-      if (imports.length) {
-        for (const raw of (await trx('jobs').whereIn('id', imports).pluck('params')) as string[]) {
-          const file = (JSON.parse(raw) as { file?: unknown }).file;
-          if (typeof file === 'string' && file) uploads.push(file);
-        }
-      }
       await trx('job_output').whereIn('job_id', still).delete();
       await trx('job_events').whereIn('job_id', still).delete();
       cleared += await trx('jobs').whereIn('id', still).delete();
       return new Set(still);
     });
-    for (const r of rows) if (r.result_file && gone.has(Number(r.id))) files.push(r.result_file);
+    for (const r of rows) {
+      if (!gone.has(Number(r.id))) continue;
+      if (r.result_file) files.push(r.result_file);
+      if (ownsFiles(r.task)) {
+        owners.push({ task: r.task, params: typeof r.params === 'string' ? (JSON.parse(r.params) as Record<string, unknown>) : {} });
+      }
+    }
     forgetSummaries(db);
     if (rows.length < 1000) break;
   }
-  return { cleared, files, uploads };
+  return { cleared, files, owners };
 }

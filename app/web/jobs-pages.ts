@@ -8,11 +8,11 @@ import type { Context } from '../context.js';
 import { CSV_COLUMNS, exportFileName, writeJobsCsv } from '../export.js';
 import { ConflictError, HttpError, NotFoundError } from '../errors.js';
 import { canCancel, canRetry, clearScope, isAdmin, listScope, type Actor } from '../policy.js';
-import { clearInactive, EMPTY_PAGE, listJobs, summarize, type JobPage, type Summary } from '../store/job-list.js';
+import { EMPTY_PAGE, listJobs, summarize, type JobPage, type Summary } from '../store/job-list.js';
 import { listEvents, readOutput } from '../store/jobs.js';
 import { getWorker } from '../store/workers.js';
 import { JOB_STATUSES, PRIORITIES, STATUS_LABELS, TAB_STATUSES, type Tab, type User } from '../types.js';
-import { listTasks, type TaskDefinition } from '../../workers/tasks/index.js';
+import { listTasks, type TaskSpec } from '../tasks/index.js';
 import { requireUser } from './auth.js';
 import { bodyValue, isFragment, jobIdParam, localPath, one, queryValue } from './http.js';
 import { filterQuery, listQueryFor, PAGE_SIZE, parseJobFilter, queueState, visibleJob, type JobFilter } from './jobs-query.js';
@@ -46,7 +46,7 @@ function emptyText(f: JobFilter, own: boolean): string {
 }
 
 /** Tasks this user may start from the "New job" form (diagnostic ones for administrators). */
-export function runnableTasks(actor: User): TaskDefinition[] {
+export function runnableTasks(actor: User): TaskSpec[] {
   return listTasks().filter((t) => !t.adminOnly || isAdmin(actor));
 }
 
@@ -138,9 +138,7 @@ export function jobsRoutes(ctx: Context): express.Router {
     const actor = req.user as User;
     // The confirmation step: without "confirm=yes" the form only asks.
     if (bodyValue(req, 'confirm') !== 'yes') return clearPage(req, res);
-    const result = await clearInactive(ctx.db, clearScope(actor));
-    const { cleared } = result;
-    await ctx.service.removeClearedFiles(result);
+    const cleared = await ctx.service.clearInactive(clearScope(actor));
     ctx.log.info(`${actor.username} cleared ${cleared} inactive job(s)`);
     flash(req, 'info', cleared === 0 ? 'There were no inactive jobs to clear.' : `Cleared ${cleared} inactive ${cleared === 1 ? 'job' : 'jobs'}.`);
     await saveAndRedirect(req, res, back(req, '/jobs'));

@@ -7,7 +7,7 @@ import { isoUtc } from '../dates.js';
 import { formatDate, jobInfo, jobUser } from '../export.js';
 import { canCancel, canRetry, type Actor } from '../policy.js';
 import { STATUS_LABELS, priorityName, type Job, type JobEvent, type JobSummary, type OutputChunk } from '../types.js';
-import { getTask } from '../../workers/tasks/index.js';
+import { getTask } from '../tasks/index.js';
 import { recordLink } from './links.js';
 
 /** What the page knows about the system when it explains why a queued job waits. */

@@ -11,7 +11,7 @@ import knexFactory from 'knex';
 import { loadConfig, type Config } from '../../app/config.js';
 import { createContext, type Context } from '../../app/context.js';
 import { AmqpTransport } from '../../app/transports/amqp-transport.js';
-import { listTasks } from '../../workers/tasks/index.js';
+import { listTasks } from '../../app/tasks/index.js';
 import { AMQP_URL, MYSQL_URL } from './services.js';
 
 export interface DocketEnv {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Context } from '../../app/context.js';
 import type { Db } from '../../app/db.js';
 import type { NewJob } from '../../app/types.js';
-import { PROBE_MARKS } from '../../workers/tasks/diagnostic-faults.js';
+import { PROBE_MARKS } from './tasks.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 const DOCKET = join(ROOT, 'cli', 'docket.ts');

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Context } from '../../app/context.js';
 import { makeTestEnv, type Backend, type TestEnv } from '../helpers.js';
 import { brokenRow, Fleet, type Row } from './harness.js';
+import { FAULT_TASKS_MODULE } from './tasks.js';
 
 export interface RunOptions {
   full: boolean;
@@ -56,7 +57,8 @@ export async function staged(
   let env: TestEnv | null = null;
   let fleet: Fleet | null = null;
   try {
-    env = await makeTestEnv(backend, { LOG_LEVEL: 'warn', ...opts.extraEnv });
+    // The fault tasks, for this process and every worker and child it starts.
+    env = await makeTestEnv(backend, { LOG_LEVEL: 'warn', DOCKET_EXTRA_TASKS: FAULT_TASKS_MODULE, ...opts.extraEnv });
     await opts.before?.(env);
     const ctx = await env.context();
     if (opts.workers) {

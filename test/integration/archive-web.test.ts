@@ -9,7 +9,7 @@ import { getDescriptionBySlug, listChildren, setFindingAid } from '../../app/arc
 import { seedDemoData } from '../../app/archive/seed.js';
 import { getJob } from '../../app/store/jobs.js';
 import type { Job } from '../../app/types.js';
-import { uploadsDir } from '../../workers/tasks/archive/csv-import.js';
+import { uploadsDir } from '../../app/tasks/uploads.js';
 import { Worker } from '../../workers/worker.js';
 import { backends, requireService, waitUntil } from '../helpers.js';
 import { loggedIn, startWeb, type Client, type Web } from './web-fixture.js';

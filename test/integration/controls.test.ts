@@ -11,6 +11,7 @@ import type { Context } from '../../app/context.js';
 import { getJob, listEvents } from '../../app/store/jobs.js';
 import type { Job, JobEvent } from '../../app/types.js';
 import { Worker } from '../../workers/worker.js';
+import { FAULT_TASKS_MODULE } from '../faults/tasks.js';
 import { backends, makeTestEnv, requireService, waitUntil, type TestEnv } from '../helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -51,7 +52,8 @@ for (const backend of backends()) {
     before(async function () {
       if (backend.db === 'mysql') await requireService(this, 'mysql');
       if (backend.transport === 'amqp') await requireService(this, 'amqp');
-      env = await makeTestEnv(backend);
+      // The fault suite's tasks (flaky, time-limited, exclusive), here and in the children.
+      env = await makeTestEnv(backend, { DOCKET_EXTRA_TASKS: FAULT_TASKS_MODULE });
       ctx = await env.context();
     });
 

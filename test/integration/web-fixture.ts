@@ -10,7 +10,7 @@ import type { Context } from '../../app/context.js';
 import type { Job, User } from '../../app/types.js';
 import { createUser } from '../../app/store/users.js';
 import { createWebApp, listen, type WebOptions } from '../../app/web/server.js';
-import { getTask, registerTask } from '../../workers/tasks/index.js';
+import { getTask, registerTask } from '../../app/tasks/index.js';
 import { makeTestEnv, type Backend, type TestEnv } from '../helpers.js';
 
 /** A task archivists may run, for API and form tests (only ever queued here, never run). */
@@ -21,9 +21,6 @@ if (!getTask(ECHO_TASK)) {
     title: 'Echo (web tests)',
     description: 'Queued by the web tests; never run.',
     params: { text: { type: 'string', description: 'what to echo', maxLength: 200 } },
-    async run() {
-      return { summary: 'echoed' };
-    },
   });
 }
 

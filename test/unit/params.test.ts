@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { BadRequestError, ForbiddenError } from '../../app/errors.js';
-import { assertMayRun, getTask, requireTask, validateParams } from '../../workers/tasks/index.js';
+import { assertMayRun } from '../../app/policy.js';
+import { getTask, requireTask, validateParams } from '../../app/tasks/index.js';
 
 describe('task parameters', () => {
   const print = getTask('print')!;

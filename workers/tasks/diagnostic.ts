@@ -1,27 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { noopSpec, printSpec, sleepSpec } from '../../app/tasks/diagnostic.js';
 import type { TaskDefinition } from './types.js';
 
-/** Does nothing; the benchmarks measure the engine with it. */
+/** The diagnostic tasks' handlers; noop does nothing, and the benchmarks measure the engine with it. */
 export const noop: TaskDefinition = {
-  name: 'noop',
-  title: 'No-op',
-  description: 'Does nothing and completes (diagnostic).',
-  adminOnly: true,
-  params: {},
+  ...noopSpec,
   async run() {
     return;
   },
 };
 
 export const sleepTask: TaskDefinition = {
-  name: 'sleep',
-  title: 'Sleep',
-  description: 'Waits a number of seconds, reporting progress each second (diagnostic).',
-  adminOnly: true,
-  params: {
-    seconds: { type: 'number', description: 'how long to wait', default: 1, min: 0, max: 86_400 },
-    fail: { type: 'boolean', description: 'throw at the end instead of completing', default: false },
-  },
+  ...sleepSpec,
   async run(ctx) {
     const seconds = Number(ctx.params.seconds);
     const end = Date.now() + seconds * 1000;
@@ -42,19 +32,7 @@ export const sleepTask: TaskDefinition = {
 const leaked: Buffer[] = [];
 
 export const print: TaskDefinition = {
-  name: 'print',
-  title: 'Print',
-  description: 'Prints numbered lines to its output (diagnostic).',
-  adminOnly: true,
-  params: {
-    lines: { type: 'integer', description: 'how many lines', default: 10, min: 0, max: 100_000_000 },
-    width: { type: 'integer', description: 'padding after the line number', default: 0, min: 0, max: 10_000 },
-    stderr: { type: 'boolean', description: 'print every tenth line to stderr', default: false },
-    exit: { type: 'integer', description: 'exit the process with this code after printing', min: 0, max: 255 },
-    delay: { type: 'number', description: 'milliseconds to wait between lines', default: 0, min: 0, max: 60_000 },
-    pid: { type: 'boolean', description: 'print the process id first', default: false },
-    leak: { type: 'integer', description: 'keep this many MB alive after the job (a leaky task)', default: 0, min: 0, max: 4096 },
-  },
+  ...printSpec,
   async run(ctx) {
     if (ctx.params.pid) process.stdout.write(`pid ${process.pid}\n`);
     // Filled, so that the memory is really resident, and kept past the job's end.

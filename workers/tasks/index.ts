@@ -1,107 +1,34 @@
-import { BadRequestError, ForbiddenError } from '../../app/errors.js';
-import type { User } from '../../app/types.js';
+/**
+ * The task handlers a worker's child runs, by task name. Each handler carries its task's
+ * spec from the catalogue (`app/tasks/`), which is what the rest of the system reads.
+ */
+import { importTaskModule } from '../../app/tasks/extra.js';
 import { archivalTasks } from './archive/index.js';
 import { noop, print, sleepTask } from './diagnostic.js';
-import { faultTasks } from './diagnostic-faults.js';
-import type { ParamSpec, TaskDefinition } from './types.js';
+import type { TaskDefinition } from './types.js';
 
-export type { TaskDefinition, TaskContext, TaskResult, ParamSpec } from './types.js';
+export type { TaskDefinition, TaskContext, TaskResult } from './types.js';
 
-const registry = new Map<string, TaskDefinition>();
+const handlers = new Map<string, TaskDefinition>();
 
-export function registerTask(def: TaskDefinition): void {
-  registry.set(def.name, def);
+export function registerHandler(def: TaskDefinition): void {
+  handlers.set(def.name, def);
 }
 
-for (const def of [noop, sleepTask, print, ...faultTasks, ...archivalTasks]) registerTask(def);
+for (const def of [noop, sleepTask, print, ...archivalTasks]) registerHandler(def);
 
-export function getTask(name: string): TaskDefinition | undefined {
-  return registry.get(name);
+export function getHandler(name: string): TaskDefinition | undefined {
+  return handlers.get(name);
 }
 
-export function listTasks(): TaskDefinition[] {
-  return [...registry.values()];
-}
-
-/** The task, or a 400 naming the tasks there are. */
-export function requireTask(name: unknown): TaskDefinition {
-  if (typeof name !== 'string' || name === '') throw new BadRequestError('a task name is required');
-  const def = registry.get(name);
-  if (!def) {
-    throw new BadRequestError(`unknown task "${name.slice(0, 64)}"; tasks: ${[...registry.keys()].join(', ')}`);
-  }
-  return def;
-}
-
-/** Diagnostic tasks are for administrators (and the command line) only. */
-export function assertMayRun(def: TaskDefinition, user: User | null): void {
-  if (def.adminOnly && user !== null && user.role !== 'admin') {
-    throw new ForbiddenError(`the task "${def.name}" is for administrators only`);
-  }
-}
-
-function coerce(name: string, spec: ParamSpec, raw: unknown): unknown {
-  const bad = (why: string): never => {
-    throw new BadRequestError(`parameter "${name}" ${why}`);
-  };
-  switch (spec.type) {
-    case 'string': {
-      if (typeof raw !== 'string') bad('must be a string');
-      const s = raw as string;
-      if (s.length > (spec.maxLength ?? 10_000)) bad(`is longer than ${spec.maxLength ?? 10_000} characters`);
-      return s;
-    }
-    case 'enum': {
-      if (typeof raw !== 'string' || !spec.values?.includes(raw)) {
-        bad(`must be one of ${spec.values?.join(', ')}`);
+/** The handlers of the extra task modules (`DOCKET_EXTRA_TASKS`), for a child process. */
+export async function registerExtraHandlers(paths: readonly string[]): Promise<void> {
+  for (const path of paths) {
+    for (const def of await importTaskModule(path)) {
+      if (typeof (def as Partial<TaskDefinition>).run !== 'function') {
+        throw new Error(`DOCKET_EXTRA_TASKS: the task "${def.name}" of ${path} has no run()`);
       }
-      return raw;
-    }
-    case 'boolean': {
-      if (typeof raw === 'boolean') return raw;
-      if (raw === 'true' || raw === '1' || raw === 'yes' || raw === 'on' || raw === '') return true;
-      if (raw === 'false' || raw === '0' || raw === 'no' || raw === 'off') return false;
-      return bad('must be true or false');
-    }
-    case 'integer':
-    case 'number': {
-      const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
-      if (!Number.isFinite(n)) bad(`must be a number, not ${JSON.stringify(raw)?.slice(0, 40)}`);
-      if (spec.type === 'integer' && !Number.isInteger(n)) bad('must be a whole number');
-      if (spec.min !== undefined && n < spec.min) bad(`must be at least ${spec.min}`);
-      if (spec.max !== undefined && n > spec.max) bad(`must be at most ${spec.max}`);
-      return n;
+      registerHandler(def as TaskDefinition);
     }
   }
-}
-
-/** Checks and coerces a job's parameters against its task; unknown names are refused. */
-export function validateParams(def: TaskDefinition, raw: unknown): Record<string, unknown> {
-  if (raw === undefined || raw === null) raw = {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new BadRequestError('params must be an object');
-  const input = raw as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(input)) {
-    if (!(key in def.params)) {
-      const known = Object.keys(def.params);
-      throw new BadRequestError(
-        `unknown parameter "${key.slice(0, 64)}" for task "${def.name}"` +
-          (known.length ? `; it takes: ${known.join(', ')}` : '; it takes none'),
-      );
-    }
-  }
-  for (const [name, spec] of Object.entries(def.params)) {
-    const v = input[name];
-    if (v === undefined || v === null || v === '') {
-      if (spec.type === 'boolean' && v === '') {
-        out[name] = true;
-        continue;
-      }
-      if (spec.required) throw new BadRequestError(`parameter "${name}" is required (${spec.description})`);
-      if (spec.default !== undefined) out[name] = spec.default;
-      continue;
-    }
-    out[name] = coerce(name, spec, v);
-  }
-  return out;
 }

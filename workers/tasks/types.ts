@@ -1,18 +1,5 @@
 import type { Db } from '../../app/db.js';
-
-/** One parameter a task accepts. Strings from the CLI (`--lines 5000`) are coerced. */
-export interface ParamSpec {
-  type: 'string' | 'integer' | 'number' | 'boolean' | 'enum';
-  description: string;
-  required?: boolean;
-  default?: string | number | boolean;
-  /** For `enum`. */
-  values?: readonly string[];
-  min?: number;
-  max?: number;
-  /** For strings; default 10,000 characters. */
-  maxLength?: number;
-}
+import type { TaskSpec } from '../../app/tasks/types.js';
 
 /** What a running task may do. Handlers never touch their job's status. */
 export interface TaskContext {
@@ -38,23 +25,7 @@ export interface TaskResult {
   objectRef?: string;
 }
 
-export interface TaskDefinition {
-  name: string;
-  /** What the jobs page calls it, e.g. "Generate finding aid". */
-  title: string;
-  description: string;
-  /** Diagnostic tasks (noop, sleep, print) are for administrators only. */
-  adminOnly?: boolean;
-  params: Record<string, ParamSpec>;
-  /** Attempts in all, counting recoveries after a lost worker. Default 3. */
-  maxAttempts?: number;
-  /** Retry when the handler throws (not for `UnrecoverableError`). Default: no retry. */
-  retryOnError?: { backoffMs: number };
-  /** Jobs with the same key coalesce while one is unfinished. */
-  uniqueKey?(params: Record<string, unknown>): string | null;
-  /** The related record shown on the jobs page. */
-  objectRef?(params: Record<string, unknown>): string | null;
-  /** Soft limit: the task's signal is aborted; hard limit: the child is killed. */
-  timeLimitMs?: { soft?: number; hard?: number };
+/** A task's spec (from the catalogue, `app/tasks/`) with its handler. */
+export interface TaskDefinition extends TaskSpec {
   run(ctx: TaskContext): Promise<TaskResult | void>;
 }

@@ -3,15 +3,6 @@ import { findDescription } from '../../../app/archive/descriptions.js';
 import type { Description } from '../../../app/archive/types.js';
 import type { Db } from '../../../app/db.js';
 import { UnrecoverableError } from '../../../app/errors.js';
-import type { ParamSpec } from '../types.js';
-
-/** The `--description` parameter every archival task takes. */
-export const descriptionParam: ParamSpec = {
-  type: 'string',
-  required: true,
-  description: 'the description: its slug or its id',
-  maxLength: 200,
-};
 
 /** The description a parameter names, or an UnrecoverableError (retrying cannot help). */
 export async function describedBy(db: Db, ref: unknown, what = 'description'): Promise<Description> {
@@ -24,12 +15,6 @@ export async function describedBy(db: Db, ref: unknown, what = 'description'): P
 export function label(d: Pick<Description, 'title' | 'identifier' | 'slug'>): string {
   const name = d.title ?? d.identifier ?? 'Untitled';
   return `"${name}" (${d.slug})`;
-}
-
-/** `objectRef` for the jobs page before the task has resolved the description. */
-export function descriptionRef(params: Record<string, unknown>): string | null {
-  const ref = params.description;
-  return typeof ref === 'string' && ref !== '' ? `description:${ref.slice(0, 80)}` : null;
 }
 
 /** A Map that forgets its least recently used entries beyond `max`. */

@@ -12,20 +12,15 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify';
 import { EXPORT_COLUMNS, exportRow } from '../../../app/archive/csv-columns.js';
-import { getDescription, walkTree } from '../../../app/archive/descriptions.js';
+import { walkTree } from '../../../app/archive/description-tree.js';
+import { getDescription } from '../../../app/archive/descriptions.js';
 import { UnrecoverableError } from '../../../app/errors.js';
+import { csvExportSpec } from '../../../app/tasks/archive.js';
 import type { TaskDefinition } from '../types.js';
-import { describedBy, descriptionParam, descriptionRef, label } from './common.js';
+import { describedBy, label } from './common.js';
 
 export const csvExport: TaskDefinition = {
-  name: 'csv-export',
-  title: 'Export CSV',
-  description: 'Exports a description and its descendants as an AtoM ISAD(G) CSV file to download.',
-  params: {
-    description: descriptionParam,
-    public: { type: 'boolean', default: false, description: 'published descriptions only' },
-  },
-  objectRef: descriptionRef,
+  ...csvExportSpec,
   async run(ctx) {
     const db = ctx.db();
     const root = await describedBy(db, ctx.params.description);

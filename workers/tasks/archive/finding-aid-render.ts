@@ -234,7 +234,8 @@ class PdfSink implements Sink {
   }
 
   static async open(path: string, root: Description): Promise<PdfSink> {
-    // Loaded here, not at the top: the web process imports the task registry too.
+    // Loaded here, not at the top: a worker's children load every handler, and most of
+    // their jobs never write a PDF.
     const { default: PDFDocument } = await import('pdfkit');
     const doc = new PDFDocument({
       size: 'A4',

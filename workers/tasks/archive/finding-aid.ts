@@ -12,34 +12,16 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setFindingAid, walkTree } from '../../../app/archive/descriptions.js';
+import { walkTree } from '../../../app/archive/description-tree.js';
+import { setFindingAid } from '../../../app/archive/descriptions.js';
 import { UnrecoverableError, coerceError } from '../../../app/errors.js';
+import { findingAidSpec } from '../../../app/tasks/archive.js';
 import type { TaskDefinition } from '../types.js';
-import { describedBy, descriptionParam, label } from './common.js';
+import { describedBy, label } from './common.js';
 import { buildFindingAid, type FindingAidFormat, type FindingAidModel } from './finding-aid-render.js';
 
-export const FINDING_AID_FORMATS = ['pdf', 'rtf'] as const;
-export const FINDING_AID_MODELS = ['inventory-summary', 'full-details'] as const;
-
 export const findingAid: TaskDefinition = {
-  name: 'finding-aid',
-  title: 'Generate finding aid',
-  description: 'Generates the finding aid (PDF or RTF) of a top-level description and its hierarchy.',
-  params: {
-    description: descriptionParam,
-    format: { type: 'enum', values: FINDING_AID_FORMATS, default: 'pdf', description: 'pdf or rtf' },
-    model: {
-      type: 'enum',
-      values: FINDING_AID_MODELS,
-      default: 'inventory-summary',
-      description: 'inventory-summary or full-details',
-    },
-    public: { type: 'boolean', default: false, description: 'published descriptions only' },
-  },
-  // Two requests for the same description's finding aid share one job.
-  uniqueKey: (p) => `finding-aid:${String(p.description)}`,
-  objectRef: (p) => `description:${String(p.description).slice(0, 80)}`,
-  timeLimitMs: { soft: 60 * 60_000, hard: 65 * 60_000 },
+  ...findingAidSpec,
   async run(ctx) {
     const db = ctx.db();
     const root = await describedBy(db, ctx.params.description);

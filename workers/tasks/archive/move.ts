@@ -1,18 +1,12 @@
 /** move: moves a description (with everything below it) under a new parent. */
 import { moveDescription } from '../../../app/archive/descriptions.js';
 import { HttpError, UnrecoverableError } from '../../../app/errors.js';
+import { moveSpec } from '../../../app/tasks/archive.js';
 import type { TaskDefinition } from '../types.js';
-import { describedBy, descriptionParam, descriptionRef, label } from './common.js';
+import { describedBy, label } from './common.js';
 
 export const move: TaskDefinition = {
-  name: 'move',
-  title: 'Move description',
-  description: 'Moves a description, with its descendants, under a new parent description.',
-  params: {
-    description: descriptionParam,
-    parent: { type: 'string', required: true, description: 'the new parent: its slug or its id', maxLength: 200 },
-  },
-  objectRef: descriptionRef,
+  ...moveSpec,
   async run(ctx) {
     const db = ctx.db();
     const d = await describedBy(db, ctx.params.description);

@@ -1,21 +1,14 @@
 /** publication-status: sets draft or published on a description and, optionally, all below it. */
 import { setPublicationStatus } from '../../../app/archive/descriptions.js';
-import { PUBLICATION_STATUSES, type PublicationStatus } from '../../../app/archive/types.js';
+import type { PublicationStatus } from '../../../app/archive/types.js';
+import { publicationStatusSpec } from '../../../app/tasks/archive.js';
 import type { TaskDefinition } from '../types.js';
-import { describedBy, descriptionParam, descriptionRef, label } from './common.js';
+import { describedBy, label } from './common.js';
 
 const LABEL: Record<PublicationStatus, string> = { draft: 'Draft', published: 'Published' };
 
 export const publicationStatus: TaskDefinition = {
-  name: 'publication-status',
-  title: 'Update publication status',
-  description: 'Sets the publication status (draft or published) of a description and, optionally, its descendants.',
-  params: {
-    description: descriptionParam,
-    status: { type: 'enum', values: PUBLICATION_STATUSES, required: true, description: 'draft or published' },
-    descendants: { type: 'boolean', default: false, description: 'also every description below it' },
-  },
-  objectRef: descriptionRef,
+  ...publicationStatusSpec,
   async run(ctx) {
     const db = ctx.db();
     const d = await describedBy(db, ctx.params.description);

@@ -1,14 +1,17 @@
 /**
- * Diagnostic tasks for the controls tests and the fault suite (test/faults): each one
- * exercises one engine rule — automatic retries with backoff, time limits, unique keys,
- * and a probe that leaves a trace of every attempt that ran to its end. Administrators
- * (and the command line) only, like the other diagnostic tasks.
+ * The fault suite's own tasks, also used by the controls tests: each one exercises one
+ * engine rule — automatic retries with backoff, time limits, unique keys, and a probe
+ * that leaves a trace of every attempt that ran to its end. They are not in the
+ * production catalogue: a process gets them when `DOCKET_EXTRA_TASKS` names this module
+ * (see app/tasks/extra.ts): the fault scenarios and the controls tests set it. Administrators (and the
+ * command line) only, like the other diagnostic tasks.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { UnrecoverableError } from '../../app/errors.js';
-import type { TaskContext, TaskDefinition } from './types.js';
+import type { TaskContext, TaskDefinition } from '../../workers/tasks/types.js';
 
 /** Where `fault-probe` marks each attempt that ran to its end, under the results folder. */
 export const PROBE_MARKS = 'fault-probe';
@@ -112,4 +115,8 @@ export const exclusive: TaskDefinition = {
   },
 };
 
-export const faultTasks: TaskDefinition[] = [faultProbe, flaky, timeLimited, exclusive];
+/** What `DOCKET_EXTRA_TASKS` loads from this module. */
+export const tasks: TaskDefinition[] = [faultProbe, flaky, timeLimited, exclusive];
+
+/** This module's path, for `DOCKET_EXTRA_TASKS` (every process of a run loads it). */
+export const FAULT_TASKS_MODULE = fileURLToPath(import.meta.url);

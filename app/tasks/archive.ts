@@ -1,0 +1,131 @@
+/** The archival tasks (DESIGN.md §4); their handlers are in `workers/tasks/archive/`. */
+import { resolve } from 'node:path';
+import { PUBLICATION_STATUSES } from '../archive/types.js';
+import type { ParamSpec, TaskSpec } from './types.js';
+import { isUpload } from './uploads.js';
+
+/** The `--description` parameter every archival task takes. */
+export const descriptionParam: ParamSpec = {
+  type: 'string',
+  required: true,
+  description: 'the description: its slug or its id',
+  maxLength: 200,
+};
+
+/** `objectRef` for the jobs page before the task has resolved the description. */
+export function descriptionRef(params: Record<string, unknown>): string | null {
+  const ref = params.description;
+  return typeof ref === 'string' && ref !== '' ? `description:${ref.slice(0, 80)}` : null;
+}
+
+export const FINDING_AID_FORMATS = ['pdf', 'rtf'] as const;
+export const FINDING_AID_MODELS = ['inventory-summary', 'full-details'] as const;
+
+export const findingAidSpec: TaskSpec = {
+  name: 'finding-aid',
+  title: 'Generate finding aid',
+  description: 'Generates the finding aid (PDF or RTF) of a top-level description and its hierarchy.',
+  params: {
+    description: descriptionParam,
+    format: { type: 'enum', values: FINDING_AID_FORMATS, default: 'pdf', description: 'pdf or rtf' },
+    model: {
+      type: 'enum',
+      values: FINDING_AID_MODELS,
+      default: 'inventory-summary',
+      description: 'inventory-summary or full-details',
+    },
+    public: { type: 'boolean', default: false, description: 'published descriptions only' },
+  },
+  // Two requests for the same description's finding aid share one job.
+  uniqueKey: (p) => `finding-aid:${String(p.description)}`,
+  objectRef: (p) => `description:${String(p.description).slice(0, 80)}`,
+  timeLimitMs: { soft: 60 * 60_000, hard: 65 * 60_000 },
+};
+
+export const UPDATE_MODES = ['none', 'match-and-update', 'delete-and-replace'] as const;
+export type UpdateMode = (typeof UPDATE_MODES)[number];
+
+export const csvImportSpec: TaskSpec = {
+  name: 'csv-import',
+  title: 'Import CSV',
+  description: "Imports archival descriptions from an AtoM ISAD(G) CSV file, with AtoM's update and matching options.",
+  params: {
+    file: { type: 'string', required: true, description: 'path of the CSV file, readable by the worker', maxLength: 4096 },
+    update: {
+      type: 'enum',
+      values: UPDATE_MODES,
+      default: 'none',
+      description: 'none (import as new), match-and-update, or delete-and-replace',
+    },
+    skipMatched: {
+      type: 'boolean',
+      default: false,
+      description: 'when importing as new, skip rows that match an existing description',
+    },
+    skipUnmatched: {
+      type: 'boolean',
+      default: false,
+      description: 'when updating, skip rows that match no description instead of importing them as new',
+    },
+    limit: {
+      type: 'string',
+      description: 'match only under this top-level description (slug) or repository (name or slug)',
+      maxLength: 500,
+    },
+    onError: {
+      type: 'enum',
+      values: ['skip', 'fail'],
+      default: 'skip',
+      description: 'a bad row (wrong field count, parent not found): skip it with a line, or fail before writing anything',
+    },
+    sourceName: {
+      type: 'string',
+      description: 'name of the source for legacyId matching (default: the file name)',
+      maxLength: 191,
+    },
+  },
+  // A second attempt would import again the rows the first one committed.
+  maxAttempts: 1,
+  // A failed import keeps its upload for a retry; once the job goes, so does the file. A
+  // command-line import names the administrator's own file, which stays.
+  files(params, resultsDir) {
+    const file = params.file;
+    return typeof file === 'string' && file !== '' && isUpload(resultsDir, file) ? [resolve(file)] : [];
+  },
+};
+
+export const csvExportSpec: TaskSpec = {
+  name: 'csv-export',
+  title: 'Export CSV',
+  description: 'Exports a description and its descendants as an AtoM ISAD(G) CSV file to download.',
+  params: {
+    description: descriptionParam,
+    public: { type: 'boolean', default: false, description: 'published descriptions only' },
+  },
+  objectRef: descriptionRef,
+};
+
+export const publicationStatusSpec: TaskSpec = {
+  name: 'publication-status',
+  title: 'Update publication status',
+  description: 'Sets the publication status (draft or published) of a description and, optionally, its descendants.',
+  params: {
+    description: descriptionParam,
+    status: { type: 'enum', values: PUBLICATION_STATUSES, required: true, description: 'draft or published' },
+    descendants: { type: 'boolean', default: false, description: 'also every description below it' },
+  },
+  objectRef: descriptionRef,
+};
+
+export const moveSpec: TaskSpec = {
+  name: 'move',
+  title: 'Move description',
+  description: 'Moves a description, with its descendants, under a new parent description.',
+  params: {
+    description: descriptionParam,
+    parent: { type: 'string', required: true, description: 'the new parent: its slug or its id', maxLength: 200 },
+  },
+  objectRef: descriptionRef,
+};
+
+export const archivalSpecs: TaskSpec[] = [findingAidSpec, csvImportSpec, csvExportSpec, publicationStatusSpec, moveSpec];

@@ -1,0 +1,47 @@
+/**
+ * What a task is, apart from how it runs: its name, its parameters and the rules the
+ * engine applies to its jobs. Web, CLI and workers all read these specs from the
+ * catalogue (`./index.ts`); a task's handler (`run`) lives in `workers/tasks/`, so that
+ * the web process never loads a handler or what it needs (csv-parse, pdfkit).
+ */
+
+/** One parameter a task accepts. Strings from the CLI (`--lines 5000`) are coerced. */
+export interface ParamSpec {
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'enum';
+  description: string;
+  required?: boolean;
+  default?: string | number | boolean;
+  /** For `enum`. */
+  values?: readonly string[];
+  min?: number;
+  max?: number;
+  /** For strings; default 10,000 characters. */
+  maxLength?: number;
+}
+
+export interface TaskSpec {
+  name: string;
+  /** What the jobs page calls it, e.g. "Generate finding aid". */
+  title: string;
+  description: string;
+  /** Diagnostic tasks (noop, sleep, print) are for administrators only. */
+  adminOnly?: boolean;
+  params: Record<string, ParamSpec>;
+  /** Attempts in all, counting recoveries after a lost worker. Default 3. */
+  maxAttempts?: number;
+  /** Retry when the handler throws (not for `UnrecoverableError`). Default: no retry. */
+  retryOnError?: { backoffMs: number };
+  /** Jobs with the same key coalesce while one is unfinished. */
+  uniqueKey?(params: Record<string, unknown>): string | null;
+  /** The related record shown on the jobs page. */
+  objectRef?(params: Record<string, unknown>): string | null;
+  /** Soft limit: the task's signal is aborted; hard limit: the child is killed. */
+  timeLimitMs?: { soft?: number; hard?: number };
+  /**
+   * The files a job's parameters own (an upload it reads), as absolute paths: they are
+   * removed when the job is cleared. Only files under `resultsDir` are ever removed, so a
+   * file the parameters merely name (an administrator's own CSV) is never one of them.
+   * Default: none.
+   */
+  files?(params: Record<string, unknown>, resultsDir: string): string[];
+}

@@ -1,0 +1,100 @@
+/**
+ * Layers only point down: the web app uses the engine and the task catalogue, never the
+ * workers. So a web process loads no task handler, nor what handlers need (csv-parse,
+ * pdfkit). Checked two ways: the source (no file under app/ imports from workers/), and a
+ * fresh process that imports the web app and reports every module it loaded.
+ */
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const run = promisify(execFile);
+
+/**
+ * Resolve hooks (Node's `module.register`) see every module an ES import loads, through
+ * tsx's own hooks (which run after these), and report its final URL over a port. Modules
+ * loaded by `require` inside CommonJS packages do not all pass through the hooks on
+ * Node 20, so the CommonJS cache is read as well.
+ */
+const HOOKS = `
+let port;
+export function initialize(data) { port = data.port; }
+export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  port.postMessage(r.url);
+  return r;
+}`;
+
+/**
+ * Imports `modules` (paths from the project root, or package names) in a fresh process
+ * and returns the URLs of every module it loaded.
+ */
+async function loadedBy(modules: string[]): Promise<string[]> {
+  const targets = modules.map((m) => (m.includes('/') ? pathToFileURL(join(ROOT, m)).href : m));
+  const script = `
+import { register, createRequire } from 'node:module';
+import { MessageChannel } from 'node:worker_threads';
+const { port1, port2 } = new MessageChannel();
+const seen = [];
+// A marker imported last: the port delivers in order, so once it arrives, all did.
+const END = 'data:text/javascript,export%20default%200//end-of-imports';
+const ended = new Promise((done) => port1.on('message', (url) => (url === END ? done() : seen.push(url))));
+register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(HOOKS)}), { data: { port: port2 }, transferList: [port2] });
+for (const m of ${JSON.stringify(targets)}) await import(m);
+await import(END);
+await ended;
+const cjs = Object.keys(createRequire(import.meta.url).cache).map((p) => 'file://' + p);
+process.stdout.write(JSON.stringify([...seen, ...cjs]));
+process.exit(0);
+`;
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'error' },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return JSON.parse(stdout) as string[];
+}
+
+const WORKERS = pathToFileURL(join(ROOT, 'workers')).href + '/';
+const handlerSide = (urls: string[]): string[] =>
+  urls.filter((u) => u.startsWith(WORKERS) || /\/node_modules\/(csv-parse|pdfkit)\//.test(u));
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+    .map((e) => join(e.parentPath, e.name));
+}
+
+describe('layers', function () {
+  this.timeout(60_000);
+
+  it('has no file under app/ that imports from workers/', () => {
+    const upward = sources(join(ROOT, 'app')).flatMap((file) =>
+      [...readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)]
+        .map((m) => m[1])
+        .filter((spec) => spec.startsWith('.') && relative(ROOT, join(file, '..', spec)).startsWith('workers'))
+        .map((spec) => `${relative(ROOT, file)} imports ${spec}`),
+    );
+    expect(upward).to.deep.equal([]);
+  });
+
+  it('loads no worker module, csv-parse or pdfkit in a process that builds the web app', async () => {
+    const urls = await loadedBy(['app/web/server.ts', 'app/context.ts', 'app/tasks/index.ts']);
+    // The web app itself was seen: the list is real, not empty for want of hooks.
+    expect(urls).to.include(pathToFileURL(join(ROOT, 'app/web/server.ts')).href);
+    expect(urls.some((u) => u.includes('/node_modules/express/'))).to.equal(true);
+    expect(handlerSide(urls)).to.deep.equal([]);
+  });
+
+  it('does see them where they are loaded: the task handlers, and pdfkit', async () => {
+    // The check above must be able to fail: the same probe finds what a worker's child loads.
+    const found = handlerSide(await loadedBy(['workers/tasks/index.ts', 'pdfkit']));
+    expect(found).to.include(pathToFileURL(join(ROOT, 'workers/tasks/archive/csv-import.ts')).href);
+    expect(found.some((u) => u.includes('/node_modules/csv-parse/'))).to.equal(true);
+    expect(found.some((u) => u.includes('/node_modules/pdfkit/'))).to.equal(true);
+  });
+});

@@ -1,0 +1,130 @@
+/**
+ * csv-import's file: opening it with its header checked, reading a row's cells by
+ * column, and pass 1, the check. The check reads the whole file before anything is
+ * written: UTF-8, CSV syntax, the header, the number of rows (progress needs a total).
+ * With `--on-error fail` it also checks every row's field count and that every parentId
+ * and qubitParentSlug points somewhere, so a bad file fails before anything is written
+ * instead of leaving half a hierarchy.
+ */
+import { legacyIdsImported, slugsInUse } from '../../../app/archive/description-matching.js';
+import { checkHeader } from '../../../app/archive/csv-columns.js';
+import { CsvFileError, openCsv, type CsvReader, type CsvRecord } from '../../../app/archive/csv-read.js';
+import type { Db } from '../../../app/db.js';
+import { UnrecoverableError } from '../../../app/errors.js';
+
+/** Problems listed in a failure message before "and N more". */
+const LIST_MAX = 10;
+
+export class ImportFile {
+  /** The header's columns, once the file is open. */
+  columns: string[] = [];
+  private index = new Map<string, number>();
+
+  constructor(
+    readonly path: string,
+    private readonly sourceName: string,
+  ) {}
+
+  /** Opens the file and checks its header; the reader yields its records. */
+  async open(): Promise<CsvReader> {
+    let reader: CsvReader;
+    try {
+      reader = await openCsv(this.path);
+    } catch (err) {
+      if (err instanceof CsvFileError) throw new UnrecoverableError(`The file was not imported: ${err.message}`);
+      throw err;
+    }
+    const header = checkHeader(reader.header);
+    if (header.problems.length > 0) {
+      reader.close();
+      throw new UnrecoverableError(`The file was not imported: ${header.problems.join('; ')}.`);
+    }
+    this.columns = header.columns;
+    this.index = new Map(header.columns.map((c, i) => [c, i]));
+    return reader;
+  }
+
+  has(column: string): boolean {
+    return this.index.has(column);
+  }
+
+  /** A record's cell in `column`; empty when the file has no such column. */
+  cellOf(rec: CsvRecord, column: string): string {
+    const i = this.index.get(column);
+    return i === undefined ? '' : (rec.values[i] ?? '');
+  }
+
+  /** What a row says when its parentId names nothing. */
+  noParentText(ref: string): string {
+    return `parentId "${ref}" matches no earlier row of this file (legacyId) and no description imported from "${this.sourceName}"`;
+  }
+
+  /** Reads the whole file once; returns its number of rows or throws before any write. */
+  async check(db: Db, strict: boolean): Promise<number> {
+    const reader = await this.open();
+    const width = this.columns.length;
+    const badWidth: string[] = [];
+    let badWidthCount = 0;
+    // Only with --on-error fail: the legacyIds seen so far, and references to check in
+    // the database afterwards (bounded, since a file that bad is rejected anyway).
+    const seen = new Set<string>();
+    const parentRefs = new Map<string, number>();
+    const slugRefs = new Map<string, number>();
+    let rows = 0;
+    try {
+      for await (const rec of reader.records) {
+        rows = rec.row;
+        if (rec.values.length !== width) {
+          badWidthCount++;
+          if (badWidth.length < LIST_MAX) badWidth.push(`row ${rec.row} has ${rec.values.length} fields`);
+        }
+        if (!strict) continue;
+        const slugRef = this.cellOf(rec, 'qubitParentSlug');
+        const parentRef = this.cellOf(rec, 'parentId');
+        if (slugRef) {
+          if (!slugRefs.has(slugRef) && slugRefs.size < 100_000) slugRefs.set(slugRef, rec.row);
+        } else if (parentRef && !seen.has(parentRef)) {
+          if (!parentRefs.has(parentRef) && parentRefs.size < 100_000) parentRefs.set(parentRef, rec.row);
+        }
+        const legacyId = this.cellOf(rec, 'legacyId');
+        if (legacyId) seen.add(legacyId);
+      }
+    } catch (err) {
+      if (err instanceof CsvFileError) throw new UnrecoverableError(`The file was not imported: ${err.message}.`);
+      throw err;
+    }
+    if (strict && badWidthCount > 0) {
+      throw new UnrecoverableError(
+        `The file was not imported: the header has ${width} columns, but ${badWidth.join(', ')}` +
+          `${badWidthCount > badWidth.length ? ` and ${badWidthCount - badWidth.length} more rows differ` : ''}.`,
+      );
+    }
+    if (strict) {
+      const problems = [...(await this.missingParents(db, parentRefs)), ...(await this.missingSlugs(db, slugRefs))].sort(
+        (a, b) => a[0] - b[0],
+      );
+      if (problems.length > 0) {
+        const shown = problems.slice(0, LIST_MAX).map(([, text]) => text);
+        throw new UnrecoverableError(
+          `The file was not imported (nothing was written): ${shown.join('; ')}` +
+            `${problems.length > shown.length ? `; and ${problems.length - shown.length} more` : ''}.`,
+        );
+      }
+    }
+    return rows;
+  }
+
+  private async missingParents(db: Db, refs: Map<string, number>): Promise<Array<[number, string]>> {
+    const found = await legacyIdsImported(db, this.sourceName, [...refs.keys()]);
+    return [...refs]
+      .filter(([k]) => !found.has(k))
+      .map(([k, row]) => [row, `row ${row}: ${this.noParentText(k)}`]);
+  }
+
+  private async missingSlugs(db: Db, refs: Map<string, number>): Promise<Array<[number, string]>> {
+    const found = await slugsInUse(db, [...refs.keys()]);
+    return [...refs]
+      .filter(([k]) => !found.has(k))
+      .map(([k, row]) => [row, `row ${row}: qubitParentSlug "${k}" matches no description`]);
+  }
+}

@@ -1,0 +1,313 @@
+/**
+ * csv-import's rows: what one row of the file does to the descriptions. A row matches a
+ * description through the keymap (the same legacyId imported earlier from the same
+ * source name), or else when identifier, title and repository are all equal (if the file
+ * has those three columns); `--limit` keeps matches under one top-level description or
+ * repository. A matched row is skipped, updated in place or replaced, as the options
+ * say; an unmatched one is created under the parent it names.
+ */
+import { findByIdentifierTitleRepository, findByLegacyId, repositoryNames } from '../../../app/archive/description-matching.js';
+import {
+  ancestors,
+  findDescription,
+  getDescriptionBySlug,
+  inheritedRepository,
+  insertDescription,
+  nextPosition,
+  updateDescription,
+} from '../../../app/archive/descriptions.js';
+import { newFields, rowFields, type CsvRow } from '../../../app/archive/csv-columns.js';
+import type { CsvRecord } from '../../../app/archive/csv-read.js';
+import { SlugAllocator, slugify } from '../../../app/archive/slug.js';
+import type { Description } from '../../../app/archive/types.js';
+import type { Db } from '../../../app/db.js';
+import { UnrecoverableError } from '../../../app/errors.js';
+import type { UpdateMode } from '../../../app/tasks/archive.js';
+import { LruMap } from './common.js';
+import type { ImportFile } from './csv-import-file.js';
+
+export interface ImportOptions {
+  file: string;
+  update: UpdateMode;
+  skipMatched: boolean;
+  skipUnmatched: boolean;
+  limit: string | null;
+  onError: 'skip' | 'fail';
+  sourceName: string;
+}
+
+/** Totals of an import; "committed" ones are in the database. */
+export class Counts {
+  rows = 0;
+  created = 0;
+  updated = 0;
+  skippedMatched = 0;
+  skippedUnmatched = 0;
+  skippedErrors = 0;
+  warnings = 0;
+
+  add(o: Counts): void {
+    this.rows += o.rows;
+    this.created += o.created;
+    this.updated += o.updated;
+    this.skippedMatched += o.skippedMatched;
+    this.skippedUnmatched += o.skippedUnmatched;
+    this.skippedErrors += o.skippedErrors;
+    this.warnings += o.warnings;
+  }
+
+  get skipped(): number {
+    return this.skippedMatched + this.skippedUnmatched + this.skippedErrors;
+  }
+
+  line(): string {
+    return `${this.created} created, ${this.updated} updated, ${this.skipped} skipped`;
+  }
+}
+
+/** A bad row under `--on-error fail`. */
+export class RowFailure extends Error {}
+
+/** What one batch did: its output lines, its counts, and the legacyIds it mapped. */
+export interface BatchOutcome {
+  lines: string[];
+  counts: Counts;
+  remembered: Array<[string, number]>;
+}
+
+type Limit = { kind: 'description'; id: number; label: string } | { kind: 'repository'; name: string; slug: string };
+
+export class RowImporter {
+  private readonly slugs = new SlugAllocator();
+  /** legacyId → id of the description this import made, matched or kept for that row. */
+  private readonly byLegacyId = new LruMap<string, number>(50_000);
+  /** legacyIds of rows skipped for an error (their children are skipped with them). */
+  private readonly skippedLegacy = new Set<string>();
+  private readonly bySlug = new LruMap<string, number>(10_000);
+  /** parent id ('top' for none) → next free position among its children. */
+  private readonly positions = new LruMap<string, number>(10_000);
+  private limit: Limit | null = null;
+  /** What the job links to: the first top-level description it made, else the first one. */
+  private firstTopLevel: number | null = null;
+  private firstCreated: number | null = null;
+  private readonly matching: boolean;
+
+  constructor(
+    private readonly file: ImportFile,
+    private readonly opts: ImportOptions,
+  ) {
+    this.matching = opts.update !== 'none' || opts.skipMatched;
+  }
+
+  /** The description the job links to, once rows are in. */
+  get objectId(): number | null {
+    return this.firstTopLevel ?? this.firstCreated;
+  }
+
+  /** Finds what `--limit` names before the import starts (or refuses it). */
+  async resolveLimit(db: Db, value: string): Promise<void> {
+    const d = await findDescription(db, value);
+    if (d) {
+      if (d.parentId !== null) {
+        throw new UnrecoverableError(
+          `--limit "${value}" is not a top-level description; give the slug of a top-level description or a repository`,
+        );
+      }
+      this.limit = { kind: 'description', id: d.id, label: `"${d.title ?? d.slug}" (${d.slug})` };
+      return;
+    }
+    const hit = (await repositoryNames(db)).find((r) => r === value || slugify(r) === slugify(value));
+    if (!hit) {
+      throw new UnrecoverableError(`--limit "${value}" matches no top-level description (by slug) and no repository (by name)`);
+    }
+    this.limit = { kind: 'repository', name: hit, slug: slugify(hit) };
+  }
+
+  /** ", matches limited to ..." for the first line of the output, or nothing. */
+  limitText(): string {
+    const l = this.limit;
+    if (!l) return '';
+    return `, matches limited to ${l.kind === 'description' ? `top-level description ${l.label}` : `repository "${l.name}"`}`;
+  }
+
+  /** Imports a batch inside the transaction `trx`. */
+  async batch(trx: Db, records: CsvRecord[], out: BatchOutcome): Promise<void> {
+    const slugs = await this.slugs.allocate(
+      trx,
+      records.map((r) => this.file.cellOf(r, 'title') || this.file.cellOf(r, 'identifier') || null),
+    );
+    for (let i = 0; i < records.length; i++) await this.row(trx, records[i], slugs[i], out);
+  }
+
+  /** The batch's transaction committed. */
+  committed(): void {
+    this.slugs.committed();
+  }
+
+  /** The batch's transaction rolled back: forget what it made. */
+  rolledBack(out: BatchOutcome): void {
+    this.slugs.rolledBack();
+    this.positions.clear();
+    // The batch's own entries may name rows that were rolled back.
+    for (const [legacyId] of out.remembered) this.byLegacyId.delete(legacyId);
+  }
+
+  private async row(trx: Db, rec: CsvRecord, slug: string, out: BatchOutcome): Promise<void> {
+    const { lines, counts, remembered } = out;
+    const f = this.file;
+    counts.rows++;
+    const o = this.opts;
+    const title = f.cellOf(rec, 'title');
+    const identifier = f.cellOf(rec, 'identifier');
+    const legacyId = f.cellOf(rec, 'legacyId');
+    const name = title || identifier || '(untitled)';
+    const say = (text: string) => lines.push(`Row ${rec.row}: ${text}\n`);
+    const remember = (id: number) => {
+      if (!legacyId) return;
+      this.byLegacyId.set(legacyId, id);
+      remembered.push([legacyId, id]);
+    };
+    const bad = (why: string) => {
+      if (o.onError === 'fail') throw new RowFailure(`Row ${rec.row}: ${why}`);
+      say(`${why}. Skipping record: ${name}`);
+      counts.skippedErrors++;
+      if (legacyId) this.skippedLegacy.add(legacyId);
+    };
+
+    if (rec.values.length !== f.columns.length) {
+      return bad(`has ${rec.values.length} fields where the header has ${f.columns.length}`);
+    }
+    const cells: CsvRow = new Map(f.columns.map((c, i) => [c, rec.values[i]]));
+    const fields = rowFields(cells);
+    if (fields.badPublicationStatus !== null) {
+      counts.warnings++;
+      say(`publicationStatus "${fields.badPublicationStatus}" is neither Draft nor Published; it was ignored`);
+    }
+
+    let match: Description | null = null;
+    if (this.matching) match = await this.match(trx, legacyId, identifier, title, f.cellOf(rec, 'repository'));
+
+    if (match) {
+      const found = `Matching description found (id ${match.id}, ${match.slug})`;
+      if (o.update === 'none') {
+        say(`${found}. Skipping record: ${name}`);
+        counts.skippedMatched++;
+        remember(match.id);
+        return;
+      }
+      const keymap = legacyId ? { legacyId, sourceName: o.sourceName } : {};
+      if (o.update === 'match-and-update') {
+        // Blank cells leave the field as it was.
+        await updateDescription(trx, match.id, { ...fields.set, extra: { ...match.extra, ...fields.extra }, ...keymap });
+        say(`${found}; updated in place: ${name}`);
+      } else {
+        // Delete and replace: every field comes from the row (blank cells clear), and so
+        // does the place in the hierarchy when the row names a parent. The id, slug and
+        // children are kept, so links and the rest of the tree survive.
+        const place: { parentId?: number | null; position?: number } = {};
+        if (f.cellOf(rec, 'qubitParentSlug') || f.cellOf(rec, 'parentId')) {
+          const parent = await this.parentOf(trx, rec);
+          if ('error' in parent) return bad(parent.error);
+          if (parent.id !== match.parentId) {
+            if (parent.id !== null && (parent.id === match.id || (await this.isBelow(trx, parent.id, match.id)))) {
+              return bad(`its parent is the matched description ${match.id} itself or one of its descendants`);
+            }
+            place.parentId = parent.id;
+            place.position = await this.nextPosition(trx, parent.id);
+          }
+        }
+        const replaced = newFields(fields);
+        await updateDescription(trx, match.id, { ...replaced, ...keymap, ...place });
+        say(`${found}; replaced (delete and replace): ${name}`);
+      }
+      counts.updated++;
+      remember(match.id);
+      return;
+    }
+
+    if (this.matching && o.skipUnmatched) {
+      say(`Unable to match row. Skipping record: ${title} (id: ${identifier})`);
+      counts.skippedUnmatched++;
+      return;
+    }
+
+    const parent = await this.parentOf(trx, rec);
+    if ('error' in parent) return bad(parent.error);
+    const position = await this.nextPosition(trx, parent.id);
+    const id = await insertDescription(trx, {
+      ...newFields(fields),
+      parentId: parent.id,
+      position,
+      slug,
+      legacyId: legacyId || null,
+      sourceName: legacyId ? o.sourceName : null,
+    });
+    if (parent.id === null && this.firstTopLevel === null) this.firstTopLevel = id;
+    this.firstCreated ??= id;
+    remember(id);
+    counts.created++;
+    say(`Created description ${id} (${slug}): ${name}`);
+  }
+
+  /** AtoM's matching: the keymap first, then identifier + title + repository; then --limit. */
+  private async match(
+    trx: Db,
+    legacyId: string,
+    identifier: string,
+    title: string,
+    repository: string,
+  ): Promise<Description | null> {
+    let d: Description | null = null;
+    if (legacyId) d = await findByLegacyId(trx, this.opts.sourceName, legacyId);
+    if (!d && this.file.has('identifier') && this.file.has('title') && this.file.has('repository')) {
+      d = await findByIdentifierTitleRepository(trx, identifier || null, title || null, repository || null);
+    }
+    if (d && this.limit && !(await this.withinLimit(trx, d, this.limit))) return null;
+    return d;
+  }
+
+  private async withinLimit(trx: Db, d: Description, limit: Limit): Promise<boolean> {
+    const chain = await ancestors(trx, d);
+    if (limit.kind === 'description') return (chain[0] ?? d).id === limit.id;
+    const repo = inheritedRepository([...chain, d]);
+    return repo !== null && (repo === limit.name || slugify(repo) === limit.slug);
+  }
+
+  /** The parent a row names: qubitParentSlug first (as AtoM), then parentId, else top level. */
+  private async parentOf(trx: Db, rec: CsvRecord): Promise<{ id: number | null } | { error: string }> {
+    const slugRef = this.file.cellOf(rec, 'qubitParentSlug');
+    if (slugRef) {
+      const cached = this.bySlug.get(slugRef);
+      if (cached !== undefined) return { id: cached };
+      const d = await getDescriptionBySlug(trx, slugRef);
+      if (!d) return { error: `qubitParentSlug "${slugRef}" matches no description` };
+      this.bySlug.set(slugRef, d.id);
+      return { id: d.id };
+    }
+    const parentRef = this.file.cellOf(rec, 'parentId');
+    if (!parentRef) return { id: null };
+    const known = this.byLegacyId.get(parentRef);
+    if (known !== undefined) return { id: known };
+    if (this.skippedLegacy.has(parentRef)) {
+      return { error: `its parent (the row with legacyId "${parentRef}") was skipped` };
+    }
+    const d = await findByLegacyId(trx, this.opts.sourceName, parentRef);
+    if (!d) return { error: this.file.noParentText(parentRef) };
+    return { id: d.id };
+  }
+
+  private async nextPosition(trx: Db, parentId: number | null): Promise<number> {
+    const key = parentId === null ? 'top' : String(parentId);
+    let next = this.positions.get(key);
+    if (next === undefined) next = await nextPosition(trx, parentId);
+    this.positions.set(key, next + 1);
+    return next;
+  }
+
+  /** Whether `id` is below `ancestorId` in the tree. */
+  private async isBelow(trx: Db, id: number, ancestorId: number): Promise<boolean> {
+    const d = await findDescription(trx, id);
+    if (!d) return false;
+    return (await ancestors(trx, d)).some((a) => a.id === ancestorId);
+  }
+}
