@@ -153,7 +153,9 @@ async function stream(ctx: Context, req: Request, res: Response, first: Job): Pr
     if (server && server.listening === false) {
       stop();
       // And the connection too: kept alive, it would hold the closing server for its idle timeout.
-      res.end(() => req.socket.end());
+      // (No callback to end(): express-session's wrapper may write it as data.)
+      res.once('finish', () => req.socket.end());
+      res.end();
       return;
     }
     try {

@@ -22,6 +22,8 @@ import './request.js';
 export interface WebOptions {
   /** Login rate limit and slowdown (tests make them small). */
   login?: LoginLimits;
+  /** How often a session's expiry is written back (default TOUCH_EVERY_MS; tests make it short). */
+  sessionTouchMs?: number;
 }
 
 /** What may name a file under public/ (css/docket.css, js/docket.js, ...). */
@@ -160,7 +162,7 @@ export async function createWebApp(ctx: Context, opts: WebOptions = {}): Promise
   app.use(refuseOversizedBody(BODY_LIMIT));
   app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 500 }));
   app.use(express.json({ limit: BODY_LIMIT }));
-  app.use(await sessionMiddleware(ctx));
+  app.use(await sessionMiddleware(ctx, opts.sessionTouchMs));
   app.use(loadUser(ctx));
   app.use(csrfProtection());
 
