@@ -67,7 +67,9 @@ export class JobService {
     const params = validateParams(def, req.params);
     const size = JSON.stringify(params).length;
     if (size > 64 * 1024) throw new BadRequestError(`params are ${size} bytes; the limit is 65536`);
-    const priority = PRIORITIES[req.priority ?? 'normal'];
+    // An own property only: "toString" names no priority (an inherited lookup was a 500).
+    const name = req.priority ?? 'normal';
+    const priority = Object.hasOwn(PRIORITIES, name) ? PRIORITIES[name] : undefined;
     if (priority === undefined) throw new BadRequestError('priority must be high, normal or low');
     const row: store.InsertJob = {
       task: def.name,
@@ -409,7 +411,7 @@ export class JobService {
    * imports (only files inside the uploads folder: a command-line import names the
    * administrator's own file, which stays). A file that cannot be removed is logged.
    */
-  async removeClearedFiles(cleared: { files: string[]; uploads: string[] }): Promise<void> {
+  async removeClearedFiles(cleared: { files: string[]; uploads: string[]; ids?: number[] }): Promise<void> {
     const remove = async (path: string, what: string) => {
       await rm(path, { force: true }).catch((err: unknown) => this.log.warn(`cannot remove ${what} ${path}: ${String(err)}`));
     };
@@ -419,6 +421,9 @@ export class JobService {
     for (const file of cleared.uploads) {
       if (isUpload(this.config.resultsDir, file)) await remove(resolve(file), 'upload');
     }
+    // The output mirrored on this host (logs/jobs/<id>.log): a cleared job's output goes
+    // with it. Workers on other hosts keep their own copies.
+    for (const id of cleared.ids ?? []) await remove(join(this.config.jobLogDir, `${id}.log`), 'job log');
   }
 
   /** Cancels every queued job (running ones go on) and empties the broker's queues. */

@@ -179,6 +179,8 @@ export interface ClearedJobs {
   files: string[];
   /** The uploaded CSV files of cleared imports, as the jobs named them. */
   uploads: string[];
+  /** The cleared jobs' ids (their output logs on this host go too). */
+  ids: number[];
 }
 
 /**
@@ -193,6 +195,7 @@ export async function clearInactive(
   let cleared = 0;
   const files: string[] = [];
   const uploads: string[] = [];
+  const clearedIds: number[] = [];
   for (;;) {
     const b = db('jobs').select('id', 'task', 'result_file').whereIn('status', FINAL_STATUSES as JobStatus[]);
     b.where((w) => {
@@ -222,8 +225,9 @@ export async function clearInactive(
       return new Set(still);
     });
     for (const r of rows) if (r.result_file && gone.has(Number(r.id))) files.push(r.result_file);
+    clearedIds.push(...gone);
     forgetSummaries(db);
     if (rows.length < 1000) break;
   }
-  return { cleared, files, uploads };
+  return { cleared, files, uploads, ids: clearedIds };
 }

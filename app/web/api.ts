@@ -14,7 +14,7 @@ import { listEvents } from '../store/jobs.js';
 import { STATUS_LABELS, type PriorityName, type User } from '../types.js';
 import { requireUser } from './auth.js';
 import { jobIdParam, queryValue, sendJsonWithEtag } from './http.js';
-import { filterQuery, listQueryFor, PAGE_SIZE, parseJobFilter, queueState, visibleJob } from './jobs-query.js';
+import { assertMayRetryTask, filterQuery, listQueryFor, PAGE_SIZE, parseJobFilter, queueState, visibleJob } from './jobs-query.js';
 import { downloadHandler, runnableTasks } from './jobs-pages.js';
 import { outputHandler, retryAfterSeconds } from './output.js';
 import { eventJson, jobJson } from './present.js';
@@ -134,6 +134,7 @@ export function apiRoutes(ctx: Context): express.Router {
     if (!canRetry(actor, job)) {
       throw new ConflictError(`job ${job.id} is ${STATUS_LABELS[job.status]}; only failed or cancelled jobs can be retried`);
     }
+    assertMayRetryTask(actor, job);
     const again = await ctx.service.retry(job.id, actor.username);
     res.status(202).set('Location', `/api/jobs/${job.id}`).json({ job: jobJson(again) });
   });

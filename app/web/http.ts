@@ -40,13 +40,28 @@ export function cursorParam(raw: string | null, name = 'after'): number | null {
 }
 
 /**
+ * An output cursor: the id of the last chunk seen, 0 (or nothing) for the start.
+ * Output chunks have their own ids, not job ids.
+ */
+export function chunkCursorParam(raw: string | null): number {
+  if (raw === null || raw === '') return 0;
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(raw)) {
+    throw new BadRequestError('"after" must be an output chunk id (a whole number; 0 or nothing for the start)');
+  }
+  return Number(raw);
+}
+
+/**
  * Where to go after a login or a form: only a path on this site. "//evil.example" and
- * "/\evil.example" are other sites to a browser, so they are refused.
+ * "/\\evil.example" are other sites to a browser, and so is "/\t/evil.example": browsers
+ * drop tabs and line breaks from a URL and read a backslash as a slash. So a path with
+ * any control character or backslash is refused, wherever it is.
  */
 export function localPath(raw: string | null, fallback: string): string {
   if (!raw || raw.length > 2000) return fallback;
-  if (!raw.startsWith('/') || raw.startsWith('//') || raw.startsWith('/\\')) return fallback;
-  if (/[\r\n]/.test(raw)) return fallback;
+  if (!raw.startsWith('/') || raw.startsWith('//')) return fallback;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f\\]/.test(raw)) return fallback;
   return raw;
 }
 

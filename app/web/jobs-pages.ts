@@ -15,7 +15,7 @@ import { JOB_STATUSES, PRIORITIES, STATUS_LABELS, TAB_STATUSES, type Tab, type U
 import { listTasks, type TaskDefinition } from '../../workers/tasks/index.js';
 import { requireUser } from './auth.js';
 import { bodyValue, isFragment, jobIdParam, localPath, one, queryValue } from './http.js';
-import { filterQuery, listQueryFor, PAGE_SIZE, parseJobFilter, queueState, visibleJob, type JobFilter } from './jobs-query.js';
+import { assertMayRetryTask, filterQuery, listQueryFor, PAGE_SIZE, parseJobFilter, queueState, visibleJob, type JobFilter } from './jobs-query.js';
 import { outputHandler } from './output.js';
 import { jobRow, type QueueState } from './present.js';
 import { flash, render, saveAndRedirect } from './render.js';
@@ -190,6 +190,7 @@ export function jobsRoutes(ctx: Context): express.Router {
     values.priority = priority;
     try {
       if (!def) throw new HttpError(400, 'Choose a task from the list.');
+      if (!Object.hasOwn(PRIORITIES, priority)) throw new HttpError(400, 'Choose a priority: high, normal or low.');
       const { job, joined, dispatched } = await ctx.service.enqueue({
         task: def.name,
         params,
@@ -260,6 +261,7 @@ export function jobsRoutes(ctx: Context): express.Router {
     if (!canRetry(actor, job)) {
       throw new ConflictError(`Job ${job.id} is ${STATUS_LABELS[job.status]}; only failed or cancelled jobs can be retried.`);
     }
+    assertMayRetryTask(actor, job);
     await ctx.service.retry(job.id, actor.username);
     flash(req, 'info', `Job ${job.id} is queued again.`);
     await saveAndRedirect(req, res, back(req, `/jobs/${job.id}`));

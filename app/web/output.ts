@@ -16,7 +16,7 @@ import { HttpError } from '../errors.js';
 import type { Actor } from '../policy.js';
 import { getJob, readOutput } from '../store/jobs.js';
 import { FINAL_STATUSES, STATUS_LABELS, type Job } from '../types.js';
-import { cursorParam, jobIdParam, queryValue, sendJsonWithEtag } from './http.js';
+import { chunkCursorParam, jobIdParam, queryValue, sendJsonWithEtag } from './http.js';
 import { visibleJob } from './jobs-query.js';
 import { chunkJson, isoDate, progressOf } from './present.js';
 
@@ -74,7 +74,7 @@ export function outputHandler(ctx: Context, kind: 'page' | 'api') {
     if (kind === 'page' && req.accepts(['json', 'text/event-stream']) === 'text/event-stream') {
       return stream(ctx, req, res, job);
     }
-    const after = cursorParam(queryValue(req, 'after')) ?? 0;
+    const after = chunkCursorParam(queryValue(req, 'after'));
     const chunks = await readOutput(ctx.db, job.id, after, BATCH);
     const next = chunks.length ? chunks[chunks.length - 1].id : after;
     const state = jobState(job);

@@ -2,9 +2,12 @@
  * Fixes a review of the web app found: each test here failed before its fix.
  */
 import { expect } from 'chai';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { appendOutput } from '../../app/store/jobs.js';
 import { backends, requireService } from '../helpers.js';
-import { completed, loggedIn, startWeb, type Web } from './web-fixture.js';
+import { completed, ECHO_TASK, failed, loggedIn, startWeb, type Web } from './web-fixture.js';
 
 for (const backend of backends()) {
   describe(`web: review fixes on ${backend.name}`, function () {
@@ -31,6 +34,90 @@ for (const backend of backends()) {
         expect(lines, `round ${round}`).to.have.length(4);
         expect(lines.slice(1).map((l) => l.split(',')[4]).sort()).to.deep.equal(['export row 0', 'export row 1', 'export row 2']);
       }
+    });
+
+    it('refuses a retry of an administrators-only job to an archivist, as it refuses to start one', async () => {
+      const { ctx, users } = web;
+      // `docket run sleep --user alice`: alice's job of a diagnostic task.
+      const job = await failed(ctx, users.alice, 'it broke', 'sleep');
+      const alice = await loggedIn(web.base, 'alice');
+      const api = await alice.request('POST', `/api/jobs/${job.id}/retry`, { headers: { 'x-csrf-token': alice.csrf } });
+      expect(api.status).to.equal(403);
+      expect(api.json<{ error: { message: string } }>().error.message).to.include('for administrators only');
+      const page = await alice.post(`/jobs/${job.id}/retry`);
+      expect(page.status).to.equal(403);
+      expect((await ctx.service.get(job.id)).status).to.equal('failed');
+      // Nor is the button shown.
+      expect((await alice.get(`/jobs/${job.id}`)).text).not.to.include(`action="/jobs/${job.id}/retry"`);
+      const admin = await loggedIn(web.base, 'admin');
+      expect((await admin.request('POST', `/api/jobs/${job.id}/retry`, { headers: { 'x-csrf-token': admin.csrf } })).status).to.equal(202);
+      // Her own task's job she retries as before.
+      const own = await failed(ctx, users.alice, 'it broke', ECHO_TASK);
+      expect((await alice.request('POST', `/api/jobs/${own.id}/retry`, { headers: { 'x-csrf-token': alice.csrf } })).status).to.equal(202);
+    });
+
+    it('answers a priority named like an inherited property with 400, not 500', async () => {
+      const alice = await loggedIn(web.base, 'alice');
+      for (const priority of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+        const r = await alice.post('/jobs', { task: ECHO_TASK, 'param.text': 'x', priority });
+        expect(r.status, priority).to.equal(400);
+        expect(r.text).to.include('Choose a priority');
+        const api = await alice.request('POST', '/api/jobs', {
+          json: { task: ECHO_TASK, params: { text: 'x', toString: 1 } },
+          headers: { 'x-csrf-token': alice.csrf },
+        });
+        expect(api.status).to.equal(400);
+        expect(api.json<{ error: { message: string } }>().error.message).to.include('unknown parameter "toString"');
+      }
+    });
+
+    it('reads output from the start with ?after=0, as the README shows, and refuses a bad cursor clearly', async () => {
+      const { ctx, users } = web;
+      const job = await completed(ctx, users.alice);
+      await appendOutput(ctx.db, job.id, job.attempt, 'stdout', 'hello\n', 6, Date.now(), { allowFinal: true });
+      const alice = await loggedIn(web.base, 'alice');
+      const r = await alice.get(`/api/jobs/${job.id}/output?after=0`);
+      expect(r.status).to.equal(200);
+      expect(r.json<{ chunks: Array<{ text: string }> }>().chunks.map((c) => c.text)).to.deep.equal(['hello\n']);
+      const bad = await alice.get(`/api/jobs/${job.id}/output?after=-1`);
+      expect(bad.status).to.equal(400);
+      expect(bad.json<{ error: { message: string } }>().error.message).to.include('output chunk id');
+    });
+
+    it('filters by the status label the page shows ("error" is failed), and names the statuses without a blank one', async () => {
+      const { ctx, users } = web;
+      const f = await failed(ctx, users.bob, 'bob failed');
+      const bob = await loggedIn(web.base, 'bob');
+      for (const status of ['error', 'Error', 'failed']) {
+        const r = await bob.get(`/api/jobs?status=${status}`);
+        expect(r.status, status).to.equal(200);
+        expect(r.json<{ jobs: Array<{ id: number }> }>().jobs.map((j) => j.id)).to.deep.equal([f.id]);
+      }
+      const bad = await bob.get('/api/jobs?status=broken');
+      expect(bad.status).to.equal(400);
+      expect(bad.json<{ error: { message: string } }>().error.message).to.match(/^status must be one of queued, running, completed, failed \(Error\), cancelled, not "broken"$/);
+    });
+
+    it('keeps "Keep them" on this site whatever control characters or backslashes ?back holds', async () => {
+      const alice = await loggedIn(web.base, 'alice');
+      for (const back of ['/%09/evil.example/x', '/%0A/evil.example', '/%5Cevil.example', '/%00/evil.example', '/x%5C%5Cy']) {
+        const r = await alice.get(`/jobs/clear-inactive?back=${back}`);
+        expect(r.status).to.equal(200);
+        expect(r.text, back).to.include('<a class="button" href="/jobs">Keep them</a>');
+      }
+    });
+
+    it('removes the cleared jobs’ output logs under logs/jobs', async () => {
+      const { ctx, users } = web;
+      const job = await completed(ctx, users.bob);
+      mkdirSync(ctx.config.jobLogDir, { recursive: true });
+      const log = join(ctx.config.jobLogDir, `${job.id}.log`);
+      writeFileSync(log, 'output\n');
+      const bob = await loggedIn(web.base, 'bob');
+      await bob.get('/jobs/clear-inactive');
+      const r = await bob.post('/jobs/clear-inactive', { confirm: 'yes' });
+      expect(r.status).to.equal(303);
+      expect(existsSync(log)).to.equal(false);
     });
   });
 }

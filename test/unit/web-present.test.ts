@@ -8,7 +8,8 @@ import { summaryText } from '../../app/web/jobs-pages.js';
 describe('web helpers', () => {
   it('follows only local paths after a login or a form', () => {
     expect(localPath('/jobs?tab=failed', '/jobs')).to.equal('/jobs?tab=failed');
-    for (const evil of ['//evil.example', '/\\evil.example', 'https://evil.example', 'jobs', '/jobs\r\nSet-Cookie: x=1', null, '']) {
+    for (const evil of ['//evil.example', '/\\evil.example', 'https://evil.example', 'jobs', '/jobs\r\nSet-Cookie: x=1', null, '',
+      '/\t/evil.example/x', '/\n/evil.example', '/\u0000/evil.example', '/\u007f/x', '/a\\b', '/\u000b/evil.example']) {
       expect(localPath(evil, '/jobs'), String(evil)).to.equal('/jobs');
     }
   });
