@@ -286,7 +286,7 @@ for (const backend of backends()) {
       const r = await admin.get('/workers');
       expect(r.status).to.equal(200);
       expect(r.text).to.match(/data-worker-id="w-active" data-state="active">[\s\S]*?Active</);
-      expect(r.text).to.match(/data-worker-id="w-lost" data-state="lost">[\s\S]*?Lost \(no heartbeat\)/);
+      expect(r.text).to.match(/data-worker-id="w-lost" data-state="lost">[\s\S]*?Lost since [0-9: -]+ UTC \(no heartbeat\)/);
       expect(r.text).to.match(/data-worker-id="w-stopped" data-state="stopped">[\s\S]*?Stopped/);
       expect((await alice.get('/workers')).status).to.equal(403);
       // Workers started elsewhere show on the jobs page within QUEUE_STATE_TTL_MS (the

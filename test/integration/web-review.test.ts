@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { appendOutput } from '../../app/store/jobs.js';
+import { heartbeatWorker, registerWorker } from '../../app/store/workers.js';
 import { backends, requireService } from '../helpers.js';
 import { completed, ECHO_TASK, failed, loggedIn, startWeb, type Web } from './web-fixture.js';
 
@@ -118,6 +119,21 @@ for (const backend of backends()) {
       const r = await bob.post('/jobs/clear-inactive', { confirm: 'yes' });
       expect(r.status).to.equal(303);
       expect(existsSync(log)).to.equal(false);
+    });
+
+    it('shows a lost worker running nothing, and its uptime ending at its last heartbeat', async () => {
+      const now = Date.now();
+      const db = web.ctx.db;
+      await registerWorker(db, { id: 'w-died', host: 'host-d', pid: 14, abilities: ['sleep'], concurrency: 2, now: now - 600_000 });
+      // Its last heartbeat, five minutes ago, said it ran two jobs.
+      await heartbeatWorker(db, 'w-died', 2, now - 300_000);
+      const admin = await loggedIn(web.base, 'admin');
+      const row = /<tr data-worker-id="w-died"[\s\S]*?<\/tr>/.exec((await admin.get('/workers')).text)?.[0] ?? '';
+      const cells = [...row.matchAll(/<td>([\s\S]*?)<\/td>/g)].map((m) => m[1].replace(/<[^>]+>/g, '').trim());
+      // Worker, state, host, process, running, last heartbeat, up for, tasks.
+      expect(cells[1]).to.match(/^Lost since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(no heartbeat\)$/);
+      expect(cells[4]).to.equal('0 of 2');
+      expect(cells[6]).to.equal('5 min 0 s');
     });
   });
 }
