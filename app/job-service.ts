@@ -15,6 +15,7 @@ import type { Db } from './db.js';
 import { BadRequestError, ConflictError, NotFoundError } from './errors.js';
 import type { Logger } from './logger.js';
 import * as store from './store/jobs.js';
+import { capOptional, capText, TEXT_LIMITS } from './store/limits.js';
 import { getSetting, setSetting } from './store/settings.js';
 import type { Transport } from './transports/transport.js';
 import { PRIORITIES, type Job, type NewJob, type OutputStream } from './types.js';
@@ -98,7 +99,7 @@ export class JobService {
           type: 'joined',
           attempt: existing.attempt,
           actor,
-          message: `a request by ${actor} joined this job (unique key ${uniqueKey})`,
+          message: capText(`a request by ${actor} joined this job (unique key ${uniqueKey})`, TEXT_LIMITS.message),
           at: this.now(),
         });
         return { job: existing, joined: true, dispatched: existing.dispatchedAt !== null };
@@ -220,7 +221,7 @@ export class JobService {
       items.map(({ job, result }) => ({
         id: job.id,
         attempt: job.attempt,
-        resultSummary: result.summary?.slice(0, 500) ?? null,
+        resultSummary: capOptional(result.summary, TEXT_LIMITS.resultSummary),
         resultFile: result.file?.stored ?? null,
         resultName: result.file?.downloadName ?? null,
         objectRef: result.objectRef ?? null,
@@ -245,6 +246,9 @@ export class JobService {
    * failure allows it, otherwise failed with the reason. A cancel request wins.
    */
   async fail(job: Pick<Job, 'id' | 'attempt'>, actor: string, f: FailureInfo): Promise<'retried' | 'failed' | 'cancelled' | 'stale'> {
+    // Cut to fit its column with room for what is added below ("; retrying (attempt ...)"),
+    // so that the failure is always recorded, however long the task's error.
+    f = { ...f, message: capText(f.message, TEXT_LIMITS.error - 200) };
     const current = await store.getJob(this.db, job.id);
     if (!current || current.status !== 'running' || current.attempt !== job.attempt) return 'stale';
     const now = this.now();
@@ -318,7 +322,7 @@ export class JobService {
     total: number | null,
     text: string | null,
   ): Promise<boolean> {
-    return store.setProgress(this.db, job.id, job.attempt, { current, total, text });
+    return store.setProgress(this.db, job.id, job.attempt, { current, total, text: capOptional(text, TEXT_LIMITS.progressText) });
   }
 
   async appendOutput(
