@@ -40,13 +40,13 @@ export function cursorParam(raw: string | null, name = 'after'): number | null {
 }
 
 /**
- * An output cursor: the id of the last chunk seen, 0 (or nothing) for the start.
- * Output chunks have their own ids, not job ids.
+ * A cursor within one job: the id of the last output chunk (or event) seen, 0 (or
+ * nothing) for the start. Chunks and events have their own ids, not job ids.
  */
-export function chunkCursorParam(raw: string | null): number {
+export function chunkCursorParam(raw: string | null, what = 'an output chunk id'): number {
   if (raw === null || raw === '') return 0;
   if (!/^(0|[1-9][0-9]{0,15})$/.test(raw)) {
-    throw new BadRequestError('"after" must be an output chunk id (a whole number; 0 or nothing for the start)');
+    throw new BadRequestError(`"after" must be ${what} (a whole number; 0 or nothing for the start)`);
   }
   return Number(raw);
 }

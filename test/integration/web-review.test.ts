@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { appendOutput } from '../../app/store/jobs.js';
+import { addEvent, appendOutput } from '../../app/store/jobs.js';
 import { heartbeatWorker, registerWorker } from '../../app/store/workers.js';
 import { backends, requireService } from '../helpers.js';
 import { completed, ECHO_TASK, failed, loggedIn, startWeb, type Web } from './web-fixture.js';
@@ -134,6 +134,41 @@ for (const backend of backends()) {
       expect(cells[1]).to.match(/^Lost since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(no heartbeat\)$/);
       expect(cells[4]).to.equal('0 of 2');
       expect(cells[6]).to.equal('5 min 0 s');
+    });
+
+    it('pages a job’s history in the API and on the details page', async () => {
+      const { ctx, users } = web;
+      const job = await failed(ctx, users.alice, 'many events', ECHO_TASK);
+      const base = (await ctx.db('job_events').where({ job_id: job.id }).count({ n: '*' }))[0] as { n: number | string };
+      for (let i = 0; i < 250; i++) {
+        await addEvent(ctx.db, { jobId: job.id, type: 'progress', attempt: 1, actor: 'test', message: `step ${i}`, at: Date.now() });
+      }
+      const total = Number(base.n) + 250;
+      const alice = await loggedIn(web.base, 'alice');
+      type Page = { events: Array<{ message: string | null }>; next: number | null; links: { next: string | null } };
+      const seen: string[] = [];
+      let path: string | null = `/api/jobs/${job.id}/events?limit=100`;
+      let pages = 0;
+      while (path) {
+        const r = await alice.get(path);
+        expect(r.status).to.equal(200);
+        const p = r.json<Page>();
+        expect(p.events.length).to.be.at.most(100);
+        seen.push(...p.events.map((e) => e.message ?? ''));
+        path = p.links.next;
+        pages++;
+      }
+      expect(pages).to.equal(Math.ceil(total / 100));
+      expect(seen).to.have.length(total);
+      expect(seen.filter((m) => m.startsWith('step ')).length).to.equal(250);
+      expect((await alice.get(`/api/jobs/${job.id}/events`)).json<Page>().events).to.have.length(100);
+      expect((await alice.get(`/api/jobs/${job.id}/events?limit=5000`)).status).to.equal(400);
+      const page = await alice.get(`/jobs/${job.id}`);
+      expect([...page.text.matchAll(/<td>step \d+<\/td>/g)].length).to.be.at.most(200);
+      const later = /href="(\/jobs\/\d+\?events_after=\d+)#history-title">Later events/.exec(page.text);
+      expect(later).to.not.equal(null);
+      const rest = await alice.get(later![1]);
+      expect(rest.text).to.include('<td>step 249</td>');
     });
   });
 }
