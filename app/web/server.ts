@@ -15,7 +15,7 @@ import { healthHandler } from './health.js';
 import { isApi, one } from './http.js';
 import { jobsRoutes } from './jobs-pages.js';
 import { viewHelpers } from './present.js';
-import { sessionMiddleware } from './session.js';
+import { sessionMiddleware, sessionSecret } from './session.js';
 import { ejsEngine } from './views.js';
 import './request.js';
 
@@ -96,7 +96,9 @@ function csrfProtection(): RequestHandler {
     // A token is no ambient authority; nor is an API call with no session behind it,
     // which then gets the API's own 401 ("log in or send a token") instead of a 403
     // about a form that has expired.
-    skipCsrfProtection: (req: Request) => req.authVia === 'token' || (!req.user && isApi(req)),
+    // The login form has its own token (login-token.ts): it has no session to keep one in.
+    skipCsrfProtection: (req: Request) =>
+      req.authVia === 'token' || (!req.user && isApi(req)) || (req.method === 'POST' && req.path === '/login'),
   });
   return csrfSynchronisedProtection;
 }
@@ -163,10 +165,11 @@ export async function createWebApp(ctx: Context, opts: WebOptions = {}): Promise
   app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 500 }));
   app.use(express.json({ limit: BODY_LIMIT }));
   app.use(await sessionMiddleware(ctx, opts.sessionTouchMs));
+  const secret = await sessionSecret(ctx);
   app.use(loadUser(ctx));
   app.use(csrfProtection());
 
-  app.use(authRoutes(ctx, opts.login));
+  app.use(authRoutes(ctx, secret, opts.login));
   app.use('/api', apiRoutes(ctx));
   app.use(jobsRoutes(ctx));
   app.use(adminRoutes(ctx));

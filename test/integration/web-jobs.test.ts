@@ -52,7 +52,7 @@ for (const backend of backends()) {
         summary: '34 rows exported',
         file: { stored: 'alice-result.csv', downloadName: 'Fonds "A" export.csv', content: 'identifier,title\nF1,Fonds A\n' },
       });
-      a.failed = await failed(ctx, users.alice, XSS_ERROR);
+      a.failed = await failed(ctx, users.alice, XSS_ERROR, ECHO_TASK);
       a.cancelled = await cancelled(ctx, users.alice);
       b.queued = await queued(ctx, users.bob);
       b.failed = await failed(ctx, users.bob, 'bob broke it');
@@ -373,7 +373,7 @@ for (const backend of backends()) {
       expect(r.status).to.equal(303);
       expect((await web.ctx.service.get(a.running.id)).cancelRequestedBy).to.equal('alice');
       // Retry a failed job: queued again, a new attempt to come.
-      const f = await failed(web.ctx, web.users.alice, 'first try failed');
+      const f = await failed(web.ctx, web.users.alice, 'first try failed', ECHO_TASK);
       const rt = await alice.post(`/jobs/${f.id}/retry`);
       expect(rt.status).to.equal(303);
       expect((await web.ctx.service.get(f.id)).status).to.equal('queued');
