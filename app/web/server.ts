@@ -14,6 +14,7 @@ import { errorHandler, notFound } from './error-handler.js';
 import { healthHandler } from './health.js';
 import { isApi, one } from './http.js';
 import { jobsRoutes } from './jobs-pages.js';
+import { JOB_CREATING_POSTS, jobRateLimit } from './job-rate-limit.js';
 import { viewHelpers } from './present.js';
 import { sessionMiddleware, sessionSecret } from './session.js';
 import { ejsEngine } from './views.js';
@@ -24,6 +25,8 @@ export interface WebOptions {
   login?: LoginLimits;
   /** How often a session's expiry is written back (default TOUCH_EVERY_MS; tests make it short). */
   sessionTouchMs?: number;
+  /** Jobs one user may create per minute (default: the configuration's). */
+  jobsPerMinute?: number;
 }
 
 /** What may name a file under public/ (css/docket.css, js/docket.js, ...). */
@@ -132,7 +135,7 @@ function requestLog(ctx: Context): RequestHandler {
 export async function createWebApp(ctx: Context, opts: WebOptions = {}): Promise<express.Express> {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', ctx.config.trustProxy);
   // EJS, compiled without `with (locals)` (app/web/views.ts).
   app.engine('ejs', ejsEngine(VIEWS_DIR));
   app.set('view engine', 'ejs');
@@ -168,6 +171,9 @@ export async function createWebApp(ctx: Context, opts: WebOptions = {}): Promise
   const secret = await sessionSecret(ctx);
   app.use(loadUser(ctx));
   app.use(csrfProtection());
+
+  const jobLimit = jobRateLimit(opts.jobsPerMinute ?? ctx.config.jobsPerMinute);
+  if (jobLimit) app.post(JOB_CREATING_POSTS, jobLimit);
 
   app.use(authRoutes(ctx, secret, opts.login));
   app.use('/api', apiRoutes(ctx));

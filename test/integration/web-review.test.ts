@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { addEvent, appendOutput } from '../../app/store/jobs.js';
 import { heartbeatWorker, registerWorker } from '../../app/store/workers.js';
 import { backends, requireService } from '../helpers.js';
-import { completed, ECHO_TASK, failed, loggedIn, startWeb, type Web } from './web-fixture.js';
+import { closeServer, completed, ECHO_TASK, failed, loggedIn, serve, startWeb, type Web } from './web-fixture.js';
 
 for (const backend of backends()) {
   describe(`web: review fixes on ${backend.name}`, function () {
@@ -169,6 +169,25 @@ for (const backend of backends()) {
       expect(later).to.not.equal(null);
       const rest = await alice.get(later![1]);
       expect(rest.text).to.include('<td>step 249</td>');
+    });
+
+    it('limits the jobs one user creates per minute with a clear 429; another user is not held up', async () => {
+      const limited = await serve(web.ctx, { jobsPerMinute: 3 });
+      try {
+        const alice = await loggedIn(limited.base, 'alice');
+        const bob = await loggedIn(limited.base, 'bob');
+        const post = (c: typeof alice) =>
+          c.request('POST', '/api/jobs', { json: { task: ECHO_TASK, params: { text: 'x' } }, headers: { 'x-csrf-token': c.csrf } });
+        const statuses: number[] = [];
+        for (let i = 0; i < 4; i++) statuses.push((await post(alice)).status);
+        expect(statuses).to.deep.equal([202, 202, 202, 429]);
+        const refused = await alice.post('/jobs', { task: ECHO_TASK, 'param.text': 'x' });
+        expect(refused.status).to.equal(429);
+        expect(refused.text).to.include('You have started 3 jobs in the last minute');
+        expect((await post(bob)).status).to.equal(202);
+      } finally {
+        await closeServer(limited.server);
+      }
     });
   });
 }
