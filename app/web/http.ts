@@ -65,6 +65,14 @@ export function localPath(raw: string | null, fallback: string): string {
   return raw;
 }
 
+/**
+ * The request's URL for a log line, its CSRF token blanked: an upload form sends the
+ * token in the query string (`?_csrf=`), and a log is no place for it.
+ */
+export function loggedUrl(req: Request): string {
+  return req.originalUrl.replace(/([?&]_csrf=)[^&#]*/gi, '$1[redacted]');
+}
+
 /** True for requests under /api, which get JSON answers (errors included). */
 export function isApi(req: Request): boolean {
   // originalUrl, not path: inside a router mounted at /api, req.path no longer starts with it.

@@ -12,7 +12,7 @@ import { apiRoutes } from './api.js';
 import { authRoutes, loadUser, type LoginLimits } from './auth.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { healthHandler } from './health.js';
-import { isApi, one } from './http.js';
+import { isApi, loggedUrl, one } from './http.js';
 import { jobsRoutes } from './jobs-pages.js';
 import { JOB_CREATING_POSTS, jobRateLimit } from './job-rate-limit.js';
 import { viewHelpers } from './present.js';
@@ -115,7 +115,7 @@ function requestLog(ctx: Context): RequestHandler {
     res.set('X-Request-Id', id);
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      ctx.log.http(`${req.method} ${req.originalUrl} ${res.statusCode} ${ms.toFixed(1)} ms`, {
+      ctx.log.http(`${req.method} ${loggedUrl(req)} ${res.statusCode} ${ms.toFixed(1)} ms`, {
         request: id,
         user: req.user?.username ?? '-',
       });
