@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { addEvent, appendOutput } from '../../app/store/jobs.js';
 import { heartbeatWorker, registerWorker } from '../../app/store/workers.js';
+import { STREAM_LIMITS } from '../../app/web/output.js';
 import { backends, requireService } from '../helpers.js';
-import { closeServer, completed, ECHO_TASK, failed, loggedIn, serve, startWeb, type Web } from './web-fixture.js';
+import { closeServer, completed, ECHO_TASK, failed, running, loggedIn, serve, startWeb, type Web } from './web-fixture.js';
 
 for (const backend of backends()) {
   describe(`web: review fixes on ${backend.name}`, function () {
@@ -187,6 +188,37 @@ for (const backend of backends()) {
         expect((await post(bob)).status).to.equal(202);
       } finally {
         await closeServer(limited.server);
+      }
+    });
+
+    it('ends a live output stream once its user has logged out, and caps streams per user', async () => {
+      const saved = { ...STREAM_LIMITS };
+      Object.assign(STREAM_LIMITS, { perUser: 2, sessionCheckMs: 200 });
+      const job = await running(web.ctx, web.users.alice, ECHO_TASK);
+      const alice = await loggedIn(web.base, 'alice');
+      const admin = await loggedIn(web.base, 'admin');
+      const aborts: AbortController[] = [];
+      const open = async (c: typeof alice) => {
+        const a = new AbortController();
+        aborts.push(a);
+        const cookie = [...c.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+        return fetch(`${web.base}/jobs/${job.id}/output`, { headers: { cookie, accept: 'text/event-stream' }, signal: a.signal });
+      };
+      try {
+        const first = await open(alice);
+        expect(first.status).to.equal(200);
+        expect((await open(alice)).status).to.equal(200);
+        // A third of hers is refused; another user's is not.
+        expect((await open(alice)).status).to.equal(503);
+        expect((await open(admin)).status).to.equal(200);
+        expect((await alice.post('/logout')).status).to.equal(303);
+        const started = Date.now();
+        const text = await first.text(); // ends when the server ends the stream
+        expect(Date.now() - started).to.be.below(5000);
+        expect(text).to.include('"loggedOut":true');
+      } finally {
+        Object.assign(STREAM_LIMITS, saved);
+        for (const a of aborts) a.abort();
       }
     });
   });
