@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { ConfigError } from './errors.js';
 import { fromRoot } from './paths.js';
 
@@ -35,6 +36,44 @@ export interface Config {
    * paths from the project root); the fault suite and some tests set it. Default none.
    */
   readonly extraTasks: readonly string[];
+  /**
+   * Express's `trust proxy`: which proxies' X-Forwarded-For to believe (the client's
+   * address counts failed logins). Default `loopback`; a number of hops, or addresses,
+   * CIDRs and the names loopback, linklocal, uniquelocal (`TRUST_PROXY`).
+   */
+  readonly trustProxy: number | string;
+  /** Jobs one user may create per minute (web and API); 0 means no limit. Default 60. */
+  readonly jobsPerMinute: number;
+}
+
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** TRUST_PROXY: a hop count, or a list of addresses, CIDRs and names; "true" is refused. */
+export function parseTrustProxy(raw: string | undefined): number | string {
+  const v = (raw ?? '').trim();
+  if (v === '') return 'loopback';
+  if (/^[0-9]+$/.test(v)) {
+    const n = Number(v);
+    if (n > 10) throw new ConfigError(`TRUST_PROXY must be a hop count from 0 to 10, or addresses, not "${v}"`);
+    return n;
+  }
+  const bad = v
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => {
+      if (PROXY_NAMES.includes(p)) return false;
+      const [addr, bits, more] = p.split('/');
+      const kind = isIP(addr);
+      if (!kind || more !== undefined) return true;
+      return bits !== undefined && (!/^[0-9]{1,3}$/.test(bits) || Number(bits) > (kind === 4 ? 32 : 128));
+    });
+  if (bad.length > 0) {
+    throw new ConfigError(
+      `TRUST_PROXY must be a hop count or a comma-separated list of addresses, CIDRs and ${PROXY_NAMES.join(', ')}` +
+        ` (not "${bad[0].slice(0, 60)}"; "true" is refused: any client could then choose its address)`,
+    );
+  }
+  return v;
 }
 
 const LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'];
@@ -123,5 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         .filter((p) => p !== '')
         .map((p) => fromRoot(p)),
     ),
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    jobsPerMinute: int(env, 'DOCKET_JOBS_PER_MINUTE', 60, 0, 100_000),
   });
 }

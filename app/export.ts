@@ -74,9 +74,14 @@ export async function writeJobsCsv(db: Db, q: Omit<ListQuery, 'after' | 'limit'>
       for (const chunk of encodeLines(current.jobs)) await write(out, chunk);
       n += current.jobs.length;
     }
+    // end() without a callback, waiting for 'finish' instead: express-session wraps a
+    // response's end(chunk, encoding) and, when the session's touch is due and
+    // asynchronous, writes its first argument as data, so a callback given to end()
+    // was written as a chunk ("Received function") and the download was cut.
     await new Promise<void>((resolve, reject) => {
       out.once('error', reject);
-      out.end(() => resolve());
+      out.once('finish', () => resolve());
+      out.end();
     });
   } catch (err) {
     out.destroy(err as Error);

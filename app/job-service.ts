@@ -17,6 +17,7 @@ import type { Logger } from './logger.js';
 import { assertMayRun } from './policy.js';
 import { clearInactive, type ClearedJobs } from './store/job-list.js';
 import * as store from './store/jobs.js';
+import { capOptional, capText, TEXT_LIMITS } from './store/limits.js';
 import { getSetting, setSetting } from './store/settings.js';
 import { getTask, listTasks, requireTask, validateParams } from './tasks/index.js';
 import type { Transport } from './transports/transport.js';
@@ -68,7 +69,9 @@ export class JobService {
     const params = validateParams(def, req.params);
     const size = JSON.stringify(params).length;
     if (size > 64 * 1024) throw new BadRequestError(`params are ${size} bytes; the limit is 65536`);
-    const priority = PRIORITIES[req.priority ?? 'normal'];
+    // An own property only: "toString" names no priority (an inherited lookup was a 500).
+    const name = req.priority ?? 'normal';
+    const priority = Object.hasOwn(PRIORITIES, name) ? PRIORITIES[name] : undefined;
     if (priority === undefined) throw new BadRequestError('priority must be high, normal or low');
     const row: store.InsertJob = {
       task: def.name,
@@ -97,7 +100,7 @@ export class JobService {
           type: 'joined',
           attempt: existing.attempt,
           actor,
-          message: `a request by ${actor} joined this job (unique key ${uniqueKey})`,
+          message: capText(`a request by ${actor} joined this job (unique key ${uniqueKey})`, TEXT_LIMITS.message),
           at: this.now(),
         });
         return { job: existing, joined: true, dispatched: existing.dispatchedAt !== null };
@@ -219,7 +222,7 @@ export class JobService {
       items.map(({ job, result }) => ({
         id: job.id,
         attempt: job.attempt,
-        resultSummary: result.summary?.slice(0, 500) ?? null,
+        resultSummary: capOptional(result.summary, TEXT_LIMITS.resultSummary),
         resultFile: result.file?.stored ?? null,
         resultName: result.file?.downloadName ?? null,
         objectRef: result.objectRef ?? null,
@@ -244,6 +247,9 @@ export class JobService {
    * failure allows it, otherwise failed with the reason. A cancel request wins.
    */
   async fail(job: Pick<Job, 'id' | 'attempt'>, actor: string, f: FailureInfo): Promise<'retried' | 'failed' | 'cancelled' | 'stale'> {
+    // Cut to fit its column with room for what is added below ("; retrying (attempt ...)"),
+    // so that the failure is always recorded, however long the task's error.
+    f = { ...f, message: capText(f.message, TEXT_LIMITS.error - 200) };
     const current = await store.getJob(this.db, job.id);
     if (!current || current.status !== 'running' || current.attempt !== job.attempt) return 'stale';
     const now = this.now();
@@ -317,7 +323,7 @@ export class JobService {
     total: number | null,
     text: string | null,
   ): Promise<boolean> {
-    return store.setProgress(this.db, job.id, job.attempt, { current, total, text });
+    return store.setProgress(this.db, job.id, job.attempt, { current, total, text: capOptional(text, TEXT_LIMITS.progressText) });
   }
 
   async appendOutput(
@@ -434,6 +440,9 @@ export class JobService {
         if (rel !== '' && !rel.startsWith('..') && !isAbsolute(rel)) await remove(resolve(file), `file of a ${job.task} job`);
       }
     }
+    // The output mirrored on this host (logs/jobs/<id>.log): a cleared job's output goes
+    // with it. Workers on other hosts keep their own copies.
+    for (const id of cleared.ids) await remove(join(this.config.jobLogDir, `${id}.log`), 'job log');
   }
 
   /** Cancels every queued job (running ones go on) and empties the broker's queues. */

@@ -1,10 +1,14 @@
 import type { JobService } from './job-service.js';
+import { pruneFailures } from './store/login-failures.js';
+import { pruneExpiredSessions } from './store/sessions.js';
 import { workersWithRunningJobs } from './store/workers.js';
 
 /** How often any process sweeps for expired leases and undispatched jobs. */
 const SWEEP_MS = 1000;
 /** How often (amqp) it looks for workers whose broker connection died. */
 const PRESENCE_MS = 250;
+/** How often expired sessions and ended failed-login windows are deleted. */
+const PRUNE_MS = 10 * 60 * 1000;
 /** After the broker comes back, give other workers this long to reconnect before judging them gone. */
 const RECONNECT_GRACE_MS = 8000;
 
@@ -25,6 +29,7 @@ export class Maintenance {
   private dbFailed = false;
   private stopped = false;
   private lastSweep = 0;
+  private lastPrune = Date.now();
 
   constructor(
     private readonly service: JobService,
@@ -59,6 +64,13 @@ export class Maintenance {
       if (full) this.lastSweep = Date.now();
       const dbSettled = this.dbBackSince === null || Date.now() - this.dbBackSince > s.config.heartbeatMs * 2 + 500;
       if (full && dbSettled) await s.reapExpired();
+      // Expired sessions and failed-login counts go on a timer, not only at a login: the
+      // tables would otherwise grow for as long as nobody logs in.
+      if (Date.now() - this.lastPrune >= PRUNE_MS) {
+        this.lastPrune = Date.now();
+        await pruneExpiredSessions(s.db, Date.now());
+        await pruneFailures(s.db, Date.now());
+      }
       const t = s.transport;
       if (t && t.state() === 'up') {
         if (this.sawDown) {

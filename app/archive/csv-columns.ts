@@ -219,6 +219,21 @@ export interface HeaderCheck {
   problems: string[];
 }
 
+/** Unknown columns named in a message; the rest are counted (a header may have 120,000). */
+const NAMED_COLUMNS = 10;
+
+/** '"a", "b", "c" and 119,997 more': the first few names (each cut at 60 characters), the rest counted. */
+export function someNames(names: readonly string[], shown = NAMED_COLUMNS): string {
+  const named = names.slice(0, shown).map((c) => JSON.stringify(c.slice(0, 60)));
+  const rest = names.length - named.length;
+  return rest > 0 ? `${named.join(', ')} and ${rest.toLocaleString('en-US')} more` : named.join(', ');
+}
+
+/** A table's own entry for a name from a file: "constructor" or "toString" is no column. */
+function ownValue<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
 /**
  * Checks a header row. Unknown columns reject the file, naming them: AtoM ignores them
  * silently, and a misspelt `scopeAndContents` then loses a whole column of data.
@@ -230,14 +245,14 @@ export function checkHeader(raw: string[]): HeaderCheck {
   if (unknown.length > 0) {
     problems.push(
       `the header has ${unknown.length === 1 ? 'a column' : 'columns'} this import does not know: ` +
-        `${unknown.map((c) => JSON.stringify(c.slice(0, 60))).join(', ')}. ` +
+        `${someNames(unknown)}. ` +
         `Use AtoM's ISAD column names (${ISAD_COLUMNS.slice(0, 6).join(', ')}, ...; ` +
         'see the README), spelt exactly as they are',
     );
   }
   const empty = columns.filter((c) => c === '').length;
   if (empty > 0) problems.push(`the header has ${empty} empty column name${empty === 1 ? '' : 's'}`);
-  const canonical = columns.map((c) => COLUMN_ALIASES[c] ?? c);
+  const canonical = columns.map((c) => ownValue(COLUMN_ALIASES, c) ?? c);
   const seen = new Set<string>();
   const dup = new Set<string>();
   for (const c of canonical) {
@@ -288,7 +303,7 @@ export function rowFields(row: CsvRow): RowFields {
       blank.push(column);
       continue;
     }
-    const field = FIELD_OF_COLUMN[column];
+    const field = ownValue(FIELD_OF_COLUMN, column);
     if (field === 'publicationStatus') {
       const status = parsePublicationStatus(value);
       if (status) set.publicationStatus = status;

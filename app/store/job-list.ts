@@ -179,6 +179,8 @@ export interface ClearedJobs {
   files: string[];
   /** Task and parameters of the cleared jobs whose task owns files (`ownsFiles`). */
   owners: Array<{ task: string; params: Record<string, unknown> }>;
+  /** The cleared jobs' ids (their output logs on this host go too). */
+  ids: number[];
 }
 
 /**
@@ -195,6 +197,7 @@ export async function clearInactive(
   let cleared = 0;
   const files: string[] = [];
   const owners: ClearedJobs['owners'] = [];
+  const clearedIds: number[] = [];
   for (;;) {
     const b = db('jobs').select('id', 'task', 'params', 'result_file').whereIn('status', FINAL_STATUSES as JobStatus[]);
     b.where((w) => {
@@ -227,8 +230,9 @@ export async function clearInactive(
         owners.push({ task: r.task, params: typeof r.params === 'string' ? (JSON.parse(r.params) as Record<string, unknown>) : {} });
       }
     }
+    clearedIds.push(...gone);
     forgetSummaries(db);
     if (rows.length < 1000) break;
   }
-  return { cleared, files, owners };
+  return { cleared, files, owners, ids: clearedIds };
 }

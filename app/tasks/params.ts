@@ -44,7 +44,7 @@ export function validateParams(def: TaskSpec, raw: unknown): Record<string, unkn
   const input = raw as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(input)) {
-    if (!(key in def.params)) {
+    if (!Object.hasOwn(def.params, key)) {
       const known = Object.keys(def.params);
       throw new BadRequestError(
         `unknown parameter "${key.slice(0, 64)}" for task "${def.name}"` +

@@ -3,6 +3,7 @@
  */
 import express, { type Request, type Response } from 'express';
 import type { Context } from '../context.js';
+import { secondsUtc } from '../dates.js';
 import { listWorkers } from '../store/workers.js';
 import type { User } from '../types.js';
 import { requireAdmin } from './auth.js';
@@ -22,12 +23,19 @@ export function adminRoutes(ctx: Context): express.Router {
       title: 'Workers',
       queue,
       transport: { kind: ctx.transport.kind, state: ctx.transport.state(), error: ctx.transport.lastError() },
-      workers: workers.map((w) => ({
-        ...w,
-        stateLabel: w.state === 'active' ? 'Active' : w.state === 'lost' ? 'Lost (no heartbeat)' : 'Stopped',
-        heartbeatAgo: formatDuration(now - w.lastHeartbeatAt),
-        uptime: formatDuration((w.stoppedAt ?? now) - w.startedAt),
-      })),
+      workers: workers.map((w) => {
+        const lost = w.state === 'lost';
+        return {
+          ...w,
+          stateLabel: w.state === 'active' ? 'Active' : lost ? `Lost since ${secondsUtc(w.lastHeartbeatAt)} UTC (no heartbeat)` : 'Stopped',
+          // A lost worker runs nothing: its last count is stale, and its jobs are
+          // recovered (retried or failed) once their leases run out.
+          running: lost ? 0 : w.running,
+          heartbeatAgo: formatDuration(now - w.lastHeartbeatAt),
+          // Its life ended at its last heartbeat, not now.
+          uptime: formatDuration((w.stoppedAt ?? (lost ? w.lastHeartbeatAt : now)) - w.startedAt),
+        };
+      }),
     });
   });
 

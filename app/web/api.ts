@@ -10,11 +10,11 @@ import type { Context } from '../context.js';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors.js';
 import { canCancel, canRetry, isAdmin, listScope } from '../policy.js';
 import { EMPTY_PAGE, listJobs, summarize } from '../store/job-list.js';
-import { listEvents } from '../store/jobs.js';
+import { eventsPage } from '../store/job-events.js';
 import { STATUS_LABELS, type PriorityName, type User } from '../types.js';
 import { requireUser } from './auth.js';
-import { jobIdParam, queryValue, sendJsonWithEtag } from './http.js';
-import { filterQuery, listQueryFor, PAGE_SIZE, parseJobFilter, queueState, visibleJob } from './jobs-query.js';
+import { chunkCursorParam, jobIdParam, queryValue, sendJsonWithEtag } from './http.js';
+import { assertMayRetryTask, filterQuery, listQueryFor, PAGE_SIZE, parseJobFilter, queueState, visibleJob } from './jobs-query.js';
 import { downloadHandler, runnableTasks } from './jobs-pages.js';
 import { outputHandler, retryAfterSeconds } from './output.js';
 import { eventJson, jobJson } from './present.js';
@@ -23,10 +23,14 @@ const MAX_LIMIT = 200;
 /** How often a list poller should ask (the page refreshes every 5 s too). */
 const LIST_RETRY_AFTER = 5;
 
-function limitParam(raw: string | null): number {
-  if (raw === null || raw === '') return PAGE_SIZE;
+/** Events per page of `/api/jobs/:id/events`, by default and at most. */
+export const EVENTS_PAGE = 100;
+const MAX_EVENTS_PAGE = 1000;
+
+function limitParam(raw: string | null, def = PAGE_SIZE, max = MAX_LIMIT): number {
+  if (raw === null || raw === '') return def;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_LIMIT) throw new BadRequestError(`limit must be a whole number from 1 to ${MAX_LIMIT}`);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new BadRequestError(`limit must be a whole number from 1 to ${max}`);
   return n;
 }
 
@@ -108,11 +112,18 @@ export function apiRoutes(ctx: Context): express.Router {
 
   router.get('/jobs/:id/events', async (req: Request, res: Response) => {
     const job = await visibleJob(ctx, req.user as User, jobIdParam(req.params.id));
-    const events = await listEvents(ctx.db, job.id);
+    const after = chunkCursorParam(queryValue(req, 'after'), 'an event id');
+    const limit = limitParam(queryValue(req, 'limit'), EVENTS_PAGE, MAX_EVENTS_PAGE);
+    const page = await eventsPage(ctx.db, job.id, after, limit);
     const wait = retryAfterSeconds(job);
     if (wait !== null) res.set('Retry-After', String(wait));
     res.set('Cache-Control', 'private, no-cache');
-    sendJsonWithEtag(req, res, { events: events.map(eventJson) });
+    const limitPart = limit !== EVENTS_PAGE ? `&limit=${limit}` : '';
+    sendJsonWithEtag(req, res, {
+      events: page.events.map(eventJson),
+      next: page.next,
+      links: { next: page.next ? `/api/jobs/${job.id}/events?after=${page.next}${limitPart}` : null },
+    });
   });
 
   router.get('/jobs/:id/download', downloadHandler(ctx));
@@ -134,6 +145,7 @@ export function apiRoutes(ctx: Context): express.Router {
     if (!canRetry(actor, job)) {
       throw new ConflictError(`job ${job.id} is ${STATUS_LABELS[job.status]}; only failed or cancelled jobs can be retried`);
     }
+    assertMayRetryTask(actor, job);
     const again = await ctx.service.retry(job.id, actor.username);
     res.status(202).set('Location', `/api/jobs/${job.id}`).json({ job: jobJson(again) });
   });

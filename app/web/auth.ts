@@ -1,12 +1,14 @@
 /**
  * Who is asking: the session's user or an API token's, and the login and logout
- * routes. Logins are rate limited per address, and repeated failures for one
- * username from one address are answered more and more slowly; both count in the
- * database, so that several web processes share them.
+ * routes. Failed logins are limited per username and address (the lockout), and more
+ * loosely per address (many users behind one NAT share an address: one attacker there
+ * must not lock them all out); repeated failures for one username from one address are
+ * answered more and more slowly. All of it counts in the database, so that several web
+ * processes share the counts.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { rateLimit, type ClientRateLimitInfo, type Options, type Store } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit, type ClientRateLimitInfo, type Options, type Store } from 'express-rate-limit';
 import type { Context } from '../context.js';
 import type { Db } from '../db.js';
 import { ForbiddenError, HttpError } from '../errors.js';
@@ -18,12 +20,15 @@ import type { User } from '../types.js';
 import { bearerToken, bodyValue, isApi, isFragment, localPath, queryValue } from './http.js';
 import { render } from './render.js';
 import { SESSION_MAX_AGE_MS } from './session.js';
+import { clearLoginToken, loginToken, validLoginToken } from './login-token.js';
 import { ShortCache } from './short-cache.js';
 import './request.js';
 
 export interface LoginLimits {
-  /** Failed logins per address per window before 429. Default 20 per 15 minutes. */
+  /** Failed logins of one username from one address per window before 429. Default 20 per 15 minutes. */
   maxFailures?: number;
+  /** Failed logins from one address, whatever the usernames, per window before 429. Default 200. */
+  maxAddressFailures?: number;
   windowMs?: number;
   /** Failures of one username from one address answered at once; later ones wait. Default 3. */
   freeFailures?: number;
@@ -31,8 +36,6 @@ export interface LoginLimits {
   baseDelayMs?: number;
   maxDelayMs?: number;
 }
-
-const ANONYMOUS_SESSION_MS = 3600 * 1000;
 
 /** 401: the request needs a signed-in user. */
 export class UnauthorizedError extends HttpError {
@@ -129,13 +132,15 @@ class FailureDelays {
   }
 }
 
-/** express-rate-limit's counts of failed logins per address, in the database. */
+/** express-rate-limit's counts of failed logins per key (an address, or an address and a username), in the database. */
 class FailureStore implements Store {
   readonly localKeys = false;
-  readonly prefix = 'address:';
   private windowMs = 15 * 60 * 1000;
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    readonly prefix: string,
+  ) {}
 
   init(options: Options): void {
     this.windowMs = options.windowMs;
@@ -168,9 +173,17 @@ function save(req: Request): Promise<void> {
   return new Promise((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));
 }
 
-export function authRoutes(ctx: Context, limits: LoginLimits = {}): express.Router {
+/** The address a login counts against (an IPv6 client by its /56, as express-rate-limit advises). */
+const addressOf = (req: Request): string => ipKeyGenerator(req.ip ?? '');
+
+/** The username a login names, as it is counted (trimmed, in lower case, at most 100 characters). */
+const loginName = (req: Request): string => (bodyValue(req, 'username') ?? '').trim().slice(0, 100).toLowerCase();
+
+export function authRoutes(ctx: Context, secret: string, limits: LoginLimits = {}): express.Router {
+  const maxFailures = limits.maxFailures ?? 20;
   const l: Required<LoginLimits> = {
-    maxFailures: limits.maxFailures ?? 20,
+    maxFailures,
+    maxAddressFailures: limits.maxAddressFailures ?? maxFailures * 10,
     windowMs: limits.windowMs ?? 15 * 60 * 1000,
     freeFailures: limits.freeFailures ?? 3,
     baseDelayMs: limits.baseDelayMs ?? 500,
@@ -179,29 +192,41 @@ export function authRoutes(ctx: Context, limits: LoginLimits = {}): express.Rout
   const delays = new FailureDelays(ctx.db, l);
   const router = express.Router();
 
-  const limiter = rateLimit({
-    windowMs: l.windowMs,
-    limit: l.maxFailures,
-    // Only failures count: a successful login (a redirect) gives its hit back.
-    skipSuccessfulRequests: true,
-    standardHeaders: 'draft-7',
-    legacyHeaders: false,
-    store: new FailureStore(ctx.db),
-    handler: (_req, _res, next, options) => {
-      const minutes = Math.ceil(options.windowMs / 60_000);
-      next(new HttpError(429, `Too many failed logins from your address. Try again in ${minutes} minutes.`));
-    },
-  });
+  const limiter = (prefix: string, limit: number, key: (req: Request) => string, who: string) =>
+    rateLimit({
+      windowMs: l.windowMs,
+      limit,
+      // Only failures count: a successful login (a redirect) gives its hit back.
+      skipSuccessfulRequests: true,
+      standardHeaders: 'draft-7',
+      legacyHeaders: false,
+      keyGenerator: key,
+      store: new FailureStore(ctx.db, prefix),
+      handler: (_req, _res, next, options) => {
+        const minutes = Math.ceil(options.windowMs / 60_000);
+        next(new HttpError(429, `Too many failed logins ${who}. Try again in ${minutes} minutes.`));
+      },
+    });
+  const perUser = limiter('login:', l.maxFailures, (req) => `${addressOf(req)} ${loginName(req)}`, 'for this username from your address');
+  const perAddress = limiter('address:', l.maxAddressFailures, addressOf, 'from your address');
+
+  /** The login form's own CSRF check (no session yet: see login-token.ts). */
+  const loginCsrf: express.RequestHandler = (req, _res, next) => {
+    if (!validLoginToken(secret, req)) {
+      throw new ForbiddenError('This form has expired or was sent from another site. Go back, reload the page and try again.');
+    }
+    next();
+  };
+  const loginPage = (req: Request, res: Response, locals: { next: string; username: string; error: string | null }, status = 200) =>
+    render(res, 'login', { title: 'Log in', ...locals, csrfToken: loginToken(secret, req, res) }, status);
 
   router.get('/login', (req, res) => {
     const next = localPath(queryValue(req, 'next'), '/jobs');
     if (req.user) return res.redirect(303, next);
-    // The login form's session (it only holds the CSRF token) lasts an hour, not a day's work.
-    if (req.session) req.session.cookie.maxAge = ANONYMOUS_SESSION_MS;
-    render(res, 'login', { title: 'Log in', next, username: '', error: null, csrf: true });
+    loginPage(req, res, { next, username: '', error: null });
   });
 
-  router.post('/login', limiter, async (req: Request, res: Response) => {
+  router.post('/login', loginCsrf, perAddress, perUser, async (req: Request, res: Response) => {
     const username = (bodyValue(req, 'username') ?? '').trim().slice(0, 100);
     const password = (bodyValue(req, 'password') ?? '').slice(0, 1000);
     const next = localPath(bodyValue(req, 'next'), '/jobs');
@@ -210,12 +235,7 @@ export function authRoutes(ctx: Context, limits: LoginLimits = {}): express.Rout
       const wait = await delays.failed(req, username);
       if (wait > 0) await sleep(wait);
       ctx.log.warn('failed login', { username, ip: req.ip });
-      return render(
-        res,
-        'login',
-        { title: 'Log in', next, username, error: 'Wrong username or password.', csrf: true },
-        401,
-      );
+      return loginPage(req, res, { next, username, error: 'Wrong username or password.' }, 401);
     }
     await delays.succeeded(req, username);
     // A new session id at login: a session id planted before the login is worth nothing.
@@ -227,6 +247,7 @@ export function authRoutes(ctx: Context, limits: LoginLimits = {}): express.Rout
     // would each make one, and the form showing the token saved first would be refused.
     req.csrfToken?.();
     await save(req);
+    clearLoginToken(res);
     pruneExpiredSessions(ctx.db, Date.now()).catch((err: unknown) => ctx.log.warn(`cannot prune sessions: ${String(err)}`));
     pruneFailures(ctx.db, Date.now()).catch((err: unknown) => ctx.log.warn(`cannot prune failed logins: ${String(err)}`));
     res.redirect(303, next);

@@ -6,7 +6,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Context } from '../context.js';
 import { HttpError, NotFoundError, describeError } from '../errors.js';
-import { isApi } from './http.js';
+import { isApi, loggedUrl } from './http.js';
 import { render } from './render.js';
 
 interface Described {
@@ -57,11 +57,11 @@ export function errorHandler(ctx: Context): ErrorRequestHandler {
   return (err, req, res, next) => {
     if (res.headersSent) {
       // A stream (CSV, output) failed half-way: cut the connection so the client sees it.
-      ctx.log.warn(`${req.method} ${req.originalUrl} failed after the response started: ${describeError(err)}`);
+      ctx.log.warn(`${req.method} ${loggedUrl(req)} failed after the response started: ${describeError(err)}`);
       return next(err);
     }
     const { status, message } = describeHttpError(err);
-    if (status >= 500) ctx.log.error(`${req.method} ${req.originalUrl}: ${describeError(err)}`, { stack: (err as Error)?.stack });
+    if (status >= 500) ctx.log.error(`${req.method} ${loggedUrl(req)}: ${describeError(err)}`, { stack: (err as Error)?.stack });
     res.set('Cache-Control', 'no-store');
     const wantsJson = isApi(req) || req.accepts(['html', 'json']) === 'json';
     if (wantsJson) {

@@ -40,14 +40,37 @@ export function cursorParam(raw: string | null, name = 'after'): number | null {
 }
 
 /**
+ * A cursor within one job: the id of the last output chunk (or event) seen, 0 (or
+ * nothing) for the start. Chunks and events have their own ids, not job ids.
+ */
+export function chunkCursorParam(raw: string | null, what = 'an output chunk id'): number {
+  if (raw === null || raw === '') return 0;
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(raw)) {
+    throw new BadRequestError(`"after" must be ${what} (a whole number; 0 or nothing for the start)`);
+  }
+  return Number(raw);
+}
+
+/**
  * Where to go after a login or a form: only a path on this site. "//evil.example" and
- * "/\evil.example" are other sites to a browser, so they are refused.
+ * "/\\evil.example" are other sites to a browser, and so is "/\t/evil.example": browsers
+ * drop tabs and line breaks from a URL and read a backslash as a slash. So a path with
+ * any control character or backslash is refused, wherever it is.
  */
 export function localPath(raw: string | null, fallback: string): string {
   if (!raw || raw.length > 2000) return fallback;
-  if (!raw.startsWith('/') || raw.startsWith('//') || raw.startsWith('/\\')) return fallback;
-  if (/[\r\n]/.test(raw)) return fallback;
+  if (!raw.startsWith('/') || raw.startsWith('//')) return fallback;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f\\]/.test(raw)) return fallback;
   return raw;
+}
+
+/**
+ * The request's URL for a log line, its CSRF token blanked: an upload form sends the
+ * token in the query string (`?_csrf=`), and a log is no place for it.
+ */
+export function loggedUrl(req: Request): string {
+  return req.originalUrl.replace(/([?&]_csrf=)[^&#]*/gi, '$1[redacted]');
 }
 
 /** True for requests under /api, which get JSON answers (errors included). */

@@ -9,19 +9,23 @@ import { CSV_COLUMNS, exportFileName, writeJobsCsv } from '../export.js';
 import { ConflictError, HttpError, NotFoundError } from '../errors.js';
 import { canCancel, canRetry, clearScope, isAdmin, listScope, type Actor } from '../policy.js';
 import { EMPTY_PAGE, listJobs, summarize, type JobPage, type Summary } from '../store/job-list.js';
-import { listEvents, readOutput } from '../store/jobs.js';
+import { eventsPage } from '../store/job-events.js';
+import { readOutput } from '../store/jobs.js';
 import { getWorker } from '../store/workers.js';
 import { JOB_STATUSES, PRIORITIES, STATUS_LABELS, TAB_STATUSES, type Tab, type User } from '../types.js';
 import { listTasks, type TaskSpec } from '../tasks/index.js';
 import { requireUser } from './auth.js';
-import { bodyValue, isFragment, jobIdParam, localPath, one, queryValue } from './http.js';
-import { filterQuery, listQueryFor, PAGE_SIZE, parseJobFilter, queueState, visibleJob, type JobFilter } from './jobs-query.js';
+import { bodyValue, chunkCursorParam, isFragment, jobIdParam, localPath, one, queryValue } from './http.js';
+import { assertMayRetryTask, filterQuery, listQueryFor, PAGE_SIZE, parseJobFilter, queueState, visibleJob, type JobFilter } from './jobs-query.js';
 import { outputHandler } from './output.js';
 import { jobRow, type QueueState } from './present.js';
 import { flash, render, saveAndRedirect } from './render.js';
 
 /** Output chunks the details page shows at once; the live stream sends the rest. */
 export const INITIAL_CHUNKS = 500;
+
+/** Events the details page shows at once; links page through the rest. */
+export const HISTORY_PAGE = 200;
 
 const TAB_LABELS: Record<Tab, string> = { all: 'All', active: 'Active', failed: 'Failed' };
 
@@ -188,6 +192,7 @@ export function jobsRoutes(ctx: Context): express.Router {
     values.priority = priority;
     try {
       if (!def) throw new HttpError(400, 'Choose a task from the list.');
+      if (!Object.hasOwn(PRIORITIES, priority)) throw new HttpError(400, 'Choose a priority: high, normal or low.');
       const { job, joined, dispatched } = await ctx.service.enqueue({
         task: def.name,
         params,
@@ -215,7 +220,8 @@ export function jobsRoutes(ctx: Context): express.Router {
   router.get('/jobs/:id', async (req: Request, res: Response) => {
     const actor = req.user as User;
     const job = await visibleJob(ctx, actor, jobIdParam(req.params.id));
-    const events = await listEvents(ctx.db, job.id);
+    const eventsAfter = chunkCursorParam(queryValue(req, 'events_after'), 'an event id');
+    const { events, next: eventsNext } = await eventsPage(ctx.db, job.id, eventsAfter, HISTORY_PAGE);
     const queue = await queueState(ctx);
     const worker = job.workerId ? await getWorker(ctx.db, job.workerId) : null;
     const locals: Record<string, unknown> = {
@@ -223,6 +229,8 @@ export function jobsRoutes(ctx: Context): express.Router {
       job,
       row: jobRow(job, actor, queue),
       events,
+      eventsFirstHref: eventsAfter > 0 ? `/jobs/${job.id}#history-title` : null,
+      eventsNextHref: eventsNext ? `/jobs/${job.id}?events_after=${eventsNext}#history-title` : null,
       worker,
       paramsText: JSON.stringify(job.params, null, 2),
       fragment: isFragment(req),
@@ -258,6 +266,7 @@ export function jobsRoutes(ctx: Context): express.Router {
     if (!canRetry(actor, job)) {
       throw new ConflictError(`Job ${job.id} is ${STATUS_LABELS[job.status]}; only failed or cancelled jobs can be retried.`);
     }
+    assertMayRetryTask(actor, job);
     await ctx.service.retry(job.id, actor.username);
     flash(req, 'info', `Job ${job.id} is queued again.`);
     await saveAndRedirect(req, res, back(req, `/jobs/${job.id}`));

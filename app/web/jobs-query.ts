@@ -8,13 +8,14 @@ import type { Request } from 'express';
 import type { Context } from '../context.js';
 import type { Db } from '../db.js';
 import { BadRequestError, NotFoundError } from '../errors.js';
-import { canSee, isAdmin, listScope, type Actor } from '../policy.js';
+import { assertMayRun, canSee, isAdmin, listScope, type Actor } from '../policy.js';
 import type { ListQuery } from '../store/job-list.js';
 import { getJob } from '../store/jobs.js';
 import { getSetting } from '../store/settings.js';
 import { findUser } from '../store/users.js';
 import { listWorkers } from '../store/workers.js';
-import { JOB_STATUSES, TABS, TAB_STATUSES, type Job, type JobStatus, type Tab } from '../types.js';
+import { JOB_STATUSES, STATUS_LABELS, TABS, TAB_STATUSES, type Job, type JobStatus, type Tab } from '../types.js';
+import { getTask } from '../tasks/index.js';
 import { cursorParam, queryValue } from './http.js';
 import type { QueueState } from './present.js';
 import { ShortCache } from './short-cache.js';
@@ -42,12 +43,25 @@ function pick<T extends string>(raw: string | null, allowed: readonly T[], name:
   return raw as T;
 }
 
+/**
+ * A status by its name or by the label the pages show ("Error" is `failed`), in any
+ * case; empty means any status.
+ */
+function statusParam(raw: string | null): JobStatus | null {
+  const v = raw?.trim().toLowerCase() ?? '';
+  if (v === '') return null;
+  const found = JOB_STATUSES.find((s) => s === v || STATUS_LABELS[s].toLowerCase() === v);
+  if (found) return found;
+  const labels = JOB_STATUSES.map((s) => (STATUS_LABELS[s].toLowerCase() === s ? s : `${s} (${STATUS_LABELS[s]})`));
+  throw new BadRequestError(`status must be one of ${labels.join(', ')}, not "${raw?.slice(0, 40)}"`);
+}
+
 /** The filter from `?tab=&task=&status=&user=&order=&after=|before=`; bad values are a 400. */
 export function parseJobFilter(req: Request, actor: Actor): JobFilter {
   const tab = pick(queryValue(req, 'tab'), TABS, 'tab', 'all');
   const task = queryValue(req, 'task')?.trim() || null;
   if (task && task.length > 64) throw new BadRequestError('task must be at most 64 characters');
-  let status: JobStatus | null = pick(queryValue(req, 'status'), ['', ...JOB_STATUSES] as const, 'status', '') || null;
+  let status = statusParam(queryValue(req, 'status'));
   // A status outside the tab (e.g. Completed on Failed) would only ever show nothing.
   const inTab = TAB_STATUSES[tab];
   if (status && inTab && !inTab.includes(status)) status = null;
@@ -141,4 +155,24 @@ export async function visibleJob(ctx: Context, actor: Actor, id: number): Promis
   const job = await getJob(ctx.db, id);
   if (!job || !canSee(actor, job)) throw new NotFoundError('No such job');
   return job;
+}
+
+/**
+ * A retry starts the task again, so it needs the same permission as starting it: an
+ * archivist may not retry an administrators-only task's job run in her name from the
+ * command line (403). A task no longer registered is left to the service to refuse.
+ */
+export function assertMayRetryTask(actor: Actor, job: Pick<Job, 'task'>): void {
+  const def = getTask(job.task);
+  if (def) assertMayRun(def, actor);
+}
+
+/** Whether the retry button is shown: the same check, as a yes or no. */
+export function mayRetryTask(actor: Actor, job: Pick<Job, 'task'>): boolean {
+  try {
+    assertMayRetryTask(actor, job);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -16,19 +16,25 @@ import { HttpError } from '../errors.js';
 import type { Actor } from '../policy.js';
 import { getJob, readOutput } from '../store/jobs.js';
 import { FINAL_STATUSES, STATUS_LABELS, type Job } from '../types.js';
-import { cursorParam, jobIdParam, queryValue, sendJsonWithEtag } from './http.js';
+import { chunkCursorParam, jobIdParam, queryValue, sendJsonWithEtag } from './http.js';
 import { visibleJob } from './jobs-query.js';
 import { chunkJson, isoDate, progressOf } from './present.js';
 
 const POLL_MS = 500;
 const HEARTBEAT_MS = 15_000;
 const BATCH = 500;
-/** Open streams per process; more get a 503 and fall back to polling. */
-const MAX_STREAMS = 500;
+/**
+ * Live streams: at most `total` open per process and `perUser` per user (more get a 503
+ * and the page polls instead: one user's tabs cannot take every stream); each stream
+ * checks every `sessionCheckMs` that its session still signs its user in, and ends once
+ * the user has logged out (or the session is gone). Tests shorten the check.
+ */
+export const STREAM_LIMITS = { total: 500, perUser: 10, sessionCheckMs: 15_000 };
 /** After the job is over, output may still land (the worker's last flush): wait this long for it. */
 const SETTLE_MS = 1000;
 
 let openStreams = 0;
+const streamsOf = new Map<number, number>();
 
 /** Waits for the socket to take more, or to close (a gone client never drains). */
 function drained(res: Response): Promise<void> {
@@ -74,7 +80,7 @@ export function outputHandler(ctx: Context, kind: 'page' | 'api') {
     if (kind === 'page' && req.accepts(['json', 'text/event-stream']) === 'text/event-stream') {
       return stream(ctx, req, res, job);
     }
-    const after = cursorParam(queryValue(req, 'after')) ?? 0;
+    const after = chunkCursorParam(queryValue(req, 'after'));
     const chunks = await readOutput(ctx.db, job.id, after, BATCH);
     const next = chunks.length ? chunks[chunks.length - 1].id : after;
     const state = jobState(job);
@@ -104,11 +110,13 @@ async function sendText(ctx: Context, job: Job, res: Response): Promise<void> {
 }
 
 async function stream(ctx: Context, req: Request, res: Response, first: Job): Promise<void> {
-  if (openStreams >= MAX_STREAMS) {
+  const userId = req.user?.id ?? 0;
+  if (openStreams >= STREAM_LIMITS.total || (streamsOf.get(userId) ?? 0) >= STREAM_LIMITS.perUser) {
     res.set('Retry-After', '5');
     throw new HttpError(503, 'Too many live streams; the page polls instead.');
   }
   openStreams++;
+  streamsOf.set(userId, (streamsOf.get(userId) ?? 0) + 1);
   res.status(200);
   res.set({
     'Content-Type': 'text/event-stream; charset=utf-8',
@@ -126,6 +134,7 @@ async function stream(ctx: Context, req: Request, res: Response, first: Job): Pr
   let finalSince: number | null = null;
   let lastWrite = Date.now();
   let timer: NodeJS.Timeout | null = null;
+  let sessionCheckedAt = Date.now();
 
   const write = async (text: string): Promise<void> => {
     lastWrite = Date.now();
@@ -135,6 +144,9 @@ async function stream(ctx: Context, req: Request, res: Response, first: Job): Pr
     if (closed) return;
     closed = true;
     openStreams--;
+    const mine = (streamsOf.get(userId) ?? 1) - 1;
+    if (mine > 0) streamsOf.set(userId, mine);
+    else streamsOf.delete(userId);
     if (timer) clearTimeout(timer);
   };
   req.on('close', stop);
@@ -153,10 +165,21 @@ async function stream(ctx: Context, req: Request, res: Response, first: Job): Pr
     if (server && server.listening === false) {
       stop();
       // And the connection too: kept alive, it would hold the closing server for its idle timeout.
-      res.end(() => req.socket.end());
+      // (No callback to end(): express-session's wrapper may write it as data.)
+      res.once('finish', () => req.socket.end());
+      res.end();
       return;
     }
     try {
+      if (Date.now() - sessionCheckedAt >= STREAM_LIMITS.sessionCheckMs) {
+        sessionCheckedAt = Date.now();
+        if (!(await stillSignedIn(req))) {
+          await write(`event: end\ndata: ${JSON.stringify({ loggedOut: true })}\n\n`);
+          stop();
+          res.end();
+          return;
+        }
+      }
       // Status first, then output: output read after a final status is complete
       // except for a last flush, which the settle time covers.
       const job = (await getJob(ctx.db, first.id)) ?? first;
@@ -192,4 +215,13 @@ async function stream(ctx: Context, req: Request, res: Response, first: Job): Pr
     }
   };
   await poll();
+}
+
+/** Whether the stream's session still exists and still signs in the user it began with. */
+function stillSignedIn(req: Request): Promise<boolean> {
+  const store = req.sessionStore;
+  if (!store || !req.sessionID || !req.user) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    store.get(req.sessionID, (err, s) => resolve(!err && !!s && s.userId === req.user?.id));
+  });
 }

@@ -6,6 +6,7 @@
 import { isoUtc } from '../dates.js';
 import { formatDate, jobInfo, jobUser } from '../export.js';
 import { canCancel, canRetry, type Actor } from '../policy.js';
+import { mayRetryTask } from './jobs-query.js';
 import { STATUS_LABELS, priorityName, type Job, type JobEvent, type JobSummary, type OutputChunk } from '../types.js';
 import { getTask } from '../tasks/index.js';
 import { recordLink } from './links.js';
@@ -103,7 +104,7 @@ export function jobRow(j: JobSummary, actor: Actor, q: QueueState | null) {
     record: recordLink(j.objectRef),
     user: jobUser(j),
     canCancel: canCancel(actor, j),
-    canRetry: canRetry(actor, j),
+    canRetry: canRetry(actor, j) && mayRetryTask(actor, j),
   };
 }
 export type JobRow = ReturnType<typeof jobRow>;

@@ -12,16 +12,21 @@ import { apiRoutes } from './api.js';
 import { authRoutes, loadUser, type LoginLimits } from './auth.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { healthHandler } from './health.js';
-import { isApi, one } from './http.js';
+import { isApi, loggedUrl, one } from './http.js';
 import { jobsRoutes } from './jobs-pages.js';
+import { JOB_CREATING_POSTS, jobRateLimit } from './job-rate-limit.js';
 import { viewHelpers } from './present.js';
-import { sessionMiddleware } from './session.js';
+import { sessionMiddleware, sessionSecret } from './session.js';
 import { ejsEngine } from './views.js';
 import './request.js';
 
 export interface WebOptions {
   /** Login rate limit and slowdown (tests make them small). */
   login?: LoginLimits;
+  /** How often a session's expiry is written back (default TOUCH_EVERY_MS; tests make it short). */
+  sessionTouchMs?: number;
+  /** Jobs one user may create per minute (default: the configuration's). */
+  jobsPerMinute?: number;
 }
 
 /** What may name a file under public/ (css/docket.css, js/docket.js, ...). */
@@ -94,7 +99,9 @@ function csrfProtection(): RequestHandler {
     // A token is no ambient authority; nor is an API call with no session behind it,
     // which then gets the API's own 401 ("log in or send a token") instead of a 403
     // about a form that has expired.
-    skipCsrfProtection: (req: Request) => req.authVia === 'token' || (!req.user && isApi(req)),
+    // The login form has its own token (login-token.ts): it has no session to keep one in.
+    skipCsrfProtection: (req: Request) =>
+      req.authVia === 'token' || (!req.user && isApi(req)) || (req.method === 'POST' && req.path === '/login'),
   });
   return csrfSynchronisedProtection;
 }
@@ -108,7 +115,7 @@ function requestLog(ctx: Context): RequestHandler {
     res.set('X-Request-Id', id);
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      ctx.log.http(`${req.method} ${req.originalUrl} ${res.statusCode} ${ms.toFixed(1)} ms`, {
+      ctx.log.http(`${req.method} ${loggedUrl(req)} ${res.statusCode} ${ms.toFixed(1)} ms`, {
         request: id,
         user: req.user?.username ?? '-',
       });
@@ -128,7 +135,7 @@ function requestLog(ctx: Context): RequestHandler {
 export async function createWebApp(ctx: Context, opts: WebOptions = {}): Promise<express.Express> {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', ctx.config.trustProxy);
   // EJS, compiled without `with (locals)` (app/web/views.ts).
   app.engine('ejs', ejsEngine(VIEWS_DIR));
   app.set('view engine', 'ejs');
@@ -160,11 +167,15 @@ export async function createWebApp(ctx: Context, opts: WebOptions = {}): Promise
   app.use(refuseOversizedBody(BODY_LIMIT));
   app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 500 }));
   app.use(express.json({ limit: BODY_LIMIT }));
-  app.use(await sessionMiddleware(ctx));
+  app.use(await sessionMiddleware(ctx, opts.sessionTouchMs));
+  const secret = await sessionSecret(ctx);
   app.use(loadUser(ctx));
   app.use(csrfProtection());
 
-  app.use(authRoutes(ctx, opts.login));
+  const jobLimit = jobRateLimit(opts.jobsPerMinute ?? ctx.config.jobsPerMinute);
+  if (jobLimit) app.post(JOB_CREATING_POSTS, jobLimit);
+
+  app.use(authRoutes(ctx, secret, opts.login));
   app.use('/api', apiRoutes(ctx));
   app.use(jobsRoutes(ctx));
   app.use(adminRoutes(ctx));

@@ -15,7 +15,7 @@ import { bearerToken, isApi } from './http.js';
 /** A session lasts this long after its last use. */
 export const SESSION_MAX_AGE_MS = 12 * 3600 * 1000;
 /** A session's expiry is written back at most this often (every request would be a write). */
-const TOUCH_EVERY_MS = 60 * 1000;
+export const TOUCH_EVERY_MS = 60 * 1000;
 
 /**
  * The package's store, with two changes:
@@ -28,6 +28,13 @@ const TOUCH_EVERY_MS = 60 * 1000;
  */
 class DocketSessionStore extends ConnectSessionKnexStore {
   private touched = new Map<string, number>();
+
+  constructor(
+    options: ConstructorParameters<typeof ConnectSessionKnexStore>[0],
+    private readonly touchEveryMs: number,
+  ) {
+    super(options);
+  }
 
   override get(sid: string, cb: (err: unknown, s?: SessionData | null) => void): Promise<SessionData | null> {
     return super.get(sid, cb).catch(() => null);
@@ -46,7 +53,7 @@ class DocketSessionStore extends ConnectSessionKnexStore {
   override async touch(sid: string, s: SessionData, cb?: (err?: unknown) => void): Promise<void> {
     const now = Date.now();
     const last = this.touched.get(sid);
-    if (last !== undefined && now - last < TOUCH_EVERY_MS) {
+    if (last !== undefined && now - last < this.touchEveryMs) {
       cb?.();
       return;
     }
@@ -67,14 +74,17 @@ export async function sessionSecret(ctx: Context): Promise<string> {
   return getOrCreateSetting(ctx.db, 'session_secret', () => randomBytes(32).toString('base64url'));
 }
 
-export async function sessionMiddleware(ctx: Context): Promise<RequestHandler> {
-  const store = new DocketSessionStore({
-    knex: ctx.db,
-    tableName: 'sessions',
-    createTable: false,
-    // Expired sessions are pruned at each login instead of by a timer that would outlive the app.
-    cleanupInterval: 0,
-  });
+export async function sessionMiddleware(ctx: Context, touchEveryMs = TOUCH_EVERY_MS): Promise<RequestHandler> {
+  const store = new DocketSessionStore(
+    {
+      knex: ctx.db,
+      tableName: 'sessions',
+      createTable: false,
+      // Expired sessions are pruned at each login instead of by a timer that would outlive the app.
+      cleanupInterval: 0,
+    },
+    touchEveryMs,
+  );
   const mw = session({
     name: 'docket.sid',
     secret: await sessionSecret(ctx),

@@ -39,14 +39,16 @@ for (const backend of backends()) {
       const c = new Client(web.base);
       const form = await c.get('/login?next=/jobs/new');
       expect(form.status).to.equal(200);
-      const cookie = form.headers.getSetCookie().find((s) => s.startsWith('docket.sid='));
-      expect(cookie, 'the login form starts a session for its CSRF token').to.be.a('string');
+      // The login form starts no session: its CSRF token is a signed cookie for an hour.
+      expect(form.headers.getSetCookie().find((s) => s.startsWith('docket.sid='))).to.equal(undefined);
+      const cookie = form.headers.getSetCookie().find((s) => s.startsWith('docket.login='));
+      expect(cookie, 'the login form sets its token cookie').to.be.a('string');
       expect(cookie).to.match(/HttpOnly/i);
       expect(cookie).to.match(/SameSite=Lax/i);
       const expires = (setCookie: string | undefined) => Date.parse(/Expires=([^;]+)/i.exec(setCookie ?? '')?.[1] ?? '') - Date.now();
-      // The login form's session only holds its CSRF token: an hour. A signed-in one: 12 hours after its last use.
       expect(expires(cookie)).to.be.within(3500_000, 3700_000);
       const before = c.cookies.get('docket.sid');
+      expect(before).to.equal(undefined);
       const ok = await c.post('/login', { username: 'alice', password: PASSWORDS.alice, next: '/jobs/new' });
       expect(ok.status).to.equal(303);
       expect(expires(ok.headers.getSetCookie().find((s) => s.startsWith('docket.sid=')))).to.be.within(11.9 * 3600_000, 12.1 * 3600_000);
@@ -137,13 +139,37 @@ for (const backend of backends()) {
         expect(times[2]).to.be.at.least(590);
         expect(times[3]).to.be.at.least(990);
         expect(times[0]).to.be.below(times[1]);
-        // For the rest of the window the address is refused, even with a right password.
-        const blocked = await c.post('/login', { username: 'alice', password: PASSWORDS.alice });
-        expect(blocked.status).to.equal(429);
-        expect((await d.post('/login', { username: 'alice', password: PASSWORDS.alice })).status).to.equal(429);
+        // For the rest of the window this username is refused from this address...
+        expect((await d.post('/login', { username: 'slow', password: 'wrong-again' })).status).to.equal(429);
+        expect((await c.post('/login', { username: 'SLOW ', password: 'wrong-again' })).status).to.equal(429);
+        // ...but not another user behind the same address (a shared NAT) with her right password.
+        const alice = await c.post('/login', { username: 'alice', password: PASSWORDS.alice });
+        expect(alice.status).to.equal(303);
       } finally {
         await closeServer(strict.server);
         await closeServer(other.server);
+        await web.ctx.db('login_failures').delete();
+      }
+    });
+
+    it('caps failed logins per address more loosely, whatever the usernames, and stores no session for the login form', async () => {
+      await web.ctx.db('login_failures').delete();
+      const strict = await serve(web.ctx, { login: { maxFailures: 3, maxAddressFailures: 5, freeFailures: 10 } });
+      try {
+        const sessionsBefore = Number(((await web.ctx.db('sessions').count({ n: '*' }))[0] as { n: number | string }).n);
+        const c = new Client(strict.base);
+        for (let i = 0; i < 20; i++) await new Client(strict.base).get('/login');
+        await c.get('/login');
+        // Twenty anonymous visits to the login form stored no session.
+        expect(Number(((await web.ctx.db('sessions').count({ n: '*' }))[0] as { n: number | string }).n)).to.equal(sessionsBefore);
+        const statuses: number[] = [];
+        for (const name of ['u1', 'u2', 'u3', 'u4', 'u5', 'u6']) statuses.push((await c.post('/login', { username: name, password: 'wrong' })).status);
+        expect(statuses).to.deep.equal([401, 401, 401, 401, 401, 429]);
+        const blocked = await c.post('/login', { username: 'alice', password: PASSWORDS.alice });
+        expect(blocked.status).to.equal(429);
+        expect(blocked.text).to.include('Too many failed logins from your address');
+      } finally {
+        await closeServer(strict.server);
         await web.ctx.db('login_failures').delete();
       }
     });

@@ -52,7 +52,7 @@ for (const backend of backends()) {
         summary: '34 rows exported',
         file: { stored: 'alice-result.csv', downloadName: 'Fonds "A" export.csv', content: 'identifier,title\nF1,Fonds A\n' },
       });
-      a.failed = await failed(ctx, users.alice, XSS_ERROR);
+      a.failed = await failed(ctx, users.alice, XSS_ERROR, ECHO_TASK);
       a.cancelled = await cancelled(ctx, users.alice);
       b.queued = await queued(ctx, users.bob);
       b.failed = await failed(ctx, users.bob, 'bob broke it');
@@ -286,7 +286,7 @@ for (const backend of backends()) {
       const r = await admin.get('/workers');
       expect(r.status).to.equal(200);
       expect(r.text).to.match(/data-worker-id="w-active" data-state="active">[\s\S]*?Active</);
-      expect(r.text).to.match(/data-worker-id="w-lost" data-state="lost">[\s\S]*?Lost \(no heartbeat\)/);
+      expect(r.text).to.match(/data-worker-id="w-lost" data-state="lost">[\s\S]*?Lost since [0-9: -]+ UTC \(no heartbeat\)/);
       expect(r.text).to.match(/data-worker-id="w-stopped" data-state="stopped">[\s\S]*?Stopped/);
       expect((await alice.get('/workers')).status).to.equal(403);
       // Workers started elsewhere show on the jobs page within QUEUE_STATE_TTL_MS (the
@@ -373,7 +373,7 @@ for (const backend of backends()) {
       expect(r.status).to.equal(303);
       expect((await web.ctx.service.get(a.running.id)).cancelRequestedBy).to.equal('alice');
       // Retry a failed job: queued again, a new attempt to come.
-      const f = await failed(web.ctx, web.users.alice, 'first try failed');
+      const f = await failed(web.ctx, web.users.alice, 'first try failed', ECHO_TASK);
       const rt = await alice.post(`/jobs/${f.id}/retry`);
       expect(rt.status).to.equal(303);
       expect((await web.ctx.service.get(f.id)).status).to.equal('queued');

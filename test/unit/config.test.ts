@@ -27,4 +27,16 @@ describe('configuration', () => {
     expect(() => loadConfig({ LOG_LEVEL: 'loud' })).to.throw(/LOG_LEVEL must be one of/);
     expect(() => loadConfig({ DOCKET_LEASE_MS: '1000', DOCKET_HEARTBEAT_MS: '900' })).to.throw(/at least twice/);
   });
+
+  it('reads TRUST_PROXY as hops or addresses, refusing "true" and bad addresses', () => {
+    expect(loadConfig({}).trustProxy).to.equal('loopback');
+    expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).to.equal(1);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.5, 192.168.0.0/16, loopback' }).trustProxy).to.equal('10.0.0.5, 192.168.0.0/16, loopback');
+    expect(loadConfig({ TRUST_PROXY: 'fd00::/8' }).trustProxy).to.equal('fd00::/8');
+    for (const bad of ['true', '10.0.0.300', '10.0.0.0/40', 'proxy.example', '99']) {
+      expect(() => loadConfig({ TRUST_PROXY: bad }), bad).to.throw(/TRUST_PROXY must be/);
+    }
+    expect(loadConfig({}).jobsPerMinute).to.equal(60);
+    expect(() => loadConfig({ DOCKET_JOBS_PER_MINUTE: '-1' })).to.throw(/DOCKET_JOBS_PER_MINUTE must be a whole number/);
+  });
 });

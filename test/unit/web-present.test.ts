@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { describeHttpError } from '../../app/web/error-handler.js';
-import { jobIdParam, localPath } from '../../app/web/http.js';
+import { jobIdParam, localPath, loggedUrl } from '../../app/web/http.js';
 import { registerRecordLink, recordLink } from '../../app/web/links.js';
 import { formatDuration, progressOf, waitingReason, type QueueState } from '../../app/web/present.js';
 import { summaryText } from '../../app/web/jobs-pages.js';
@@ -8,9 +8,17 @@ import { summaryText } from '../../app/web/jobs-pages.js';
 describe('web helpers', () => {
   it('follows only local paths after a login or a form', () => {
     expect(localPath('/jobs?tab=failed', '/jobs')).to.equal('/jobs?tab=failed');
-    for (const evil of ['//evil.example', '/\\evil.example', 'https://evil.example', 'jobs', '/jobs\r\nSet-Cookie: x=1', null, '']) {
+    for (const evil of ['//evil.example', '/\\evil.example', 'https://evil.example', 'jobs', '/jobs\r\nSet-Cookie: x=1', null, '',
+      '/\t/evil.example/x', '/\n/evil.example', '/\u0000/evil.example', '/\u007f/x', '/a\\b', '/\u000b/evil.example']) {
       expect(localPath(evil, '/jobs'), String(evil)).to.equal('/jobs');
     }
+  });
+
+  it('blanks the CSRF token of a URL written to the log', () => {
+    const url = (originalUrl: string) => loggedUrl({ originalUrl } as Parameters<typeof loggedUrl>[0]);
+    expect(url('/descriptions/import?_csrf=s3cr3t-token')).to.equal('/descriptions/import?_csrf=[redacted]');
+    expect(url('/x?a=1&_CSRF=abc&b=2')).to.equal('/x?a=1&_CSRF=[redacted]&b=2');
+    expect(url('/jobs?tab=all')).to.equal('/jobs?tab=all');
   });
 
   it('reads a job id from the path, anything else being a job that does not exist', () => {

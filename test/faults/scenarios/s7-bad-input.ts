@@ -5,10 +5,12 @@
  * bad request a good job is submitted, and all of them complete.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context } from '../../../app/context.js';
+import { TEXT_LIMITS } from '../../../app/store/limits.js';
 import { createToken, createUser } from '../../../app/store/users.js';
 import { count, persist, ROOT, rowOf, settle, sleep, track, type Check } from '../harness.js';
 import { MYSQL_AMQP, SQLITE_DB, staged, SWEEP_ALLOWANCE_MS, type Scenario } from '../scenario.js';
@@ -207,6 +209,39 @@ export const s7: Scenario = {
         await cliCase('a job id that does not exist', ['jobs:show', '999999999'], 1);
         await cliCase('retry a job id that does not exist', ['jobs:retry', '999999999'], 1);
         await goodJob();
+
+        // Hostile values in a query: each a clear 4xx, or the same page as for no value.
+        await http('priority named like an inherited property', 400, call(port, 'POST', '/api/jobs', { token, json: json({ task: 'noop', priority: 'toString' }) }));
+        await http('a parameter named like an inherited property', 400, call(port, 'POST', '/api/jobs', { token, json: json({ task: 'noop', params: { constructor: 1 } }) }));
+        await http('a status that is no status', 400, call(port, 'GET', '/api/jobs?status=broken', { token }));
+        await http('an output cursor that is not a chunk id', 400, call(port, 'GET', `/api/jobs/${good[0]}/output?after=-1`, { token }));
+        await http('an events page that is too long', 400, call(port, 'GET', `/api/jobs/${good[0]}/events?limit=100000`, { token }));
+        const fromStart = await call(port, 'GET', `/api/jobs/${good[0]}/output?after=0`, { token });
+        checks.push({ what: 'API output from the start (?after=0): 200', ok: fromStart.status === 200, detail: String(fromStart.status) });
+        // `docket run noop --user fault-archivist`, cancelled: hers, but not hers to start again.
+        const { job: adminOnly } = await ctx.service.enqueue({ task: 'sleep', params: { seconds: 30 }, user: archivist, origin: 'cli' });
+        await ctx.service.cancel(adminOnly.id, 'fault suite');
+        for (const until = Date.now() + 30_000; (await ctx.service.get(adminOnly.id)).status !== 'cancelled' && Date.now() < until; ) await sleep(100);
+        await http('an archivist retrying her job of an administrators-only task', 403, call(port, 'POST', `/api/jobs/${adminOnly.id}/retry`, { token: archivistToken }));
+
+        // A CSV header of 120,000 unknown columns: the import fails at once with a short
+        // reason (the first few named, the rest counted), recorded as Failed, never
+        // "Running" until its worker is taken for lost.
+        const wide = join(tmpdir(), `docket-wide-header-${process.pid}.csv`);
+        writeFileSync(wide, `${Array.from({ length: 120_000 }, (_, i) => `unknownColumn${i}`).join(',')}\nx\n`);
+        const { job: wideJob } = await ctx.service.enqueue({ task: 'csv-import', params: { file: wide }, user: null, origin: 'cli' });
+        let wideNow = await ctx.service.get(wideJob.id);
+        for (const until = Date.now() + 60_000; wideNow.status === 'queued' || wideNow.status === 'running'; ) {
+          if (Date.now() > until) break;
+          await sleep(200);
+          wideNow = await ctx.service.get(wideJob.id);
+        }
+        const reason = wideNow.error ?? '';
+        checks.push({
+          what: 'a CSV header of 120,000 unknown columns: Failed with a short reason naming the first few',
+          ok: wideNow.status === 'failed' && reason.length <= TEXT_LIMITS.error && /and 119,990 more/.test(reason) && !reason.includes('worker lost'),
+          detail: `${wideNow.status}, ${reason.length} characters: ${reason.slice(0, 60)}`,
+        });
 
         const health = await call(port, 'GET', '/healthz');
         checks.push({ what: 'the web app still answers /healthz', ok: health.status === 200, detail: String(health.status) });
