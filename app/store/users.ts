@@ -81,6 +81,13 @@ export async function getAccount(db: Db, id: number): Promise<Account | null> {
   return { user: toUser(r), disabledAt: ms(r.disabled_at), sessionsValidFrom: ms(r.sessions_valid_from) };
 }
 
+/** Every account, by username (the administrators' tokens page). */
+export async function listAccounts(db: Db): Promise<Account[]> {
+  const rows = (await db('users').orderBy('username')) as Row[];
+  const ms = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+  return rows.map((r) => ({ user: toUser(r), disabledAt: ms(r.disabled_at), sessionsValidFrom: ms(r.sessions_valid_from) }));
+}
+
 /** A session signed in at `signedInAt` still signs this account in. */
 export function sessionStillValid(account: Account, signedInAt: number | undefined): boolean {
   if (account.disabledAt !== null) return false;
