@@ -7,6 +7,11 @@ import type { CliIO } from './io.js';
 
 /** After this long queued, `--wait` says why the job is waiting. */
 const WAITING_NOTICE_MS = 5000;
+/**
+ * Polls start fast and slow down to POLL_MS: a short job (a `noop` starts some 10 ms
+ * after it is queued) is seen completed at once, a long one costs a query per 150 ms.
+ */
+const FIRST_POLL_MS = 20;
 const POLL_MS = 150;
 
 /** Streams a job's output until it ends; 0 if it completed, 1 if not. */
@@ -19,6 +24,7 @@ export async function waitFor(ctx: Context, id: number, io: CliIO): Promise<numb
   process.once('SIGINT', onInt);
   let warned = false;
   const started = Date.now();
+  let pause = FIRST_POLL_MS;
   try {
     for (;;) {
       const job = await ctx.service.get(id);
@@ -51,7 +57,8 @@ export async function waitFor(ctx: Context, id: number, io: CliIO): Promise<numb
             : `job ${id} is waiting in the queue\n`,
         );
       }
-      await sleep(POLL_MS);
+      await sleep(pause);
+      pause = Math.min(POLL_MS, pause * 2);
     }
   } finally {
     process.off('SIGINT', onInt);

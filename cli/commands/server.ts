@@ -1,13 +1,10 @@
 /** The long-running commands (start, web, worker) and migrate. */
 import type { Server } from 'node:http';
 import type { Command } from 'commander';
-import { seedDemoData } from '../../app/archive/seed.js';
-import { ensureAdmin } from '../../app/bootstrap.js';
 import type { Context } from '../../app/context.js';
 import { migrate } from '../../app/db.js';
-import { createWebApp, listen } from '../../app/web/server.js';
 import { getTask, listTasks } from '../../workers/tasks/index.js';
-import { Worker } from '../../workers/worker.js';
+import type { Worker } from '../../workers/worker.js';
 import { action } from '../action.js';
 import { positiveInt, type CliIO } from '../io.js';
 import { UsageError } from '../usage.js';
@@ -54,8 +51,17 @@ function workerSettings(opts: WorkerOpts) {
   };
 }
 
+/*
+ * The web app, the worker and the demo data are imported when their command runs: every
+ * other command (a `docket run` an operator waits for) starts without loading Express,
+ * the views or the child pool.
+ */
+
 async function startWeb(ctx: Context, io: CliIO, seed: boolean): Promise<Server> {
   const { config } = ctx;
+  const { ensureAdmin } = await import('../../app/bootstrap.js');
+  const { seedDemoData } = await import('../../app/archive/seed.js');
+  const { createWebApp, listen } = await import('../../app/web/server.js');
   const note = await ensureAdmin(ctx.db, config.adminPassword);
   // `docket start` is the try-it-out command: it gives a newcomer descriptions to work
   // on (only while there are none). `docket web` never adds data.
@@ -71,6 +77,7 @@ async function startWeb(ctx: Context, io: CliIO, seed: boolean): Promise<Server>
 }
 
 async function startWorker(ctx: Context, io: CliIO, opts: WorkerOpts): Promise<Worker> {
+  const { Worker } = await import('../../workers/worker.js');
   const worker = new Worker(ctx.service, ctx.transport, workerSettings(opts));
   await worker.start();
   io.out(`worker ${worker.id} is taking ${worker.abilities.join(', ')} jobs (concurrency ${worker.concurrency})\n`);
