@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-/** The `docket` command's entry point; the commands live in program.ts and commands.ts. */
+/** The `docket` command's entry point; the program is built in program.ts, its commands in commands/. */
 import { createWriteStream } from 'node:fs';
-import type { CliIO } from './commands.js';
+import type { CliIO } from './io.js';
 import { main } from './program.js';
 
 const io: CliIO = {

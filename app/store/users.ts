@@ -1,7 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import type { Db } from '../db.js';
 import { BadRequestError, ConflictError } from '../errors.js';
+import { endSessionsOf } from './sessions.js';
 import type { Role, User } from '../types.js';
 
 type Row = Record<string, unknown>;
@@ -46,33 +46,67 @@ export async function verifyPassword(db: Db, username: string, password: string)
   const r = (await db('users').where({ username }).first()) as Row | undefined;
   const hash = r ? String(r.password_hash) : '$2b$10$invalidinvalidinvalidinuJ0Sx4m0F1V2oQ8r9s5t6u7v8w9xyz';
   const ok = await bcrypt.compare(password, hash);
-  return ok && r ? toUser(r) : null;
+  // A disabled account cannot sign in (answered like a wrong password: no account probing).
+  return ok && r && r.disabled_at === null ? toUser(r) : null;
 }
 
-const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
-
-/** A new API token for a user; only its hash is stored, so it is shown once. */
-export async function createToken(db: Db, userId: number, name: string): Promise<string> {
-  const token = `dkt_${randomBytes(24).toString('base64url')}`;
-  await db('api_tokens').insert({ user_id: userId, name, token_hash: hashToken(token), created_at: Date.now() });
-  return token;
-}
-
-export async function userForToken(db: Db, token: string): Promise<User | null> {
-  const r = (await db('api_tokens')
-    .join('users', 'users.id', 'api_tokens.user_id')
-    .select('users.id', 'users.username', 'users.role', 'api_tokens.id as token_id')
-    .where('api_tokens.token_hash', hashToken(token))
-    .first()) as Row | undefined;
-  if (!r) return null;
-  await db('api_tokens').where({ id: r.token_id }).update({ last_used_at: Date.now() });
-  return toUser(r);
-}
-
+/**
+ * Sets a password and ends every session of the user: whoever signed in with the old
+ * password is signed out at once. (The only way to change a password is the command
+ * line, so there is no session of the changer's own to keep.)
+ */
 export async function setPassword(db: Db, username: string, password: string): Promise<void> {
   if (password.length < 8) throw new BadRequestError('a password needs at least 8 characters');
-  const n = await db('users')
-    .where({ username })
-    .update({ password_hash: await bcrypt.hash(password, 10) });
-  if (n === 0) throw new BadRequestError(`no user "${username}"`);
+  const user = await findUser(db, username);
+  if (!user) throw new BadRequestError(`no user "${username}"`);
+  const now = Date.now();
+  await db('users')
+    .where({ id: user.id })
+    .update({ password_hash: await bcrypt.hash(password, 10), sessions_valid_from: now });
+  await endSessionsOf(db, user.id, null);
+}
+
+/** What decides whether a signed-in session still counts (see `sessionStillValid`). */
+export interface Account {
+  user: User;
+  disabledAt: number | null;
+  /** Sessions signed in before this time no longer sign anyone in. */
+  sessionsValidFrom: number | null;
+}
+
+export async function getAccount(db: Db, id: number): Promise<Account | null> {
+  const r = (await db('users').where({ id }).first()) as Row | undefined;
+  if (!r) return null;
+  const ms = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+  return { user: toUser(r), disabledAt: ms(r.disabled_at), sessionsValidFrom: ms(r.sessions_valid_from) };
+}
+
+/** Every account, by username (the administrators' tokens page). */
+export async function listAccounts(db: Db): Promise<Account[]> {
+  const rows = (await db('users').orderBy('username')) as Row[];
+  const ms = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+  return rows.map((r) => ({ user: toUser(r), disabledAt: ms(r.disabled_at), sessionsValidFrom: ms(r.sessions_valid_from) }));
+}
+
+/** A session signed in at `signedInAt` still signs this account in. */
+export function sessionStillValid(account: Account, signedInAt: number | undefined): boolean {
+  if (account.disabledAt !== null) return false;
+  return account.sessionsValidFrom === null || (signedInAt ?? 0) >= account.sessionsValidFrom;
+}
+
+/**
+ * Disables (or enables again) an account. Disabling ends its sessions and refuses its
+ * tokens at once; enabling brings the tokens back (sessions stay ended). Returns false
+ * when the account already was in that state.
+ */
+export async function setDisabled(db: Db, username: string, disabled: boolean): Promise<boolean> {
+  const user = await findUser(db, username);
+  if (!user) throw new BadRequestError(`no user "${username}"`);
+  const now = Date.now();
+  const q = db('users').where({ id: user.id });
+  const n = disabled
+    ? await q.whereNull('disabled_at').update({ disabled_at: now, sessions_valid_from: now })
+    : await q.whereNotNull('disabled_at').update({ disabled_at: null });
+  if (disabled) await endSessionsOf(db, user.id, null);
+  return n > 0;
 }

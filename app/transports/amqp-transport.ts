@@ -58,6 +58,29 @@ export class AmqpTransport implements Transport {
     this.connect().catch(() => this.scheduleReconnect());
   }
 
+  /**
+   * Resolves once connected (true), or false when the connection attempt under way
+   * failed or `timeoutMs` passed first. A short-lived process (the CLI) started in the
+   * background waits here before it publishes: publishing before the connection is up
+   * leaves the job to the dispatcher's next sweep, seconds later.
+   */
+  async whenConnected(timeoutMs: number): Promise<boolean> {
+    if (this.st === 'up') return true;
+    const attempt = this.connecting;
+    if (!attempt) return false;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    try {
+      await Promise.race([attempt.catch(() => undefined), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+    // Read again: the attempt above may have changed it (TypeScript narrowed it before).
+    return this.state() === 'up';
+  }
+
   private connect(): Promise<void> {
     if (this.connecting) return this.connecting;
     this.connecting = this.doConnect().finally(() => {

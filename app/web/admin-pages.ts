@@ -1,5 +1,6 @@
 /**
- * Administrators' pages: the workers and the queue's pause switch.
+ * Administrators' pages: the workers, the queue's pause switch, and (token-pages.ts)
+ * the API tokens.
  */
 import express, { type Request, type Response } from 'express';
 import type { Context } from '../context.js';
@@ -11,9 +12,11 @@ import { bodyValue, localPath } from './http.js';
 import { forgetQueueState, queueState } from './jobs-query.js';
 import { formatDuration } from './present.js';
 import { flash, render, saveAndRedirect } from './render.js';
+import { tokenRoutes } from './token-pages.js';
 
 export function adminRoutes(ctx: Context): express.Router {
   const router = express.Router();
+  router.use(tokenRoutes(ctx));
 
   router.get('/workers', requireAdmin, async (_req: Request, res: Response) => {
     const now = Date.now();

@@ -15,8 +15,8 @@ import { ForbiddenError, HttpError } from '../errors.js';
 import { canAdminister } from '../policy.js';
 import { addFailure, failuresOf, forgetFailures, pruneFailures, takeBackFailure } from '../store/login-failures.js';
 import { pruneExpiredSessions } from '../store/sessions.js';
-import { getUser, userForToken, verifyPassword } from '../store/users.js';
-import type { User } from '../types.js';
+import { userForToken } from '../store/tokens.js';
+import { getAccount, sessionStillValid, verifyPassword, type Account } from '../store/users.js';
 import { bearerToken, bodyValue, isApi, isFragment, localPath, queryValue } from './http.js';
 import { render } from './render.js';
 import { SESSION_MAX_AGE_MS } from './session.js';
@@ -46,19 +46,21 @@ export class UnauthorizedError extends HttpError {
 }
 
 /**
- * How long a session's user (id, name, role) is reused by this process: the jobs page
- * and its 5 s auto refresh would otherwise read the same row for every request. Users
- * are never renamed, and no role changes; a user removed from the database stops being
- * signed in within this time.
+ * How long a session's user (id, name, role, disabled or not) is reused by this process:
+ * the jobs page and its 5 s auto refresh would otherwise read the same row for every
+ * request. Users are never renamed, and no role changes; a user removed from the
+ * database stops being signed in within this time. Disabling an account or changing its
+ * password also deletes its session rows, which takes effect at the next request.
  */
 export const USER_TTL_MS = 2000;
 
 /**
  * Sets `req.user` from an API token (under /api) or the session. A token that matches
- * nobody is a 401 at once, rather than an anonymous request that fails later.
+ * nobody (or is revoked, expired, or its user disabled) is a 401 at once, rather than an
+ * anonymous request that fails later.
  */
 export function loadUser(ctx: Context): RequestHandler {
-  const users = new ShortCache<number, User | null>(USER_TTL_MS);
+  const users = new ShortCache<number, Account | null>(USER_TTL_MS);
   return async (req, _res, next) => {
     const token = isApi(req) ? bearerToken(req) : null;
     if (token) {
@@ -70,12 +72,13 @@ export function loadUser(ctx: Context): RequestHandler {
     }
     const id = req.session?.userId;
     if (id !== undefined) {
-      const user = await users.get(id, () => getUser(ctx.db, id));
-      if (user) {
-        req.user = user;
+      const account = await users.get(id, () => getAccount(ctx.db, id));
+      if (account && sessionStillValid(account, req.session.signedInAt)) {
+        req.user = account.user;
         req.authVia = 'session';
       } else {
-        // The account is gone: the session no longer signs anyone in.
+        // The account is gone or disabled, or its password changed since this session
+        // signed in: the session no longer signs anyone in.
         delete req.session.userId;
       }
     }
@@ -242,6 +245,7 @@ export function authRoutes(ctx: Context, secret: string, limits: LoginLimits = {
     await regenerate(req);
     req.session.cookie.maxAge = SESSION_MAX_AGE_MS;
     req.session.userId = user.id;
+    req.session.signedInAt = Date.now();
     // The new session's CSRF token, made now: made by the first pages after the login
     // instead, two of them loading at once (a page and its auto refresh, two tabs)
     // would each make one, and the form showing the token saved first would be refused.

@@ -12,6 +12,8 @@ export interface Flash {
 declare module 'express-session' {
   interface SessionData {
     userId?: number;
+    /** When this session signed in (ms): a password change or a disabled account ends older ones. */
+    signedInAt?: number;
     flash?: Flash[];
   }
 }

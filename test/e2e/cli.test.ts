@@ -34,13 +34,14 @@ for (const backend of backends()) {
     this.timeout(60_000);
     let env: TestEnv;
     let worker: ChildProcess | null = null;
+    let firstMigrate: Result;
 
     before(async function () {
       if (backend.db === 'mysql') await requireService(this, 'mysql');
       if (backend.transport === 'amqp') await requireService(this, 'amqp');
       env = await makeTestEnv(backend);
-      const m = await docket(env.env, ['migrate']);
-      expect(m.code, m.stderr).to.equal(0);
+      firstMigrate = await docket(env.env, ['migrate']);
+      expect(firstMigrate.code, firstMigrate.stderr).to.equal(0);
       worker = spawn(process.execPath, [...cliArgs, 'worker', '--concurrency', '2'], { env: env.env, cwd: ROOT, stdio: 'ignore' });
     });
 
@@ -124,6 +125,44 @@ for (const backend of backends()) {
       }
     });
 
+    it('migrate says which migrations it applied, then that the database is up to date', async () => {
+      expect(firstMigrate.stdout).to.match(/^applied \d+ migrations: 20261122000000_jobs, 20261122010000_sessions, .*20261201000000_token_expiry_user_disabled\n$/);
+      const again = await docket(env.env, ['migrate']);
+      expect(again.code, again.stderr).to.equal(0);
+      expect(again.stdout).to.equal('the database is up to date\n');
+    });
+
+    it('refuses unknown worker abilities as a usage error naming the tasks', async () => {
+      const r = await docket(env.env, ['worker', '--abilities', 'noop,bogus']);
+      expect(r.code).to.equal(2);
+      expect(r.stderr.trim()).to.match(/^docket worker: --abilities: unknown task "bogus"; tasks: .*\bnoop\b.*\bprint\b/);
+      expect(r.stderr.trim().split('\n')).to.have.length(1);
+    });
+
+    if (backend.transport === 'amqp') {
+      it('run publishes the job itself once its broker connection is up: no "unreachable" line, dispatched at once', async () => {
+        for (let i = 0; i < 3; i++) {
+          const r = await docket(env.env, ['run', 'noop']);
+          expect(r.code, r.stderr).to.equal(0);
+          expect(r.stderr).to.equal('');
+          const id = r.stdout.trim();
+          const job = await waitUntil(async () => {
+            const j = JSON.parse((await docket(env.env, ['jobs:show', id, '--json'])).stdout) as {
+              status: string;
+              queuedAt: number;
+              dispatchedAt: number | null;
+              startedAt: number | null;
+            };
+            return j.status === 'completed' ? j : null;
+          }, 20_000, `job ${id} to complete`);
+          // The dispatcher's sweep would republish it seconds later; the CLI's own publish is at once.
+          expect(job.dispatchedAt, 'dispatched').to.be.a('number');
+          expect(job.dispatchedAt! - job.queuedAt).to.be.below(1000);
+          expect(job.startedAt! - job.queuedAt).to.be.below(1500);
+        }
+      });
+    }
+
     it('answers a job that does not exist with exit 1', async () => {
       const r = await docket(env.env, ['jobs:show', '999999']);
       expect(r.code).to.equal(1);
@@ -142,6 +181,52 @@ for (const backend of backends()) {
       const short = await docket(env.env, ['users:add', 'bob', '--role', 'archivist', '--password', 'x']);
       expect(short.code).to.equal(2);
       expect(short.stderr).to.match(/at least 8 characters/);
+    });
+
+    it('lists, expires and revokes tokens, and disables users', async () => {
+      expect((await docket(env.env, ['users:add', 'cleo', '--role', 'admin', '--password', 'cleo-password'])).code).to.equal(0);
+      const bad = await docket(env.env, ['tokens:create', 'cleo', '--expires', '90 days']);
+      expect(bad.code).to.equal(2);
+      expect(bad.stderr.trim()).to.equal('docket tokens:create: --expires takes a number of days or hours such as 90d or 12h, not "90 days"');
+      const made = await docket(env.env, ['tokens:create', 'cleo', '--label', 'nightly', '--expires', '90d']);
+      expect(made.code, made.stderr).to.equal(0);
+      expect(made.stdout.trim()).to.match(/^dkt_/);
+      expect(made.stderr).to.match(/^the token expires at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\n$/);
+      expect((await docket(env.env, ['tokens:create', 'cleo', '--expires', '12h'])).code).to.equal(0);
+
+      const listed = await docket(env.env, ['tokens:list', 'cleo', '--json']);
+      expect(listed.code, listed.stderr).to.equal(0);
+      const tokens = JSON.parse(listed.stdout) as Array<Record<string, string | number | null>>;
+      expect(tokens).to.have.length(2);
+      const nightly = tokens.find((t) => t.label === 'nightly')!;
+      expect(nightly).to.include({ user: 'cleo', state: 'active', lastUsedAt: null, revokedAt: null });
+      const days = (Date.parse(String(nightly.expiresAt)) - Date.parse(String(nightly.createdAt))) / 86400_000;
+      expect(days).to.be.closeTo(90, 0.01);
+      const twelve = tokens.find((t) => t.label === 'cli')!;
+      expect((Date.parse(String(twelve.expiresAt)) - Date.parse(String(twelve.createdAt))) / 3600_000).to.be.closeTo(12, 0.01);
+
+      const text = await docket(env.env, ['tokens:list']);
+      expect(text.stdout.split('\n')[0]).to.match(/^ID\s+USER\s+LABEL\s+STATE\s+CREATED\s+LAST USED\s+EXPIRES\s+REVOKED$/);
+      expect(text.stdout).to.match(new RegExp(`^${String(nightly.id)}\\s+cleo\\s+nightly\\s+active\\s+\\S+ \\S+\\s+never\\s+\\d{4}-`, 'm'));
+
+      const revoked = await docket(env.env, ['tokens:revoke', String(nightly.id)]);
+      expect(revoked.code, revoked.stderr).to.equal(0);
+      expect(revoked.stdout).to.equal(`token ${String(nightly.id)} revoked\n`);
+      const after = JSON.parse((await docket(env.env, ['tokens:list', 'cleo', '--json'])).stdout) as Array<{ id: number; state: string }>;
+      expect(after.find((t) => t.id === nightly.id)!.state).to.equal('revoked');
+      expect((await docket(env.env, ['tokens:revoke', 'x'])).code).to.equal(2);
+      const missing = await docket(env.env, ['tokens:revoke', '999999']);
+      expect(missing.code).to.equal(1);
+      expect(missing.stderr.trim()).to.equal('docket tokens:revoke: token 999999 does not exist');
+      expect((await docket(env.env, ['tokens:list', 'nobody'])).stderr.trim()).to.equal('docket tokens:list: no user "nobody"');
+
+      const disabled = await docket(env.env, ['users:disable', 'cleo']);
+      expect(disabled.code, disabled.stderr).to.equal(0);
+      expect(disabled.stdout).to.equal('user "cleo" disabled; its sessions and tokens no longer work\n');
+      expect((await docket(env.env, ['users:disable', 'cleo'])).stdout).to.equal('user "cleo" was already disabled\n');
+      const passwd = await docket(env.env, ['users:passwd', 'cleo'], 'another-password\n');
+      expect(passwd.code, passwd.stderr).to.equal(0);
+      expect(passwd.stdout).to.equal('password of "cleo" changed; its sessions are signed out\n');
     });
 
     it('pauses and resumes processing', async () => {

@@ -4,7 +4,7 @@
  * server-sent events that end when the job does.
  */
 import { expect } from 'chai';
-import { createToken } from '../../app/store/users.js';
+import { createToken } from '../../app/store/tokens.js';
 import type { Job } from '../../app/types.js';
 import { backends, requireService } from '../helpers.js';
 import { Client, ECHO_TASK, completed, failed, loggedIn, queued, running, serve, startWeb, type Web } from './web-fixture.js';

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context } from '../../../app/context.js';
 import { TEXT_LIMITS } from '../../../app/store/limits.js';
-import { createToken, createUser } from '../../../app/store/users.js';
+import { createToken } from '../../../app/store/tokens.js';
+import { createUser } from '../../../app/store/users.js';
 import { count, persist, ROOT, rowOf, settle, sleep, track, type Check } from '../harness.js';
 import { MYSQL_AMQP, SQLITE_DB, staged, SWEEP_ALLOWANCE_MS, type Scenario } from '../scenario.js';
 

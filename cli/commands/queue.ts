@@ -1,0 +1,130 @@
+/** Processing switches (pause, resume, clear, status, pause on failure) and the workers list. */
+import type { Command } from 'commander';
+import type { Context } from '../../app/context.js';
+import { formatDate } from '../../app/export.js';
+import { countJobs } from '../../app/store/job-list.js';
+import { getSetting, setSetting } from '../../app/store/settings.js';
+import { listWorkers } from '../../app/store/workers.js';
+import { action } from '../action.js';
+import { brokerReady } from '../broker.js';
+import { table, type CliIO } from '../io.js';
+import { UsageError } from '../usage.js';
+
+interface JsonOpts {
+  json?: boolean;
+}
+
+function onOff(v: string | undefined): 'on' | 'off' {
+  if (v !== 'on' && v !== 'off') throw new UsageError('say on or off');
+  return v;
+}
+
+async function status(ctx: Context, opts: JsonOpts, io: CliIO): Promise<number> {
+  const paused = await ctx.service.isPaused();
+  const reason = (await getSetting(ctx.db, 'paused_reason')) || null;
+  const queued = await countJobs(ctx.db, { tab: 'active', userId: null, status: 'queued' });
+  const running = await countJobs(ctx.db, { tab: 'active', userId: null, status: 'running' });
+  const pauseOnFailure = await ctx.service.pauseOnFailure();
+  if (opts.json) {
+    const s = {
+      paused,
+      reason: paused ? reason : null,
+      pauseOnFailure,
+      queued: queued.count,
+      running: running.count,
+      transport: ctx.transport.kind,
+      broker: ctx.transport.state(),
+    };
+    io.out(`${JSON.stringify(s, null, 2)}\n`);
+    return 0;
+  }
+  io.out(`processing: ${paused ? `paused${reason ? ` (${reason})` : ''}` : 'running'}\n`);
+  io.out(`queued: ${queued.count}${queued.capped ? '+' : ''}, running: ${running.count}${running.capped ? '+' : ''}\n`);
+  io.out(`pause on failure: ${pauseOnFailure ? 'on' : 'off'}; transport: ${ctx.transport.kind}\n`);
+  return 0;
+}
+
+async function workers(ctx: Context, opts: JsonOpts, io: CliIO): Promise<number> {
+  const list = await listWorkers(ctx.db, Date.now(), ctx.config.heartbeatMs);
+  if (opts.json) {
+    io.out(`${JSON.stringify(list, null, 2)}\n`);
+    return 0;
+  }
+  if (list.length === 0) {
+    io.out('no workers seen in the last day\n');
+    return 0;
+  }
+  const rows = list.map((w) => [
+    w.id,
+    w.state,
+    w.host,
+    String(w.pid),
+    String(w.running),
+    String(w.concurrency),
+    `${formatDate(w.lastHeartbeatAt)} (${Math.round((Date.now() - w.lastHeartbeatAt) / 1000)} s ago)`,
+    w.abilities.join(','),
+  ]);
+  io.out(table(['ID', 'STATE', 'HOST', 'PID', 'RUNNING', 'CONCURRENCY', 'LAST HEARTBEAT', 'ABILITIES'], rows));
+  return 0;
+}
+
+export function registerQueueCommands(program: Command, io: CliIO): void {
+  program
+    .command('queue:pause')
+    .description('stop starting jobs (running jobs finish)')
+    .action(
+      action<object>(io, async (ctx) => {
+        await ctx.service.setPaused(true, 'paused from the command line');
+        io.out('processing paused: running jobs finish, no new job starts\n');
+        return 0;
+      }),
+    );
+  program
+    .command('queue:resume')
+    .description('start jobs again')
+    .action(
+      action<object>(io, async (ctx) => {
+        await ctx.service.setPaused(false, '');
+        io.out('processing resumed\n');
+        return 0;
+      }),
+    );
+  program
+    .command('queue:clear')
+    .description('cancel every queued job')
+    .action(
+      action<object>(io, async (ctx) => {
+        // The broker's queues are purged too: connected first, or the purge does nothing.
+        await brokerReady(ctx);
+        const n = await ctx.service.clearQueue('Command line');
+        io.out(`cancelled ${n} queued job(s)\n`);
+        return 0;
+      }),
+    );
+  program
+    .command('queue:status')
+    .option('--json', 'as JSON')
+    .description('paused or not, queued and running counts')
+    .action(action<JsonOpts>(io, (ctx, _args, opts) => status(ctx, opts, io)));
+  program
+    .command('queue:pause-on-failure')
+    .argument('<on|off>', 'whether a failed job pauses processing')
+    .description('pause processing automatically when a job fails')
+    .action(
+      action<object>(
+        io,
+        async (ctx, [v]) => {
+          const value = onOff(v);
+          await setSetting(ctx.db, 'pause_on_failure', value === 'on' ? '1' : '0');
+          io.out(`pause on failure: ${value}\n`);
+          return 0;
+        },
+        { check: ([v]) => void onOff(v) },
+      ),
+    );
+  program
+    .command('workers')
+    .option('--json', 'as JSON')
+    .description('list workers: host, pid, abilities, running jobs, heartbeat')
+    .action(action<JsonOpts>(io, (ctx, _args, opts) => workers(ctx, opts, io)));
+}

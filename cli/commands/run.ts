@@ -1,0 +1,134 @@
+/** The administrator's task runner (`docket run`) and the task list (`docket tasks`). */
+import { existsSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import type { Command } from 'commander';
+import { findUser } from '../../app/store/users.js';
+import { PRIORITIES, type PriorityName, type User } from '../../app/types.js';
+import { getTask, listTasks, type TaskSpec } from '../../app/tasks/index.js';
+import { action } from '../action.js';
+import { brokerReady } from '../broker.js';
+import type { CliIO } from '../io.js';
+import { UsageError } from '../usage.js';
+import { waitFor } from '../wait.js';
+
+const RUN_USAGE = 'usage: docket run TASK [--PARAM VALUE ...] [--user NAME] [--priority high|normal|low] [--wait]';
+
+/** What `docket run TASK ...` asked for: the task's parameters and run's own flags. */
+interface RunRequest {
+  def: TaskSpec;
+  params: Record<string, unknown>;
+  wait: boolean;
+  userName: string | null;
+  priority: PriorityName;
+  help: boolean;
+}
+
+/**
+ * Reads `TASK --name value --flag --name=value ...`. Run's own flags (`--wait`,
+ * `--user`, `--priority`, `--help`) are taken out; the rest are the task's parameters,
+ * in camelCase (`--on-error` is `onError`), checked later by the task's validation.
+ */
+function parseRun(args: string[]): RunRequest {
+  const [task, ...rest] = args;
+  if (!task || task.startsWith('-')) throw new UsageError(RUN_USAGE);
+  const def = getTask(task);
+  if (!def) throw new UsageError(`unknown task "${task}"; tasks: ${listTasks().map((t) => t.name).join(', ')}`);
+  const req: RunRequest = { def, params: {}, wait: false, userName: null, priority: 'normal', help: false };
+  for (let i = 0; i < rest.length; i++) {
+    const tok = rest[i];
+    if (!tok.startsWith('--')) throw new UsageError(`unexpected "${tok}"; parameters look like --name value`);
+    let key = tok.slice(2);
+    let value: string;
+    const eq = key.indexOf('=');
+    if (eq >= 0) {
+      value = key.slice(eq + 1);
+      key = key.slice(0, eq);
+    } else if (i + 1 < rest.length && !rest[i + 1].startsWith('--')) {
+      value = rest[++i];
+    } else {
+      value = 'true';
+    }
+    if (key === 'wait') req.wait = value !== 'false';
+    else if (key === 'user') req.userName = value;
+    else if (key === 'priority') {
+      if (!(value in PRIORITIES)) throw new UsageError('--priority must be high, normal or low');
+      req.priority = value as PriorityName;
+    } else if (key === 'help') req.help = true;
+    else req.params[key.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())] = value;
+  }
+  // A file named on the command line is read by a worker, whose working folder may
+  // differ: pass it as an absolute path, and refuse one that is not there now.
+  const file = req.params.file;
+  if (!req.help && typeof file === 'string' && file !== 'true') {
+    const abs = resolvePath(process.cwd(), file);
+    if (!existsSync(abs)) throw new UsageError(`--file ${file}: no such file`);
+    req.params.file = abs;
+  }
+  return req;
+}
+
+function printTasks(io: CliIO, json: boolean): void {
+  const tasks = listTasks();
+  if (json) {
+    io.out(`${JSON.stringify(tasks.map((t) => ({ name: t.name, title: t.title, description: t.description, params: t.params })), null, 2)}\n`);
+    return;
+  }
+  for (const t of tasks) {
+    io.out(`${t.name}${t.adminOnly ? ' (administrators)' : ''}: ${t.description}\n`);
+    for (const [p, spec] of Object.entries(t.params)) {
+      const extra = spec.values ? ` (${spec.values.join('|')})` : spec.default !== undefined ? ` (default ${String(spec.default)})` : '';
+      io.out(`    --${p}${spec.required ? ' (required)' : ''}: ${spec.description}${extra}\n`);
+    }
+  }
+}
+
+export function registerRunCommands(program: Command, io: CliIO): void {
+  program
+    .command('run')
+    .argument('<task>', 'task name (docket tasks lists them)')
+    .description(`enqueue a job: ${RUN_USAGE.slice('usage: '.length)}`)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .helpOption(false)
+    .action(
+      action<object>(
+        io,
+        async (ctx, args) => {
+          const req = parseRun(args);
+          const { def } = req;
+          if (req.help) {
+            io.out(`docket run ${def.name}: ${def.description}\n`);
+            for (const [p, spec] of Object.entries(def.params)) io.out(`    --${p}: ${spec.description}\n`);
+            return 0;
+          }
+          let user: User | null = null;
+          if (req.userName) {
+            user = await findUser(ctx.db, req.userName);
+            if (!user) throw new UsageError(`no user "${req.userName}"`);
+          }
+          await brokerReady(ctx);
+          const { job, joined, dispatched } = await ctx.service.enqueue({ task: def.name, params: req.params, priority: req.priority, user, origin: 'cli' });
+          if (!req.wait) {
+            io.out(`${job.id}\n`);
+            if (joined) io.err(`joined job ${job.id}, which was already ${job.status} for the same ${def.name}\n`);
+            if (!dispatched && ctx.transport.kind === 'amqp') io.err(`the broker is unreachable; job ${job.id} waits and is dispatched when it is back\n`);
+            return 0;
+          }
+          io.err(`job ${job.id} ${joined ? 'joined' : 'queued'}: ${def.name}\n`);
+          return waitFor(ctx, job.id, io);
+        },
+        { check: (args) => void parseRun(args) },
+      ),
+    );
+
+  program
+    .command('tasks')
+    .description('list the tasks and their parameters')
+    .option('--json', 'as JSON')
+    .action(
+      action<{ json?: boolean }>(io, async (_ctx, _args, opts) => {
+        printTasks(io, opts.json === true);
+        return 0;
+      }),
+    );
+}

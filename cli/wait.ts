@@ -1,0 +1,66 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Context } from '../app/context.js';
+import { readOutput } from '../app/store/jobs.js';
+import { listWorkers } from '../app/store/workers.js';
+import { FINAL_STATUSES } from '../app/types.js';
+import type { CliIO } from './io.js';
+
+/** After this long queued, `--wait` says why the job is waiting. */
+const WAITING_NOTICE_MS = 5000;
+/**
+ * Polls start fast and slow down to POLL_MS: a short job (a `noop` starts some 10 ms
+ * after it is queued) is seen completed at once, a long one costs a query per 150 ms.
+ */
+const FIRST_POLL_MS = 20;
+const POLL_MS = 150;
+
+/** Streams a job's output until it ends; 0 if it completed, 1 if not. */
+export async function waitFor(ctx: Context, id: number, io: CliIO): Promise<number> {
+  let after = 0;
+  let interrupted = false;
+  const onInt = (): void => {
+    interrupted = true;
+  };
+  process.once('SIGINT', onInt);
+  let warned = false;
+  const started = Date.now();
+  let pause = FIRST_POLL_MS;
+  try {
+    for (;;) {
+      const job = await ctx.service.get(id);
+      for (;;) {
+        const chunks = await readOutput(ctx.db, id, after, 500);
+        for (const c of chunks) (c.stream === 'stderr' ? io.err : io.out)(c.text);
+        if (chunks.length) after = chunks[chunks.length - 1].id;
+        if (chunks.length < 500) break;
+      }
+      if (FINAL_STATUSES.includes(job.status)) {
+        if (job.status === 'completed') {
+          io.err(`job ${id} completed${job.resultSummary ? `: ${job.resultSummary}` : ''}\n`);
+          return 0;
+        }
+        io.err(`job ${id} ${job.status === 'failed' ? 'failed' : 'was cancelled'}${job.error ? `: ${job.error}` : ''}\n`);
+        return 1;
+      }
+      if (interrupted) {
+        io.err(`stopped waiting; job ${id} goes on (docket jobs:show ${id})\n`);
+        return 1;
+      }
+      if (!warned && job.status === 'queued' && Date.now() - started > WAITING_NOTICE_MS) {
+        warned = true;
+        const active = (await listWorkers(ctx.db, Date.now(), ctx.config.heartbeatMs)).filter(
+          (w) => w.state === 'active' && w.abilities.includes(job.task),
+        );
+        io.err(
+          active.length === 0
+            ? `job ${id} is waiting: no worker that runs "${job.task}" is active (start one with: docket worker)\n`
+            : `job ${id} is waiting in the queue\n`,
+        );
+      }
+      await sleep(pause);
+      pause = Math.min(POLL_MS, pause * 2);
+    }
+  } finally {
+    process.off('SIGINT', onInt);
+  }
+}
