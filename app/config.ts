@@ -30,6 +30,24 @@ export interface Config {
   readonly jobLogDir: string;
   /** Where task results (exports, finding aids) are kept. Default `db/results`. */
   readonly resultsDir: string;
+  /**
+   * Where a new upload or result is written: `database` (chunked rows, reachable from
+   * every host) or `folder` (under `resultsDir`, this host only). Default `database` on
+   * MySQL, `folder` on SQLite.
+   */
+  readonly fileStore: FileStoreKind;
+}
+
+export const FILE_STORE_KINDS = ['database', 'folder'] as const;
+export type FileStoreKind = (typeof FILE_STORE_KINDS)[number];
+
+function fileStoreKind(env: NodeJS.ProcessEnv, database: DatabaseConfig): FileStoreKind {
+  const raw = env.DOCKET_FILE_STORE;
+  if (raw === undefined || raw === '') return database.client === 'mysql' ? 'database' : 'folder';
+  if (!(FILE_STORE_KINDS as readonly string[]).includes(raw)) {
+    throw new ConfigError(`DOCKET_FILE_STORE must be ${FILE_STORE_KINDS.join(' or ')}, not "${raw}"`);
+  }
+  return raw as FileStoreKind;
 }
 
 const LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'];
@@ -111,5 +129,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     outputCapBytes: int(env, 'DOCKET_OUTPUT_CAP_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
     jobLogDir: fromRoot(env.DOCKET_JOB_LOG_DIR || 'logs/jobs'),
     resultsDir: fromRoot(env.DOCKET_RESULTS_DIR || 'db/results'),
+    fileStore: fileStoreKind(env, database),
   });
 }
