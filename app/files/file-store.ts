@@ -46,9 +46,12 @@ const info = (r: FileRow): FileInfo => ({
   createdAt: r.createdAt,
 });
 
-function mb(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(bytes % (1024 * 1024) ? 1 : 0)} MB` : `${bytes} bytes`;
+function limitText(bytes: number): string {
+  const MiB = 1024 * 1024;
+  return bytes >= MiB && bytes % MiB === 0 ? `${bytes / MiB} MB` : `${bytes} bytes`;
 }
+
+const removedWhileWritten = (name: string): NotFoundError => new NotFoundError(`"${name}" was removed while it was written`);
 
 function checkPut(o: PutOptions): void {
   if (o.jobId !== null && !(Number.isSafeInteger(o.jobId) && o.jobId > 0)) throw new BadRequestError(`a file's job id must be a positive whole number, not ${String(o.jobId)}`);
@@ -91,7 +94,7 @@ export class RowFileStore implements FileStore {
         const b = typeof piece === 'string' ? Buffer.from(piece) : Buffer.isBuffer(piece) ? piece : Buffer.from(piece);
         size += b.length;
         // Counted before the piece is written: nothing past the limit reaches the store.
-        if (size > opts.maxBytes) throw new PayloadTooLargeError(`"${opts.name}" is larger than the limit of ${mb(opts.maxBytes)}`);
+        if (size > opts.maxBytes) throw new PayloadTooLargeError(`"${opts.name}" is larger than the limit of ${limitText(opts.maxBytes)}`);
         if (Date.now() - touched > TOUCH_MS) {
           touched = Date.now();
           await touchFile(db, id, touched);
@@ -102,16 +105,22 @@ export class RowFileStore implements FileStore {
     try {
       await blobs.write(id, bounded());
       if (!(await completeFile(this.db, id, size, Date.now()))) {
-        throw new NotFoundError(`"${opts.name}" was removed while it was written`);
+        throw removedWhileWritten(opts.name);
       }
     } catch (err) {
+      // A row gone midway means a delete or the sweep took the file: say so, rather
+      // than the backend's own complaint about its vanished bytes.
+      const taken = await getAnyFile(this.db, id).then(
+        (r) => r === null,
+        () => false,
+      );
       // Leave nothing behind. If this fails too (the database is down), the row stays
       // incomplete and the sweep removes it within the hour.
       await blobs
         .remove(id)
         .then(() => deleteFileRow(this.db, id))
         .catch(() => undefined);
-      throw err;
+      throw taken ? removedWhileWritten(opts.name) : err;
     }
     return { ...info({ ...row, size }) };
   }

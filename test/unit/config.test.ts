@@ -27,4 +27,12 @@ describe('configuration', () => {
     expect(() => loadConfig({ LOG_LEVEL: 'loud' })).to.throw(/LOG_LEVEL must be one of/);
     expect(() => loadConfig({ DOCKET_LEASE_MS: '1000', DOCKET_HEARTBEAT_MS: '900' })).to.throw(/at least twice/);
   });
+
+  it('chooses the file store: database on MySQL, folder on SQLite, or as DOCKET_FILE_STORE says', () => {
+    expect(loadConfig({}).fileStore).to.equal('folder');
+    expect(loadConfig({ DATABASE_URL: 'mysql://root@localhost/docket' }).fileStore).to.equal('database');
+    expect(loadConfig({ DOCKET_FILE_STORE: 'database' }).fileStore).to.equal('database');
+    expect(loadConfig({ DATABASE_URL: 'mysql://root@localhost/docket', DOCKET_FILE_STORE: 'folder' }).fileStore).to.equal('folder');
+    expect(() => loadConfig({ DOCKET_FILE_STORE: 's3' })).to.throw(ConfigError, 'DOCKET_FILE_STORE must be database or folder, not "s3"');
+  });
 });
