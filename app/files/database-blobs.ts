@@ -39,19 +39,30 @@ export function databaseBlobs(db: Db): BlobBackend {
     async open(file) {
       let seq = 0;
       let sent = 0;
+      // The next chunk is asked for while the consumer takes this one, so that a round
+      // trip to the database is not paid between chunks: two chunks in memory at most.
+      let ahead: Promise<Buffer | null> | null = null;
+      const fetch = (n: number): Promise<Buffer | null> => {
+        const p = readChunk(db, file.id, n);
+        // Handled here too: a stream destroyed early never awaits its read-ahead.
+        p.catch(() => undefined);
+        return p;
+      };
       return new Readable({
         // One chunk is larger than the default high-water mark, so read() is called
-        // again only once the consumer has taken it: one chunk in memory at a time.
+        // again only once the consumer has taken it.
         async read() {
           try {
             if (sent >= file.size) {
               this.push(null);
               return;
             }
-            const data = await readChunk(db, file.id, seq++);
+            const data = await (ahead ?? fetch(seq));
+            seq++;
             if (!data) throw new NotFoundError(`"${file.name}" was removed while it was read`);
             sent += data.length;
             if (sent > file.size) throw new Error(`file ${file.id} holds more bytes than its recorded size ${file.size}`);
+            ahead = sent < file.size ? fetch(seq) : null;
             this.push(data);
           } catch (err) {
             this.destroy(coerceError(err));
