@@ -44,6 +44,24 @@ export interface Config {
   readonly trustProxy: number | string;
   /** Jobs one user may create per minute (web and API); 0 means no limit. Default 60. */
   readonly jobsPerMinute: number;
+  /**
+   * Where a new upload or result is written: `database` (chunked rows, reachable from
+   * every host) or `folder` (under `resultsDir`, this host only). Default `database` on
+   * MySQL, `folder` on SQLite.
+   */
+  readonly fileStore: FileStoreKind;
+}
+
+export const FILE_STORE_KINDS = ['database', 'folder'] as const;
+export type FileStoreKind = (typeof FILE_STORE_KINDS)[number];
+
+function fileStoreKind(env: NodeJS.ProcessEnv, database: DatabaseConfig): FileStoreKind {
+  const raw = env.DOCKET_FILE_STORE;
+  if (raw === undefined || raw === '') return database.client === 'mysql' ? 'database' : 'folder';
+  if (!(FILE_STORE_KINDS as readonly string[]).includes(raw)) {
+    throw new ConfigError(`DOCKET_FILE_STORE must be ${FILE_STORE_KINDS.join(' or ')}, not "${raw}"`);
+  }
+  return raw as FileStoreKind;
 }
 
 const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
@@ -164,5 +182,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ),
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     jobsPerMinute: int(env, 'DOCKET_JOBS_PER_MINUTE', 60, 0, 100_000),
+    fileStore: fileStoreKind(env, database),
   });
 }

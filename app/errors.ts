@@ -40,6 +40,14 @@ export class ConflictError extends HttpError {
   }
 }
 
+/** A body or file over its size limit; raised while streaming, before the rest is read. */
+export class PayloadTooLargeError extends HttpError {
+  constructor(message: string) {
+    super(413, message);
+    this.name = 'PayloadTooLargeError';
+  }
+}
+
 /** Start-up configuration that cannot work; the message names the variable. */
 export class ConfigError extends Error {
   constructor(message: string) {

@@ -5,7 +5,8 @@ import * as m20261122010100 from './20261122010100_jobs_task_index.js';
 import * as m20261122020000 from './20261122020000_descriptions.js';
 import * as m20261126000000 from './20261126000000_jobs_fewer_status_indexes.js';
 import * as m20261126010000 from './20261126010000_login_failures.js';
-import * as m20261201000000 from './20261201000000_token_expiry_user_disabled.js';
+import * as m20261129000000 from './20261129000000_files.js';
+import * as m20261129010000 from './20261129010000_token_expiry_user_disabled.js';
 
 /**
  * The migrations, in order. Append-only: a released migration is never edited.
@@ -19,7 +20,8 @@ const migrations: Array<[string, Knex.Migration]> = [
   ['20261122020000_descriptions', m20261122020000],
   ['20261126000000_jobs_fewer_status_indexes', m20261126000000],
   ['20261126010000_login_failures', m20261126010000],
-  ['20261201000000_token_expiry_user_disabled', m20261201000000],
+  ['20261129000000_files', m20261129000000],
+  ['20261129010000_token_expiry_user_disabled', m20261129010000],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Knex.Migration]> = {

@@ -39,4 +39,12 @@ describe('configuration', () => {
     expect(loadConfig({}).jobsPerMinute).to.equal(60);
     expect(() => loadConfig({ DOCKET_JOBS_PER_MINUTE: '-1' })).to.throw(/DOCKET_JOBS_PER_MINUTE must be a whole number/);
   });
+
+  it('chooses the file store: database on MySQL, folder on SQLite, or as DOCKET_FILE_STORE says', () => {
+    expect(loadConfig({}).fileStore).to.equal('folder');
+    expect(loadConfig({ DATABASE_URL: 'mysql://root@localhost/docket' }).fileStore).to.equal('database');
+    expect(loadConfig({ DOCKET_FILE_STORE: 'database' }).fileStore).to.equal('database');
+    expect(loadConfig({ DATABASE_URL: 'mysql://root@localhost/docket', DOCKET_FILE_STORE: 'folder' }).fileStore).to.equal('folder');
+    expect(() => loadConfig({ DOCKET_FILE_STORE: 's3' })).to.throw(ConfigError, 'DOCKET_FILE_STORE must be database or folder, not "s3"');
+  });
 });
