@@ -2,10 +2,10 @@
  * Test hosts on one machine: each host is a Linux network namespace with its own
  * address, hostname and folders, linked to a bridge in the root namespace by a veth pair.
  *
- *   root namespace                                   host "w1" (netns docket-<pid>-w1)
+ *   root namespace                                   host "w1" (netns docket-<id>-w1)
  *   127.0.0.1:3306 MariaDB  ◄─ socat on 10.231.x.1:3306 ◄─┐
- *   127.0.0.1:5672 RabbitMQ ◄─ socat on 10.231.x.1:5672 ◄─┤  bridge dkb<pid>, 10.231.x.1/24
- *                                                        └─ dkv<pid>-1 ══ eth0 10.231.x.11
+ *   127.0.0.1:5672 RabbitMQ ◄─ socat on 10.231.x.1:5672 ◄─┤  bridge dkb<id>, 10.231.x.1/24
+ *                                                        └─ dkv<id>-1 ══ eth0 10.231.x.11
  *                                                            socat on the host's 127.0.0.1:3306 and :5672
  *
  * MariaDB and RabbitMQ listen on loopback only, so each host gets forwarders on its own
@@ -72,7 +72,7 @@ export class TestNetwork {
     sweepStale();
     const state = newRunState();
     saveRunState(state);
-    const dir = mkdtempSync(join(tmpdir(), `docket-hosts-${process.pid}-`));
+    const dir = mkdtempSync(join(tmpdir(), `docket-hosts-${state.id}-`));
     state.dirs.push(dir);
     const x = claimSubnet(state);
     const net = new TestNetwork(state, `10.231.${x}.1`, dir);
@@ -90,7 +90,7 @@ export class TestNetwork {
 
   private build(names: string[], x: number, ports: number[]): void {
     const s = this.state;
-    const bridge = `dkb${s.pid}`;
+    const bridge = `dkb${s.id}`;
     s.links.push(bridge);
     saveRunState(s);
     sh('ip', ['link', 'add', bridge, 'type', 'bridge']);
@@ -100,9 +100,9 @@ export class TestNetwork {
     names.forEach((name, i) => {
       const host: TestHost = {
         name,
-        netns: `docket-${s.pid}-${name}`,
+        netns: `docket-${s.id}-${name}`,
         address: `10.231.${x}.${11 + i}`,
-        link: `dkv${s.pid}-${i + 1}`,
+        link: `dkv${s.id}-${i + 1}`,
         dir: join(this.dir, name),
       };
       s.namespaces.push(host.netns);

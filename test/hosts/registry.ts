@@ -3,10 +3,11 @@
  * run (a failed test, an exit, a SIGKILL) the next run can take it all down again.
  *
  * One file per run under /run/docket-test-hosts (a tmpfs: it goes at reboot, as the
- * namespaces do). A run is identified by its process id and that process's start time,
- * so a later process that happens to get the same pid is not taken for its owner.
- * Every name a run gives carries its pid (`docket-<pid>-<host>`, `dkb<pid>`,
- * `dkv<pid>-<n>`), so even what was made after its file was last written is found.
+ * namespaces do). A run is owned by a process, known by its id and start time, so a
+ * later process that happens to get the same pid is not taken for its owner. A run's id
+ * is its pid and a letter (a process may build more than one network), and every name
+ * it gives carries that id (`docket-<id>-<host>`, `dkb<id>`, `dkv<id>-<n>`), so even
+ * what was made after its file was last written is found.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +22,8 @@ export interface Owned {
 }
 
 export interface RunState {
+  /** The pid and a letter: `12345a`. */
+  id: string;
   pid: number;
   ticks: number | null;
   /** The third byte of 10.231.x.0/24. */
@@ -31,16 +34,19 @@ export interface RunState {
   dirs: string[];
 }
 
-const stateFile = (pid: number): string => join(STATE_DIR, `run-${pid}.json`);
+const stateFile = (id: string): string => join(STATE_DIR, `run-${id}.json`);
 const subnetFile = (x: number): string => join(STATE_DIR, `subnet-${x}`);
+
+let made = 0;
 
 export function newRunState(): RunState {
   mkdirSync(STATE_DIR, { recursive: true });
-  return { pid: process.pid, ticks: startTicks(process.pid), subnet: null, namespaces: [], links: [], processes: [], dirs: [] };
+  const id = `${process.pid}${String.fromCharCode(97 + (made++ % 26))}`;
+  return { id, pid: process.pid, ticks: startTicks(process.pid), subnet: null, namespaces: [], links: [], processes: [], dirs: [] };
 }
 
 export function saveRunState(s: RunState): void {
-  writeFileSync(stateFile(s.pid), JSON.stringify(s));
+  writeFileSync(stateFile(s.id), JSON.stringify(s));
 }
 
 function ownerAlive(pid: number, ticks: number | null): boolean {
@@ -83,7 +89,7 @@ export function teardown(s: RunState): void {
   for (const link of s.links) shQuiet('ip', ['link', 'del', link]);
   for (const dir of s.dirs) rmSync(dir, { recursive: true, force: true });
   if (s.subnet !== null) rmSync(subnetFile(s.subnet), { force: true });
-  rmSync(stateFile(s.pid), { force: true });
+  rmSync(stateFile(s.id), { force: true });
 }
 
 /**
@@ -118,14 +124,14 @@ export function sweepStale(): string[] {
     }
   }
   for (const ns of sh('ip', ['netns', 'list']).split('\n')) {
-    const m = /^docket-(\d+)-\S+/.exec(ns);
+    const m = /^docket-(\d+)[a-z]-\S+/.exec(ns);
     if (!m || live.has(Number(m[1]))) continue;
     for (const pid of pidsIn(m[0])) killTree(pid);
     shQuiet('ip', ['netns', 'del', m[0]]);
     removed.push(m[0]);
   }
   for (const line of sh('ip', ['-o', 'link', 'show']).split('\n')) {
-    const m = /^\d+: (dk[bv](\d+)(?:-\d+)?)[@:]/.exec(line);
+    const m = /^\d+: (dk[bv](\d+)[a-z](?:-\d+)?)[@:]/.exec(line);
     if (!m || live.has(Number(m[2]))) continue;
     shQuiet('ip', ['link', 'del', m[1]]);
     removed.push(m[1]);

@@ -34,7 +34,7 @@ export function netnsUnavailable(): string | null {
   if (process.getuid?.() !== 0) return 'network namespaces need root (ip netns add)';
   const missing = ['ip', 'socat', 'unshare', 'hostname', 'ss'].filter((c) => !onPath(c));
   if (missing.length) return `missing ${missing.join(', ')} (install iproute2, socat and util-linux)`;
-  const probe = `docket-${process.pid}-probe`;
+  const probe = `docket-${process.pid}z-probe`;
   const r = spawnSync('ip', ['netns', 'add', probe], { encoding: 'utf8' });
   if (r.status !== 0) return `ip netns add is not allowed here: ${(r.stderr || '').trim()}`;
   shQuiet('ip', ['netns', 'del', probe]);
