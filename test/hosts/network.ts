@@ -11,9 +11,11 @@
  * MariaDB and RabbitMQ listen on loopback only, so each host gets forwarders on its own
  * 127.0.0.1 with the same ports: a database or broker URL reads the same on every host.
  * All of a host's traffic crosses its one link, so `cut` (the root end of the link down)
- * is a network partition: packets on open connections are dropped silently, as on a
- * real network, and new connections fail. `restore` brings the link back up and the
- * open connections resume. The test process talks to a host's listeners through the
+ * is a network partition. Addresses are resolved by fixed neighbour entries, not ARP, so
+ * that a cut drops packets silently, as a partition beyond the host's own cable does:
+ * open connections hang and new ones wait for their SYN to be answered, instead of
+ * failing fast on a missed ARP reply. `restore` brings the link back up, and what was
+ * sent meanwhile arrives late, as it would after a real partition. The test process talks to a host's listeners through the
  * host's address.
  */
 import { spawn } from 'node:child_process';
@@ -41,6 +43,9 @@ export interface NetworkOptions {
 }
 
 const HOST_NAME = /^[a-z][a-z0-9]{0,11}$/;
+
+/** A locally administered MAC address for 10.231.x.n: fixed, so neighbours need no ARP. */
+const mac = (x: number, n: number): string => [0x02, 0x00, 10, 231, x, n].map((b) => b.toString(16).padStart(2, '0')).join(':');
 
 export class TestNetwork {
   private readonly hosts = new Map<string, TestHost>();
@@ -93,7 +98,7 @@ export class TestNetwork {
     const bridge = `dkb${s.id}`;
     s.links.push(bridge);
     saveRunState(s);
-    sh('ip', ['link', 'add', bridge, 'type', 'bridge']);
+    sh('ip', ['link', 'add', bridge, 'address', mac(x, 1), 'type', 'bridge']);
     sh('ip', ['addr', 'add', `${this.gateway}/24`, 'dev', bridge]);
     sh('ip', ['link', 'set', bridge, 'up']);
     for (const port of ports) this.forwarder(null, `TCP-LISTEN:${port},bind=${this.gateway},reuseaddr,fork`, `TCP:127.0.0.1:${port}`);
@@ -110,13 +115,15 @@ export class TestNetwork {
       saveRunState(s);
       mkdirSync(host.dir, { recursive: true });
       sh('ip', ['netns', 'add', host.netns]);
-      sh('ip', ['link', 'add', host.link, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', host.netns]);
+      sh('ip', ['link', 'add', host.link, 'type', 'veth', 'peer', 'name', 'eth0', 'address', mac(x, 11 + i), 'netns', host.netns]);
       sh('ip', ['link', 'set', host.link, 'master', bridge, 'up']);
+      sh('ip', ['neigh', 'replace', host.address, 'lladdr', mac(x, 11 + i), 'dev', bridge, 'nud', 'permanent']);
       const inNs = (...args: string[]): string => sh('ip', ['netns', 'exec', host.netns, ...args]);
       inNs('ip', 'link', 'set', 'lo', 'up');
       inNs('ip', 'addr', 'add', `${host.address}/24`, 'dev', 'eth0');
       inNs('ip', 'link', 'set', 'eth0', 'up');
       inNs('ip', 'route', 'add', 'default', 'via', this.gateway);
+      inNs('ip', 'neigh', 'replace', this.gateway, 'lladdr', mac(x, 1), 'dev', 'eth0', 'nud', 'permanent');
       this.hosts.set(name, host);
       for (const port of ports) this.forwarder(host, `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `TCP:${this.gateway}:${port}`);
     });

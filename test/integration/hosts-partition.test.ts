@@ -36,6 +36,7 @@ interface ApiChunk {
   id: number;
   attempt: number;
   stream: string;
+  at: string;
   text: string;
 }
 
@@ -175,6 +176,10 @@ describe('across hosts: a web host and two worker hosts (MariaDB + RabbitMQ)', f
     // The zombie kill: back on the network, the host learns the job is no longer its own.
     await waitUntil(() => !alive(first.pid), 60_000, `the child ${first.pid} on ${victim} to be killed`);
     const killedAt = Date.now();
+    // Killed, not left to finish: a child left running would end its job (and only then
+    // be retired) some 24 s after it started.
+    const wouldEnd = Date.parse(started1.at) + lines * 400;
+    expect(killedAt, `killed ${killedAt - restoreAt} ms after the restore`).to.be.below(wouldEnd - 2000);
     await workers[victim].proc.waitFor(new RegExp(`job ${id} attempt 1 was taken from this worker; stopping it`), 10_000);
 
     const job = await waitUntil(async () => {
@@ -202,8 +207,11 @@ describe('across hosts: a web host and two worker hosts (MariaDB + RabbitMQ)', f
     const text = (attempt: number): string => chunks.filter((c) => c.attempt === attempt).map((c) => c.text).join('');
     expect(printed(text(2))).to.deep.equal(Array.from({ length: lines }, (_, i) => i + 1));
     const inDb1 = printed(text(1));
-    // Late writes refused: the cut-off host kept printing and kept what it printed on its
-    // own disk, but the database took none of it once the job had moved on.
+    // Late writes refused: no write of attempt 1 was taken once attempt 1 was given up.
+    for (const c of chunks.filter((c) => c.attempt === 1)) expect(Date.parse(c.at)).to.be.at.most(Date.parse(retried!.at));
+    // The cut-off host kept printing, and kept what it printed on its own disk; the
+    // database has none of it (writes sent during the cut failed, or arrived late and
+    // were refused by the attempt fence).
     const onDisk1 = await waitUntil(
       () => {
         const got = existsSync(jobLog(victim, id)) ? printed(readFileSync(jobLog(victim, id), 'utf8')) : [];
