@@ -53,7 +53,7 @@ export class TestNetwork {
   private destroyed = false;
   /** Set as teardown begins: from then on a process ending is expected, not news. */
   private stopping = false;
-  private readonly onExit = (): void => this.destroySync();
+  private readonly onExit = (): void => void this.destroySync();
   private readonly onSignal = (sig: NodeJS.Signals): void => {
     this.destroySync();
     process.off(sig, this.onSignal);
@@ -213,20 +213,26 @@ export class TestNetwork {
       .join('\n');
   }
 
-  /** Stops the processes (SIGTERM, then SIGKILL), then removes hosts, links and folders. */
+  /**
+   * Stops the processes (SIGTERM, then SIGKILL), then removes hosts, links and folders;
+   * fails naming whatever could not be removed (the next run's sweep tries again).
+   */
   async destroy(graceMs = 3000): Promise<void> {
     if (this.destroyed) return;
     this.stopping = true;
     await Promise.all(this.procs.map((p) => p.stop(graceMs)));
-    this.destroySync();
+    const left = this.destroySync();
+    if (left.length) throw new Error(`the test network left behind:\n${left.join('\n')}`);
   }
 
-  private destroySync(): void {
-    if (this.destroyed) return;
+  private destroySync(): string[] {
+    if (this.destroyed) return [];
     this.destroyed = true;
     this.stopping = true;
     process.off('exit', this.onExit);
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(sig, this.onSignal);
-    teardown(this.state);
+    const left = teardown(this.state);
+    if (left.length) process.stderr.write(`test network: could not remove\n${left.join('\n')}\n`);
+    return left;
   }
 }

@@ -9,6 +9,7 @@
  * it gives carries that id (`docket-<id>-<host>`, `dkb<id>`, `dkv<id>-<n>`), so even
  * what was made after its file was last written is found.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { alive, cmdline, killTree, pidsIn, sh, shQuiet, startTicks } from './system.js';
@@ -76,20 +77,50 @@ export function claimSubnet(s: RunState): number {
   throw new Error('no free 10.231.x.0/24 subnet for the test network');
 }
 
-/** Takes down everything a run recorded. Synchronous: it also runs from an 'exit' handler. */
-export function teardown(s: RunState): void {
+/** Waits synchronously (teardown runs from an 'exit' handler, where timers never fire). */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Tries a removal a few times (a namespace whose processes are still dying may resist). */
+function remove(args: string[], before: () => void): string | null {
+  let why = '';
+  for (let i = 0; i < 5; i++) {
+    before();
+    const r = spawnSync('ip', args, { encoding: 'utf8', timeout: 15_000 });
+    if (r.status === 0) return null;
+    why = (r.stderr || r.error?.message || `exit ${r.status}`).trim();
+    pause(200);
+  }
+  return why;
+}
+
+/**
+ * Takes down everything a run recorded. Synchronous: it also runs from an 'exit' handler.
+ * Returns what could not be removed (with why); the run's record is then kept, so that
+ * the next run's sweep tries again.
+ */
+export function teardown(s: RunState): string[] {
   for (const p of s.processes) {
     // A pid whose start time changed belongs to some other process now.
     if (startTicks(p.pid) === p.ticks) killTree(p.pid);
   }
-  for (const ns of s.namespaces) {
-    for (const pid of pidsIn(ns)) killTree(pid);
-    shQuiet('ip', ['netns', 'del', ns]);
+  const left: string[] = [];
+  const namespaces = new Set(sh('ip', ['netns', 'list']).split('\n').map((l) => l.split(' ')[0]));
+  for (const ns of s.namespaces.filter((n) => namespaces.has(n))) {
+    const why = remove(['netns', 'del', ns], () => pidsIn(ns).forEach((pid) => killTree(pid)));
+    if (why) left.push(`namespace ${ns}: ${why}`);
   }
-  for (const link of s.links) shQuiet('ip', ['link', 'del', link]);
+  for (const link of s.links) {
+    if (!shQuiet('ip', ['link', 'show', link])) continue;
+    const why = remove(['link', 'del', link], () => undefined);
+    if (why) left.push(`link ${link}: ${why}`);
+  }
   for (const dir of s.dirs) rmSync(dir, { recursive: true, force: true });
+  if (left.length) return left;
   if (s.subnet !== null) rmSync(subnetFile(s.subnet), { force: true });
   rmSync(stateFile(s.id), { force: true });
+  return left;
 }
 
 /**
