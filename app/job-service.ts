@@ -16,6 +16,7 @@ import { BadRequestError, ConflictError, NotFoundError } from './errors.js';
 import type { Logger } from './logger.js';
 import * as store from './store/jobs.js';
 import { getSetting, setSetting } from './store/settings.js';
+import * as workerRows from './store/workers.js';
 import type { Transport } from './transports/transport.js';
 import { PRIORITIES, type Job, type NewJob, type OutputStream } from './types.js';
 import { isUpload } from '../workers/tasks/archive/csv-import.js';
@@ -446,5 +447,33 @@ export class JobService {
 
   async pauseOnFailure(): Promise<boolean> {
     return (await getSetting(this.db, 'pause_on_failure')) === '1';
+  }
+
+  // ---- a worker's presence and leases (workers/ calls these; nothing else does) ------
+
+  /** A starting worker's row: what it runs and how many at once (`docket workers` lists it). */
+  async registerWorker(w: { id: string; abilities: string[]; concurrency: number }): Promise<void> {
+    await workerRows.registerWorker(this.db, { ...w, host: hostname(), pid: process.pid, now: this.now() });
+  }
+
+  /**
+   * A worker's heartbeat: extends the leases of its jobs (those it runs and those it
+   * claimed ahead), then marks it alive with how many jobs it runs. Leases go first:
+   * they keep its jobs from being recovered elsewhere.
+   */
+  async heartbeat(workerId: string, jobIds: number[], running: number): Promise<void> {
+    const now = this.now();
+    await store.renewLeases(this.db, workerId, jobIds, now + this.config.leaseMs);
+    await workerRows.heartbeatWorker(this.db, workerId, running, now);
+  }
+
+  /** The jobs the database says this worker runs, with their attempts and cancel requests. */
+  async jobsHeldBy(workerId: string): Promise<Array<{ id: number; attempt: number; cancelRequestedBy: string | null }>> {
+    return store.runningOfWorker(this.db, workerId);
+  }
+
+  /** A worker said goodbye: shown as stopped rather than lost. */
+  async unregisterWorker(workerId: string): Promise<void> {
+    await workerRows.stopWorker(this.db, workerId, this.now());
   }
 }
