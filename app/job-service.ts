@@ -18,7 +18,7 @@ import * as store from './store/jobs.js';
 import { getSetting, setSetting } from './store/settings.js';
 import * as workerRows from './store/workers.js';
 import type { Transport } from './transports/transport.js';
-import { PRIORITIES, type Job, type NewJob, type OutputStream } from './types.js';
+import { PRIORITIES, type Job, type NewJob } from './types.js';
 import { isUpload } from '../workers/tasks/archive/csv-import.js';
 import { assertMayRun, listTasks, requireTask, validateParams } from '../workers/tasks/index.js';
 
@@ -199,12 +199,10 @@ export class JobService {
 
   // ---- a worker's side -----------------------------------------------------------
 
-  /** queued → running for this worker; null when someone else has it or it is gone. */
-  async claim(id: number, workerId: string): Promise<Job | null> {
-    return store.claimJob(this.db, id, workerId, this.now(), this.config.leaseMs);
-  }
-
-  /** Several claims in one transaction (a worker with several free slots). */
+  /**
+   * queued → running for this worker, several in one transaction (a worker with several
+   * free slots); a job someone else has, or that is gone, is left out.
+   */
   async claimMany(ids: number[], workerId: string): Promise<Job[]> {
     return store.claimJobs(this.db, ids, workerId, this.now(), this.config.leaseMs);
   }
@@ -227,16 +225,6 @@ export class JobService {
       this.now(),
       workerId,
     );
-  }
-
-  async complete(
-    job: Pick<Job, 'id' | 'attempt'>,
-    workerId: string,
-    result: { summary?: string; file?: { stored: string; downloadName: string }; objectRef?: string } = {},
-  ): Promise<boolean> {
-    const ok = (await this.completeMany([{ job, result }], workerId)).has(job.id);
-    if (!ok) this.log.warn(`refused a stale completion`, { job: job.id, attempt: job.attempt });
-    return ok;
   }
 
   /**
@@ -318,16 +306,6 @@ export class JobService {
     text: string | null,
   ): Promise<boolean> {
     return store.setProgress(this.db, job.id, job.attempt, { current, total, text });
-  }
-
-  async appendOutput(
-    job: Pick<Job, 'id' | 'attempt'>,
-    stream: OutputStream,
-    text: string,
-    bytes: number,
-    opts: { truncated?: boolean; allowFinal?: boolean } = {},
-  ): Promise<boolean> {
-    return store.appendOutput(this.db, job.id, job.attempt, stream, text, bytes, this.now(), opts);
   }
 
   /** Several chunks of output at once, in order, in one transaction; false for a stale attempt. */
