@@ -19,9 +19,10 @@ import { clearInactive, type ClearedJobs } from './store/job-list.js';
 import * as store from './store/jobs.js';
 import { capOptional, capText, TEXT_LIMITS } from './store/limits.js';
 import { getSetting, setSetting } from './store/settings.js';
+import * as workerRows from './store/workers.js';
 import { getTask, listTasks, requireTask, validateParams } from './tasks/index.js';
 import type { Transport } from './transports/transport.js';
-import { PRIORITIES, type Job, type NewJob, type OutputStream } from './types.js';
+import { PRIORITIES, type Job, type NewJob } from './types.js';
 
 export interface EnqueueResult {
   job: Job;
@@ -202,12 +203,10 @@ export class JobService {
 
   // ---- a worker's side -----------------------------------------------------------
 
-  /** queued → running for this worker; null when someone else has it or it is gone. */
-  async claim(id: number, workerId: string): Promise<Job | null> {
-    return store.claimJob(this.db, id, workerId, this.now(), this.config.leaseMs);
-  }
-
-  /** Several claims in one transaction (a worker with several free slots). */
+  /**
+   * queued → running for this worker, several in one transaction (a worker with several
+   * free slots); a job someone else has, or that is gone, is left out.
+   */
   async claimMany(ids: number[], workerId: string): Promise<Job[]> {
     return store.claimJobs(this.db, ids, workerId, this.now(), this.config.leaseMs);
   }
@@ -230,16 +229,6 @@ export class JobService {
       this.now(),
       workerId,
     );
-  }
-
-  async complete(
-    job: Pick<Job, 'id' | 'attempt'>,
-    workerId: string,
-    result: { summary?: string; file?: { stored: string; downloadName: string }; objectRef?: string } = {},
-  ): Promise<boolean> {
-    const ok = (await this.completeMany([{ job, result }], workerId)).has(job.id);
-    if (!ok) this.log.warn(`refused a stale completion`, { job: job.id, attempt: job.attempt });
-    return ok;
   }
 
   /**
@@ -324,16 +313,6 @@ export class JobService {
     text: string | null,
   ): Promise<boolean> {
     return store.setProgress(this.db, job.id, job.attempt, { current, total, text: capOptional(text, TEXT_LIMITS.progressText) });
-  }
-
-  async appendOutput(
-    job: Pick<Job, 'id' | 'attempt'>,
-    stream: OutputStream,
-    text: string,
-    bytes: number,
-    opts: { truncated?: boolean; allowFinal?: boolean } = {},
-  ): Promise<boolean> {
-    return store.appendOutput(this.db, job.id, job.attempt, stream, text, bytes, this.now(), opts);
   }
 
   /** Several chunks of output at once, in order, in one transaction; false for a stale attempt. */
@@ -470,5 +449,33 @@ export class JobService {
 
   async pauseOnFailure(): Promise<boolean> {
     return (await getSetting(this.db, 'pause_on_failure')) === '1';
+  }
+
+  // ---- a worker's presence and leases (workers/ calls these; nothing else does) ------
+
+  /** A starting worker's row: what it runs and how many at once (`docket workers` lists it). */
+  async registerWorker(w: { id: string; abilities: string[]; concurrency: number }): Promise<void> {
+    await workerRows.registerWorker(this.db, { ...w, host: hostname(), pid: process.pid, now: this.now() });
+  }
+
+  /**
+   * A worker's heartbeat: extends the leases of its jobs (those it runs and those it
+   * claimed ahead), then marks it alive with how many jobs it runs. Leases go first:
+   * they keep its jobs from being recovered elsewhere.
+   */
+  async heartbeat(workerId: string, jobIds: number[], running: number): Promise<void> {
+    const now = this.now();
+    await store.renewLeases(this.db, workerId, jobIds, now + this.config.leaseMs);
+    await workerRows.heartbeatWorker(this.db, workerId, running, now);
+  }
+
+  /** The jobs the database says this worker runs, with their attempts and cancel requests. */
+  async jobsHeldBy(workerId: string): Promise<Array<{ id: number; attempt: number; cancelRequestedBy: string | null }>> {
+    return store.runningOfWorker(this.db, workerId);
+  }
+
+  /** A worker said goodbye: shown as stopped rather than lost. */
+  async unregisterWorker(workerId: string): Promise<void> {
+    await workerRows.stopWorker(this.db, workerId, this.now());
   }
 }

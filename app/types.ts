@@ -14,6 +14,21 @@
  *   lease means the worker is gone.
  * - output: everything the job printed, kept per job in chunks.
  * - event: one entry of a job's history, with time, actor and message.
+ * - dispatch: publishing a queued job's id to the transport. A job the broker did not
+ *   confirm stays undispatched, and the sweep dispatches it again.
+ * - delivery: one job id handed to a worker by the transport; acked after the claim, or
+ *   released (given back) when the worker cannot take it.
+ * - claim: the conditional update that makes a queued job a running attempt of one
+ *   worker (queued → running, attempt + 1, lease). A stale or duplicate delivery finds
+ *   nothing to claim. A worker may claim a job ahead of a free slot (claim-ahead).
+ * - hand-back: a claimed or running job given back to the queue by its worker (stopping
+ *   or paused); it does not use up an attempt.
+ * - slot: one child process of a worker's pool, running at most one attempt at a time,
+ *   reused from job to job and recycled after N jobs or M MB.
+ * - presence: how a worker shows it is alive: its row in `workers`, renewed by its
+ *   heartbeat, and with `amqp` an exclusive queue that vanishes with its connection.
+ * - sweep: the recovery round every process runs (`Maintenance`): reap expired leases,
+ *   dispatch what the broker never confirmed, recover jobs of workers whose presence went.
  */
 
 export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;

@@ -22,7 +22,7 @@ for (const backend of backends().filter((b) => b.transport === 'db')) {
 
     async function running(): Promise<Job> {
       const { job } = await ctx.service.enqueue({ task: 'print', params: { lines: 1 }, origin: 'cli' });
-      const claimed = await ctx.service.claim(job.id, 'output-test-worker');
+      const [claimed] = await ctx.service.claimMany([job.id], 'output-test-worker');
       if (!claimed) throw new Error(`cannot claim job ${job.id}`);
       return claimed;
     }
@@ -41,7 +41,7 @@ for (const backend of backends().filter((b) => b.transport === 'db')) {
         { stream: 'stdout' as const, text: big, bytes: big.length },
       ];
       expect(await ctx.service.appendOutputParts(job, parts)).to.equal(true);
-      expect(await ctx.service.appendOutput(job, 'stdout', 'last\n', 5)).to.equal(true);
+      expect(await ctx.service.appendOutputParts(job, [{ stream: 'stdout', text: 'last\n', bytes: 5 }])).to.equal(true);
       // As the worker gives them: UTF-8 bytes, stored as text.
       const bytes = Buffer.from(odd);
       expect(await ctx.service.appendOutputParts(job, [{ stream: 'stdout', text: bytes, bytes: bytes.length }])).to.equal(true);
@@ -70,7 +70,7 @@ for (const backend of backends().filter((b) => b.transport === 'db')) {
       expect(await texts(job.id)).to.deep.equal([]);
       expect((await getJob(ctx.db, job.id))!.outputBytes).to.equal(0);
 
-      await ctx.service.complete(job, 'output-test-worker', { summary: 'done' });
+      await ctx.service.completeMany([{ job, result: { summary: 'done' } }], 'output-test-worker');
       expect(await ctx.service.appendOutputParts(job, parts)).to.equal(false);
       expect(await texts(job.id)).to.deep.equal([]);
       // The end of a job may still write its last words when asked to.

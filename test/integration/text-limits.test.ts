@@ -23,7 +23,7 @@ for (const backend of dbKinds) {
 
     async function running(): Promise<{ id: number; attempt: number }> {
       const { job } = await ctx.service.enqueue({ task: 'sleep', params: {}, user: null, origin: 'cli' });
-      const claimed = await ctx.service.claim(job.id, 'w-limits');
+      const [claimed] = await ctx.service.claimMany([job.id], 'w-limits');
       if (!claimed) throw new Error('not claimed');
       return claimed;
     }
@@ -54,7 +54,8 @@ for (const backend of dbKinds) {
       const p = await ctx.service.get(job.id);
       expect(p.progressText).to.have.length(TEXT_LIMITS.progressText);
       expect(p.progressText).to.match(/… \(10,000 characters, cut\)$/);
-      expect(await ctx.service.complete(job, 'w-limits', { summary: 's'.repeat(5000) })).to.equal(true);
+      const completed = await ctx.service.completeMany([{ job, result: { summary: 's'.repeat(5000) } }], 'w-limits');
+      expect([...completed]).to.deep.equal([job.id]);
       const done = await ctx.service.get(job.id);
       expect(done.status).to.equal('completed');
       expect(done.resultSummary).to.have.length(TEXT_LIMITS.resultSummary);

@@ -33,7 +33,7 @@ for (const kind of kinds) {
 
     /** What a worker does with a delivery: claim the job, then ack. */
     async function take(d: Delivery): Promise<void> {
-      await ctx.service.claim(d.jobId, 'conformance');
+      await ctx.service.claimMany([d.jobId], 'conformance');
       d.ack();
     }
     after(async () => env?.cleanup());

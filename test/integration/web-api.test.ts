@@ -236,7 +236,7 @@ for (const backend of backends()) {
       expect(etag).to.be.a('string');
       const same = await alice.get(`/api/jobs/${q.id}`, { 'if-none-match': etag! });
       expect(same.status).to.equal(304);
-      await web.ctx.service.claim(q.id, 'api-test-worker');
+      await web.ctx.service.claimMany([q.id], 'api-test-worker');
       const changed = await alice.get(`/api/jobs/${q.id}`, { 'if-none-match': etag! });
       expect(changed.status).to.equal(200);
       expect(changed.headers.get('retry-after')).to.equal('2');
@@ -264,8 +264,8 @@ for (const backend of backends()) {
 
     it('returns events and output as JSON, with a cursor for the output', async () => {
       const r = await running(web.ctx, web.users.alice, ECHO_TASK);
-      await web.ctx.service.appendOutput(r, 'stdout', 'first\n', 6);
-      await web.ctx.service.appendOutput(r, 'stderr', 'second\n', 7);
+      await web.ctx.service.appendOutputParts(r, [{ stream: 'stdout', text: 'first\n', bytes: 6 }]);
+      await web.ctx.service.appendOutputParts(r, [{ stream: 'stderr', text: 'second\n', bytes: 7 }]);
       const alice = new Client(web.base, aliceToken);
       const events = await alice.get(`/api/jobs/${r.id}/events`);
       expect(events.json<{ events: Array<{ type: string }> }>().events.map((e) => e.type)).to.deep.equal(['queued', 'started']);
@@ -288,15 +288,15 @@ for (const backend of backends()) {
 
     it('streams a job’s output as server-sent events until the job ends, resuming after Last-Event-ID', async () => {
       const r = await running(web.ctx, web.users.alice, ECHO_TASK);
-      await web.ctx.service.appendOutput(r, 'stdout', 'one\n', 4);
+      await web.ctx.service.appendOutputParts(r, [{ stream: 'stdout', text: 'one\n', bytes: 4 }]);
       const alice = await loggedIn(web.base, 'alice');
       const cookie = [...alice.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
       const streamed = readEvents(`${web.base}/jobs/${r.id}/output`, { cookie });
       // Output written while the stream is open arrives, then the end of the job closes it.
       await new Promise((res) => setTimeout(res, 700));
-      await web.ctx.service.appendOutput(r, 'stdout', '<script>two</script>\n', 20);
+      await web.ctx.service.appendOutputParts(r, [{ stream: 'stdout', text: '<script>two</script>\n', bytes: 20 }]);
       await new Promise((res) => setTimeout(res, 700));
-      await web.ctx.service.complete(r, 'web-test-worker', { summary: 'ok' });
+      await web.ctx.service.completeMany([{ job: r, result: { summary: 'ok' } }], 'web-test-worker');
       const events = await streamed;
       const outputs = events.filter((e) => e.event === 'output').map((e) => JSON.parse(e.data) as { text: string; id: number });
       expect(outputs.map((o) => o.text)).to.deep.equal(['one\n', '<script>two</script>\n']);

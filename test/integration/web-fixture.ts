@@ -169,7 +169,7 @@ export async function queued(ctx: Context, user: User | null, task = 'sleep', pa
 
 export async function running(ctx: Context, user: User | null, task = 'sleep'): Promise<Job> {
   const j = await queued(ctx, user, task);
-  const claimed = await ctx.service.claim(j.id, WORKER);
+  const [claimed] = await ctx.service.claimMany([j.id], WORKER);
   if (!claimed) throw new Error(`cannot claim job ${j.id}`);
   return claimed;
 }
@@ -186,7 +186,8 @@ export async function completed(
     writeFileSync(join(ctx.config.resultsDir, result.file.stored), result.file.content);
     file = { stored: result.file.stored, downloadName: result.file.downloadName };
   }
-  await ctx.service.complete(j, WORKER, { summary: result.summary ?? 'done', file });
+  const done = await ctx.service.completeMany([{ job: j, result: { summary: result.summary ?? 'done', file } }], WORKER);
+  if (!done.has(j.id)) throw new Error(`cannot complete job ${j.id}`);
   return ctx.service.get(j.id);
 }
 

@@ -77,7 +77,7 @@ for (const backend of backends()) {
         },
         'admin',
       );
-      await ctx.service.appendOutput(a.running, 'stdout', 'line one\n<script>alert("output")</script>\n', 40);
+      await ctx.service.appendOutputParts(a.running, [{ stream: 'stdout', text: 'line one\n<script>alert("output")</script>\n', bytes: 40 }]);
       alice = await loggedIn(web.base, 'alice');
       bob = await loggedIn(web.base, 'bob');
       admin = await loggedIn(web.base, 'admin');

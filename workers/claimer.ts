@@ -1,0 +1,216 @@
+/**
+ * From delivery to a job in a child: takes deliveries from the transport, holds them
+ * until a child is free, claims them in batches (one transaction for all that arrived
+ * together), acks them right after the claim, and starts the claimed jobs. With short
+ * jobs it claims ahead: a job may wait, claimed, for one short job to end.
+ */
+import type { JobService } from '../app/job-service.js';
+import type { Logger } from '../app/logger.js';
+import type { Delivery, Transport } from '../app/transports/transport.js';
+import type { Job } from '../app/types.js';
+import type { Attempt } from './attempt.js';
+
+/** A task whose recent runs took less than this (ms) may have jobs claimed ahead behind it. */
+const SHORT_JOB_MS = 50;
+
+/** What the claimer needs of the worker. */
+export interface ClaimerHost {
+  readonly id: string;
+  readonly abilities: string[];
+  readonly concurrency: number;
+  readonly log: Logger;
+  /** Children with no job (a job whose end is being written no longer holds its child). */
+  freeChildren(): number;
+  /** The attempts under way, by job id. */
+  readonly running: ReadonlyMap<number, Attempt>;
+  /** Starts a claimed job in a free child. */
+  run(job: Job): void;
+}
+
+export class Claimer {
+  /** Deliveries waiting for a free child, and since when. */
+  private held: Array<{ d: Delivery; at: number }> = [];
+  /**
+   * Jobs claimed ahead of a free child (claim-ahead): only as many as children running
+   * short jobs, so that a claimed job waits for at most one short job to end.
+   */
+  private waiting: Job[] = [];
+  /** Deliveries in the claim transaction under way (one at a time: batches form behind it). */
+  private claiming = 0;
+  private claim: Promise<void> | null = null;
+  /** Recent run time per task, ms (moving average): which jobs count as short. */
+  private durations = new Map<string, number>();
+  private pumpQueued = false;
+  private holdTimer: NodeJS.Timeout | null = null;
+  private consuming = false;
+  private paused = false;
+  private stopping = false;
+
+  constructor(
+    private readonly host: ClaimerHost,
+    private readonly service: JobService,
+    private readonly transport: Transport,
+    private readonly holdMs: number,
+  ) {}
+
+  async start(paused: boolean): Promise<void> {
+    this.paused = paused;
+    if (!paused) await this.startConsuming();
+    this.holdTimer = setInterval(() => this.releaseStale(), 1000);
+  }
+
+  /** Pause: no new job starts; claimed ones go back. Resume: deliveries come again. */
+  async setPaused(paused: boolean): Promise<void> {
+    this.paused = paused;
+    if (paused) {
+      await this.stopConsuming();
+      await this.claim;
+      await this.handBack(this.waiting.splice(0), 'was paused');
+    } else {
+      await this.startConsuming();
+    }
+  }
+
+  /** No more deliveries; claimed jobs that did not start go back to the queue. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.stopConsuming().catch(() => undefined);
+    await this.claim;
+    await this.handBack(this.waiting.splice(0), 'is stopping');
+    if (this.holdTimer) clearInterval(this.holdTimer);
+  }
+
+  /** Jobs claimed and not started yet (their leases are renewed too). */
+  claimedAhead(): readonly Job[] {
+    return this.waiting;
+  }
+
+  /** Takes back a claimed job that has not started; false if it started meanwhile. */
+  drop(job: Job): boolean {
+    const at = this.waiting.indexOf(job);
+    if (at < 0) return false;
+    this.waiting.splice(at, 1);
+    return true;
+  }
+
+  /** A job ended cleanly after `ms`: its task's moving average decides claim-ahead. */
+  noteDuration(task: string, ms: number): void {
+    const avg = this.durations.get(task);
+    this.durations.set(task, avg === undefined ? ms : avg * 0.8 + ms * 0.2);
+  }
+
+  private async startConsuming(): Promise<void> {
+    if (this.consuming || this.stopping) return;
+    this.consuming = true;
+    await this.transport.consume({
+      abilities: this.host.abilities,
+      // Twice the children: deliveries gather while a claim is under way, and the next
+      // claim takes them together.
+      prefetch: this.host.concurrency * 2,
+      onDelivery: (d) => {
+        // One that arrives as consuming stops goes straight back.
+        if (!this.consuming) return d.release();
+        this.held.push({ d, at: Date.now() });
+        this.schedulePump();
+      },
+    });
+  }
+
+  private async stopConsuming(): Promise<void> {
+    if (!this.consuming) return;
+    this.consuming = false;
+    for (const h of this.held.splice(0)) h.d.release();
+    await this.transport.stopConsuming();
+  }
+
+  /** Deliveries waiting too long for a slot go back, so a busy worker hoards nothing. */
+  private releaseStale(): void {
+    const limit = Date.now() - this.holdMs;
+    const keep: typeof this.held = [];
+    for (const h of this.held) {
+      if (h.at < limit) h.d.release();
+      else keep.push(h);
+    }
+    this.held = keep;
+  }
+
+  /**
+   * How many jobs may be claimed ahead of a free child: one per child running a short
+   * job (a task whose recent runs took under SHORT_JOB_MS). A long job never has a job
+   * claimed behind it, so no job shows as running while it waits for a long one.
+   */
+  private aheadAllowance(): number {
+    let n = 0;
+    for (const a of this.host.running.values()) {
+      if (!a.busy) continue;
+      const d = this.durations.get(a.job.task);
+      if (d !== undefined && d < SHORT_JOB_MS) n++;
+    }
+    return n;
+  }
+
+  /** Pumps on the next turn, so that deliveries arriving together are claimed together. */
+  private schedulePump(): void {
+    if (this.pumpQueued) return;
+    this.pumpQueued = true;
+    setImmediate(() => {
+      this.pumpQueued = false;
+      this.pump();
+    });
+  }
+
+  /** Starts claimed jobs in free children, then claims what the room allows. */
+  pump(): void {
+    if (this.stopping || this.paused) return;
+    // Claimed jobs first: a free child starts one with no database round trip.
+    while (this.waiting.length > 0 && this.host.freeChildren() > 0) this.host.run(this.waiting.shift()!);
+    if (this.claiming > 0 || this.held.length === 0) return;
+    const room = this.host.freeChildren() + this.aheadAllowance() - this.waiting.length;
+    const n = Math.min(room, this.held.length);
+    if (n <= 0) return;
+    const batch = this.held.splice(0, n).map((h) => h.d);
+    this.claiming = n;
+    const claim: Promise<void> = this.claimAndRun(batch).finally(() => {
+      // (The claim's own last pump may have started the next one.)
+      if (this.claim === claim) this.claim = null;
+    });
+    this.claim = claim;
+  }
+
+  /** Claims a batch in one transaction, acks the deliveries right after, runs what is ours. */
+  private async claimAndRun(batch: Delivery[]): Promise<void> {
+    let jobs: Job[];
+    try {
+      jobs = await this.service.claimMany(
+        batch.map((d) => d.jobId),
+        this.host.id,
+      );
+    } catch (err) {
+      // The database is unreachable: give the deliveries back rather than lose them.
+      // Wait a moment first, or the broker would redeliver them to us at once, in a tight loop.
+      this.host.log.warn(`claim of job(s) ${batch.map((d) => d.jobId).join(', ')} failed: ${(err as Error).message}`);
+      setTimeout(() => {
+        this.claiming = 0;
+        for (const d of batch) d.release();
+        this.pump();
+      }, 1000).unref();
+      return;
+    }
+    // Ack right after the claim: no message stays unacked while the job runs.
+    for (const d of batch) d.ack();
+    this.claiming = 0;
+    // Stopped or paused meanwhile: stop() and the pause wait for this claim, then give
+    // back whatever is waiting.
+    this.waiting.push(...jobs);
+    this.pump();
+  }
+
+  /** Claimed jobs that never started go back to the queue without using up an attempt. */
+  private async handBack(jobs: Job[], why: string): Promise<void> {
+    const { id, log } = this.host;
+    for (const job of jobs) {
+      const ok = await this.service.handBack(job, id, `handed back: worker ${id} ${why}`).catch(() => false);
+      if (!ok) log.warn(`claimed job ${job.id} could not be handed back; its lease will run out`);
+    }
+  }
+}
