@@ -14,8 +14,9 @@ import type { Config } from './config.js';
 import type { Db } from './db.js';
 import { BadRequestError, ConflictError, NotFoundError } from './errors.js';
 import type { Logger } from './logger.js';
-import { assertMayRun } from './policy.js';
+import { assertMayRun, mayJoin } from './policy.js';
 import { clearInactive, type ClearedJobs } from './store/job-list.js';
+import { findJoinable } from './store/job-unique.js';
 import * as store from './store/jobs.js';
 import { capOptional, capText, TEXT_LIMITS } from './store/limits.js';
 import { getSetting, setSetting } from './store/settings.js';
@@ -26,7 +27,10 @@ import { PRIORITIES, type Job, type NewJob } from './types.js';
 
 export interface EnqueueResult {
   job: Job;
-  /** True when a unique key matched an unfinished job, which is returned instead. */
+  /**
+   * True when a unique key matched an unfinished job of the same owner, which is returned
+   * instead; never another user's job.
+   */
   joined: boolean;
   /** False when the broker did not confirm; the dispatcher will try again. */
   dispatched: boolean;
@@ -91,11 +95,13 @@ export class JobService {
 
   async enqueue(req: NewJob): Promise<EnqueueResult> {
     const { def, params, row, actor } = this.prepare(req, this.now());
-    const uniqueKey = def.uniqueKey?.(params) ?? null;
+    const uniqueKey = (await def.uniqueKey?.(params, this.db)) ?? null;
     row.uniqueKey = uniqueKey;
     if (uniqueKey) {
-      const existing = await store.findActiveByUniqueKey(this.db, uniqueKey);
-      if (existing) {
+      // Only the owner's own job is joined: the answer is the job, which another user may
+      // not see (policy.mayJoin).
+      const existing = await findJoinable(this.db, uniqueKey, row.userId);
+      if (existing && mayJoin(row, existing)) {
         await store.addEvent(this.db, {
           jobId: existing.id,
           type: 'joined',

@@ -28,6 +28,18 @@ export function canRetry(a: Actor, job: Owned): boolean {
   return canSee(a, job) && (job.status === 'failed' || job.status === 'cancelled');
 }
 
+/**
+ * Whether a request may join an unfinished job with the same unique key instead of
+ * getting its own: only a request of the job's owner (the same user, or the command line
+ * for a command-line job). A join answers with the job, and adds the requester's name to
+ * its history, so a join across owners would show one user another's job; an
+ * administrator's request gets its own job too, so that the owner's cancel does not
+ * cancel it (docs/adr/0005-joins-within-one-owner.md).
+ */
+export function mayJoin(requester: { userId: number | null }, job: Pick<Job, 'userId'>): boolean {
+  return job.userId === requester.userId;
+}
+
 /** Whose inactive jobs a user clears: their own; administrators also command-line jobs. */
 export function clearScope(a: Actor): { userId: number | null; includeCommandLine: boolean } {
   if (a === null) return { userId: null, includeCommandLine: true };

@@ -1,5 +1,6 @@
 /** The archival tasks (DESIGN.md §4); their handlers are in `workers/tasks/archive/`. */
 import { resolve } from 'node:path';
+import { findDescription } from '../archive/descriptions.js';
 import { PUBLICATION_STATUSES } from '../archive/types.js';
 import type { ParamSpec, TaskSpec } from './types.js';
 import { isUpload } from './uploads.js';
@@ -17,6 +18,9 @@ export function descriptionRef(params: Record<string, unknown>): string | null {
   const ref = params.description;
   return typeof ref === 'string' && ref !== '' ? `description:${ref.slice(0, 80)}` : null;
 }
+
+/** The start of the unique key of every finding-aid job of a description. */
+export const findingAidKeyPrefix = (descriptionId: number): string => `finding-aid:${descriptionId}:`;
 
 export const FINDING_AID_FORMATS = ['pdf', 'rtf'] as const;
 export const FINDING_AID_MODELS = ['inventory-summary', 'full-details'] as const;
@@ -36,8 +40,13 @@ export const findingAidSpec: TaskSpec = {
     },
     public: { type: 'boolean', default: false, description: 'published descriptions only' },
   },
-  // Two requests for the same description's finding aid share one job.
-  uniqueKey: (p) => `finding-aid:${String(p.description)}`,
+  // Two requests for the same finding aid share one job: same description (a slug and an
+  // id alike), format, model and public. A request for another document is another job.
+  async uniqueKey(p, db) {
+    // No description, no key: the job fails on its own with "no such description".
+    const d = await findDescription(db, String(p.description));
+    return d ? `${findingAidKeyPrefix(d.id)}${String(p.format)}:${String(p.model)}:${p.public ? 'public' : 'private'}` : null;
+  },
   objectRef: (p) => `description:${String(p.description).slice(0, 80)}`,
   timeLimitMs: { soft: 60 * 60_000, hard: 65 * 60_000 },
 };

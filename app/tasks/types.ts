@@ -4,6 +4,7 @@
  * catalogue (`./index.ts`); a task's handler (`run`) lives in `workers/tasks/`, so that
  * the web process never loads a handler or what it needs (csv-parse, pdfkit).
  */
+import type { Db } from '../db.js';
 
 /** One parameter a task accepts. Strings from the CLI (`--lines 5000`) are coerced. */
 export interface ParamSpec {
@@ -31,8 +32,13 @@ export interface TaskSpec {
   maxAttempts?: number;
   /** Retry when the handler throws (not for `UnrecoverableError`). Default: no retry. */
   retryOnError?: { backoffMs: number };
-  /** Jobs with the same key coalesce while one is unfinished. */
-  uniqueKey?(params: Record<string, unknown>): string | null;
+  /**
+   * Jobs with the same key coalesce while one is unfinished, and only within one owner
+   * (`mayJoin` in policy.ts). The key names everything that changes the job's output, so
+   * that requests for different results are different jobs; it may read the database to
+   * put a reference in one form (a slug and an id of the same description key alike).
+   */
+  uniqueKey?(params: Record<string, unknown>, db: Db): string | null | Promise<string | null>;
   /** The related record shown on the jobs page. */
   objectRef?(params: Record<string, unknown>): string | null;
   /** Soft limit: the task's signal is aborted; hard limit: the child is killed. */

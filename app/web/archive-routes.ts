@@ -22,8 +22,10 @@ import {
 import { FINDING_AID_LABELS, type Description } from '../archive/types.js';
 import type { Context } from '../context.js';
 import { BadRequestError, HttpError, NotFoundError } from '../errors.js';
-import { findActiveByUniqueKey, getJob } from '../store/jobs.js';
-import { FINDING_AID_FORMATS, FINDING_AID_MODELS, UPDATE_MODES } from '../tasks/archive.js';
+import { canSee } from '../policy.js';
+import { activeByKeyPrefix } from '../store/job-unique.js';
+import { getJob } from '../store/jobs.js';
+import { FINDING_AID_FORMATS, FINDING_AID_MODELS, UPDATE_MODES, findingAidKeyPrefix } from '../tasks/archive.js';
 import { uploadsDir } from '../tasks/uploads.js';
 import type { Job, User } from '../types.js';
 import { requireUser } from './auth.js';
@@ -50,12 +52,15 @@ export interface FindingAidView {
 /**
  * The finding-aid status as stored, checked against the jobs: a request still queued
  * shows as such, and a "generating" status whose job is over without saying so (its
- * worker was killed) shows as an error instead of "in progress" for ever.
+ * worker was killed) shows as an error instead of "in progress" for ever. Only jobs the
+ * viewer may see are named (the viewer's own first): the status of the description's
+ * finding aid is everyone's, another user's job is not (ADR 0005).
  */
-async function findingAidView(ctx: Context, d: Description): Promise<FindingAidView | null> {
-  const active =
-    (await findActiveByUniqueKey(ctx.db, `finding-aid:${d.id}`)) ??
-    (await findActiveByUniqueKey(ctx.db, `finding-aid:${d.slug}`));
+async function findingAidView(ctx: Context, d: Description, viewer: User): Promise<FindingAidView | null> {
+  // The keys before format, model and public were part of them, for jobs queued then.
+  const legacy = [`finding-aid:${d.id}`, `finding-aid:${d.slug}`];
+  const visible = (await activeByKeyPrefix(ctx.db, findingAidKeyPrefix(d.id), legacy)).filter((j) => canSee(viewer, j));
+  const active = visible.find((j) => j.userId === viewer.id) ?? visible[0];
   if (active) {
     return {
       label: active.status === 'queued' ? 'Queued' : FINDING_AID_LABELS.generating,
@@ -66,9 +71,13 @@ async function findingAidView(ctx: Context, d: Description): Promise<FindingAidV
     };
   }
   if (!d.findingAidStatus) return null;
-  const job: Job | null = d.findingAidJobId ? await getJob(ctx.db, d.findingAidJobId) : null;
+  const stored: Job | null = d.findingAidJobId ? await getJob(ctx.db, d.findingAidJobId) : null;
+  const job = stored && canSee(viewer, stored) ? stored : null;
   const base = { jobId: job?.id ?? null, at: d.findingAidAt };
   if (d.findingAidStatus === 'generating') {
+    if (stored && (stored.status === 'queued' || stored.status === 'running')) {
+      return { ...base, label: FINDING_AID_LABELS.generating, downloadHref: null, error: null };
+    }
     return { ...base, label: FINDING_AID_LABELS.error, downloadHref: null, error: job?.error ?? 'Its job ended before it was written.' };
   }
   if (d.findingAidStatus === 'error') {
@@ -268,7 +277,7 @@ export function archiveRoutes(ctx: Context): express.Router {
       children: page.items.map((c) => ({ d: c, children: counts.get(c.id) ?? 0 })),
       nextHref: page.next ? `/descriptions/${encodeURIComponent(d.slug)}?after=${cursorText(page.next)}` : null,
       firstHref: queryValue(req, 'after') ? `/descriptions/${encodeURIComponent(d.slug)}` : null,
-      findingAid: d.parentId === null ? await findingAidView(ctx, d) : null,
+      findingAid: d.parentId === null ? await findingAidView(ctx, d, req.user as User) : null,
       formats: FINDING_AID_FORMATS,
       models: FINDING_AID_MODELS,
     });
@@ -310,7 +319,6 @@ export function archiveRoutes(ctx: Context): express.Router {
   router.post('/descriptions/:ref/finding-aid', async (req, res) => {
     const d = await descriptionParam(ctx, req.params.ref);
     await startJob(ctx, req, res, 'finding-aid', {
-      // The id, not the slug: the unique key `finding-aid:<id>` coalesces requests.
       description: String(d.id),
       format: bodyValue(req, 'format') || 'pdf',
       model: bodyValue(req, 'model') || 'inventory-summary',

@@ -584,18 +584,25 @@ for (const backend of targets) {
         expect(lower.job.attempt).to.equal(1);
       });
 
-      it('two requests for the same description share one job', async () => {
+      it('two requests for the same finding aid share one job; another format is another job', async () => {
         await importFile(IMPORT_ORDER);
         const fonds = (await getDescriptionBySlug(ctx.db, 'csv-import-order-fonds'))!;
         const a = await ctx.service.enqueue({ task: 'finding-aid', params: { description: String(fonds.id) }, origin: 'cli' });
-        const b = await ctx.service.enqueue({
+        // By slug: the same description, so the same job.
+        const b = await ctx.service.enqueue({ task: 'finding-aid', params: { description: fonds.slug, format: 'pdf' }, origin: 'cli' });
+        expect(b.joined).to.equal(true);
+        expect(b.job.id).to.equal(a.job.id);
+        const rtf = await ctx.service.enqueue({
           task: 'finding-aid',
           params: { description: String(fonds.id), format: 'rtf' },
           origin: 'cli',
         });
-        expect(b.joined).to.equal(true);
-        expect(b.job.id).to.equal(a.job.id);
-        await waitUntil(async () => (await getJob(ctx.db, a.job.id))?.status === 'completed', 30_000, 'the finding aid');
+        expect(rtf.joined).to.equal(false);
+        expect(rtf.job.id).to.not.equal(a.job.id);
+        for (const id of [a.job.id, rtf.job.id]) {
+          await waitUntil(async () => (await getJob(ctx.db, id))?.status === 'completed', 30_000, 'the finding aid');
+        }
+        expect((await getJob(ctx.db, rtf.job.id))?.resultName).to.match(/\.rtf$/);
       });
     });
 

@@ -93,23 +93,24 @@ export class ImportFile {
       if (err instanceof CsvFileError) throw new UnrecoverableError(`The file was not imported: ${err.message}.`);
       throw err;
     }
-    if (strict && badWidthCount > 0) {
-      throw new UnrecoverableError(
-        `The file was not imported: the header has ${width} columns, but ${badWidth.join(', ')}` +
-          `${badWidthCount > badWidth.length ? ` and ${badWidthCount - badWidth.length} more rows differ` : ''}.`,
-      );
-    }
     if (strict) {
+      // Every bad row in one message, field counts and parents alike: a report of one kind
+      // only would send the user back for the other on the next try.
+      const parts: string[] = [];
+      if (badWidthCount > 0) {
+        parts.push(
+          `the header has ${width} columns, but ${badWidth.join(', ')}` +
+            `${badWidthCount > badWidth.length ? ` and ${badWidthCount - badWidth.length} more rows differ` : ''}`,
+        );
+      }
       const problems = [...(await this.missingParents(db, parentRefs)), ...(await this.missingSlugs(db, slugRefs))].sort(
         (a, b) => a[0] - b[0],
       );
-      if (problems.length > 0) {
-        const shown = problems.slice(0, LIST_MAX).map(([, text]) => text);
-        throw new UnrecoverableError(
-          `The file was not imported (nothing was written): ${shown.join('; ')}` +
-            `${problems.length > shown.length ? `; and ${problems.length - shown.length} more` : ''}.`,
-        );
+      const shown = problems.slice(0, LIST_MAX).map(([, text]) => text);
+      if (shown.length > 0) {
+        parts.push(shown.join('; ') + (problems.length > shown.length ? `; and ${problems.length - shown.length} more` : ''));
       }
+      if (parts.length > 0) throw new UnrecoverableError(`The file was not imported (nothing was written): ${parts.join('; ')}.`);
     }
     return rows;
   }
