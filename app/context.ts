@@ -39,7 +39,7 @@ function describeDb(config: Config): string {
 
 export async function createContext(opts: ContextOptions = {}): Promise<Context> {
   const config = opts.config ?? loadConfig();
-  const log = getLogger();
+  const log = getLogger(config);
   const db = openDb(config.database);
   try {
     await ping(db);
