@@ -20,7 +20,10 @@ export interface Config {
   /** Null means: generate once and keep it in the database. */
   readonly sessionSecret: string | null;
   readonly adminPassword: string | null;
+  /** winston level of the process logger (LOG_LEVEL). Default `info`. */
   readonly logLevel: string;
+  /** Where the process log `docket.log` is written (DOCKET_LOG_DIR). Default `logs`. */
+  readonly logDir: string;
   /** How long a running job's lease lasts without a heartbeat. Default 15 s. */
   readonly leaseMs: number;
   /** How often workers heartbeat. Default 3 s. */
@@ -168,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionSecret: env.SESSION_SECRET || null,
     adminPassword: env.DOCKET_ADMIN_PASSWORD || null,
     logLevel,
+    logDir: fromRoot(env.DOCKET_LOG_DIR || 'logs'),
     leaseMs,
     heartbeatMs,
     outputCapBytes: int(env, 'DOCKET_OUTPUT_CAP_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),

@@ -40,7 +40,7 @@ function describeDb(config: Config): string {
 
 export async function createContext(opts: ContextOptions = {}): Promise<Context> {
   const config = opts.config ?? loadConfig();
-  const log = getLogger();
+  const log = getLogger(config);
   // Before anything validates a task name: the extra tasks must be known by then.
   await registerExtraTasks(config.extraTasks);
   const db = openDb(config.database);

@@ -3,74 +3,28 @@ import { dirname } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import type { DatabaseConfig } from './config.js';
 import { migrationSource } from '../db/migrations/index.js';
+import { knexOptions, takeWriteLock } from './dialect.js';
 
 export type Db = Knex;
 
 /**
- * Opens the jobs database. MySQL/SQLite differences live here and in `dialect.ts`:
- * - SQLite runs in WAL mode with a busy timeout, because the web process, workers and
- *   the CLI are separate processes writing one file; one connection per process, since
- *   better-sqlite3 is synchronous and a pool would only queue behind the file lock.
- * - MySQL gets a small pool and BIGINTs as plain numbers (all our times are epoch ms,
- *   far below 2^53).
+ * Opens the jobs database with its engine's options (WAL and a single connection on
+ * SQLite, a small pool on MySQL: see `knexOptions` in dialect.ts, which holds every
+ * SQLite/MySQL difference and why).
  */
 export function openDb(cfg: DatabaseConfig, opts: { pool?: number } = {}): Db {
-  if (cfg.client === 'sqlite') {
-    if (cfg.filename !== ':memory:') mkdirSync(dirname(cfg.filename), { recursive: true });
-    return knexFactory({
-      client: 'better-sqlite3',
-      connection: { filename: cfg.filename },
-      useNullAsDefault: true,
-      pool: {
-        min: 1,
-        max: 1,
-        afterCreate(conn: { pragma(s: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
-          try {
-            conn.pragma('journal_mode = WAL');
-            conn.pragma('busy_timeout = 10000');
-            conn.pragma('synchronous = NORMAL');
-            conn.pragma('foreign_keys = ON');
-            done(null, conn);
-          } catch (err) {
-            done(err as Error, conn);
-          }
-        },
-      },
-    });
-  }
-  return knexFactory({
-    client: 'mysql2',
-    connection: {
-      host: cfg.host,
-      port: cfg.port,
-      user: cfg.user,
-      password: cfg.password,
-      database: cfg.database,
-      supportBigNumbers: true,
-      bigNumberStrings: false,
-      charset: 'utf8mb4',
-      connectTimeout: 5000,
-    },
-    pool: { min: 0, max: opts.pool ?? 8 },
-    acquireConnectionTimeout: 10_000,
-  });
-}
-
-export function isSqlite(db: Db): boolean {
-  const client = db.client.config.client as string;
-  return client === 'better-sqlite3' || client === 'sqlite3';
+  if (cfg.client === 'sqlite' && cfg.filename !== ':memory:') mkdirSync(dirname(cfg.filename), { recursive: true });
+  return knexFactory(knexOptions(cfg, opts));
 }
 
 /**
- * A transaction that holds the write lock from its first statement. SQLite starts a
- * deferred transaction as a reader; one that reads and then writes fails with
- * "database is locked" (whatever the busy timeout) if another process wrote in between.
- * A write that changes nothing, issued first, takes the lock up front. MySQL needs
- * nothing: InnoDB locks rows as it goes.
+ * A transaction that holds the write lock from its first statement, so that one that
+ * reads and then writes never fails with "database is locked" on SQLite (see
+ * `takeWriteLock` in dialect.ts).
  */
 export async function writeTransaction<T>(db: Db, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
   return db.transaction(async (trx) => {
-    if (isSqlite(db)) await trx.raw('update jobs set id = id where id = -1');
+    await takeWriteLock(db, trx);
     return fn(trx);
   });
 }

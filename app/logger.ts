@@ -1,21 +1,27 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import winston from 'winston';
-import { fromRoot } from './paths.js';
+import type { Config } from './config.js';
 
 export type Logger = winston.Logger;
 
 let root: winston.Logger | null = null;
 
 /**
- * The process logger: console plus `logs/docket.log`. Tests run at `error` (set by
- * LOG_LEVEL in .mocharc) so they stay quiet. Use `logger.child({ job, worker })` for
- * scope.
+ * The process logger, made from the first configuration it is given (a process has one;
+ * test files that open several contexts share the first one's). Tests run at `error`
+ * (LOG_LEVEL, set by test/helpers.ts) so they stay quiet. Use
+ * `logger.child({ job, worker })` for scope.
  */
-export function getLogger(): winston.Logger {
-  if (root) return root;
-  const level = process.env.LOG_LEVEL ?? 'info';
-  const dir = process.env.DOCKET_LOG_DIR ? fromRoot(process.env.DOCKET_LOG_DIR) : fromRoot('logs');
+export function getLogger(config: Pick<Config, 'logLevel' | 'logDir'>): winston.Logger {
+  root ??= createLogger(config);
+  return root;
+}
+
+/** A logger at the configured level: the console, plus `docket.log` in the configured folder. */
+export function createLogger(config: Pick<Config, 'logLevel' | 'logDir'>): winston.Logger {
+  const level = config.logLevel;
+  const dir = config.logDir;
   const transports: winston.transport[] = [
     new winston.transports.Console({
       stderrLevels: ['error', 'warn', 'info', 'debug'],
@@ -44,6 +50,5 @@ export function getLogger(): winston.Logger {
   } catch {
     // A read-only log folder must not stop the process; the console still works.
   }
-  root = winston.createLogger({ level, transports });
-  return root;
+  return winston.createLogger({ level, transports });
 }

@@ -3,7 +3,7 @@
  * makes them ("Series A" → `series-a`, a second "Series A" → `series-a-2`).
  */
 import type { Db } from '../db.js';
-import { isSqlite } from '../db.js';
+import { whereStartsWithNumbered } from '../dialect.js';
 
 /** Longest base slug; leaves room for a `-NNNNNN` suffix under the 191-character column. */
 const MAX_BASE = 180;
@@ -100,12 +100,8 @@ async function slugExists(db: Db, slug: string): Promise<boolean> {
 
 /** The highest N among `base-N` slugs (1 when there is none, so the first suffix is 2). */
 async function highestSuffix(db: Db, base: string): Promise<number> {
-  // Slugs hold only [a-z0-9-], so neither pattern needs escaping. SQLite's LIKE ignores
-  // case and cannot use the index; GLOB is case-sensitive and can.
-  const q = db('descriptions').select('slug');
-  if (isSqlite(db)) q.whereRaw('slug glob ?', [`${base}-[0-9]*`]);
-  else q.where('slug', 'like', `${base}-%`);
-  const rows = (await q) as Array<{ slug: string }>;
+  // Slugs hold only [a-z0-9-]: the pattern needs no escaping, and the index serves it.
+  const rows = (await whereStartsWithNumbered(db, db('descriptions').select('slug'), 'slug', `${base}-`)) as Array<{ slug: string }>;
   let max = 1;
   for (const { slug } of rows) {
     const rest = slug.slice(base.length + 1);

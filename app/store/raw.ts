@@ -7,7 +7,7 @@
  * transaction. Everything else keeps using knex.
  */
 import type { Db } from '../db.js';
-import { isSqlite } from '../db.js';
+import { beginTransactionSql, isSqlite } from '../dialect.js';
 
 export type Row = Record<string, unknown>;
 
@@ -103,7 +103,7 @@ export async function rawTransaction<T>(
   const sqlite = isSqlite(db);
   const q = sqlite ? sqliteQuery(conn as SqliteConnection) : mysqlQuery(conn as MysqlConnection, opts.prepared ?? false);
   try {
-    await q(sqlite ? 'BEGIN IMMEDIATE' : 'START TRANSACTION');
+    await q(beginTransactionSql(db));
     let out: T;
     try {
       out = await fn(q);

@@ -3,16 +3,14 @@
  * connect-session-knex). Only the pruning lives here; the store does the rest.
  */
 import type { Db } from '../db.js';
-import { isSqlite } from '../db.js';
+import { sessionExpiryValue } from '../dialect.js';
 
 /**
- * Deletes sessions that expired before `now`; returns how many.
- * The store writes `expired` as ISO text on SQLite ("2026-11-22T10:00:00.000Z", which
- * sorts as a string) and as a UTC DATETIME on MySQL, so the bound value follows suit.
+ * Deletes sessions that expired before `now`; returns how many. The bound is written
+ * as the store writes `expired`, which differs per engine (see dialect.ts).
  */
 export async function pruneExpiredSessions(db: Db, now: number, limit = 1000): Promise<number> {
-  const iso = new Date(now).toISOString();
-  const bound = isSqlite(db) ? iso : iso.slice(0, 19).replace('T', ' ');
+  const bound = sessionExpiryValue(db, now);
   const sids = (await db('sessions').where('expired', '<', bound).limit(limit).pluck('sid')) as string[];
   if (sids.length === 0) return 0;
   return db('sessions').whereIn('sid', sids).delete();

@@ -342,23 +342,6 @@ export class AmqpTransport implements Transport {
     return gone;
   }
 
-  async depth(tasks: readonly string[]): Promise<Record<string, number> | null> {
-    const conn = this.conn;
-    if (!conn) return null;
-    const out: Record<string, number> = {};
-    const ch = await conn.createChannel();
-    ch.on('error', () => undefined);
-    try {
-      for (const t of tasks) {
-        await this.assertTaskQueue(ch, t);
-        out[t] = (await ch.checkQueue(this.queueName(t))).messageCount;
-      }
-    } finally {
-      await ch.close().catch(() => undefined);
-    }
-    return out;
-  }
-
   async purge(tasks: readonly string[]): Promise<void> {
     const conn = this.conn;
     if (!conn) return;

@@ -118,10 +118,6 @@ export class DbTransport implements Transport {
     return [];
   }
 
-  async depth(): Promise<Record<string, number> | null> {
-    return null;
-  }
-
   async purge(): Promise<void> {}
 
   state(): TransportState {

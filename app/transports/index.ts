@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import { commitSignalFile } from '../dialect.js';
 import type { Db } from '../db.js';
 import type { Logger } from '../logger.js';
 import { AmqpTransport } from './amqp-transport.js';
@@ -10,6 +11,5 @@ export type { Transport, Delivery, PublishItem, ConsumeOptions } from './transpo
 /** `amqp` when AMQP_URL is set, otherwise the embedded `db` transport. */
 export function createTransport(config: Config, db: Db, log: Logger): Transport {
   if (config.amqpUrl) return new AmqpTransport(config.amqpUrl, config.amqpPrefix, log);
-  const d = config.database;
-  return new DbTransport(db, d.client === 'sqlite' && d.filename !== ':memory:' ? `${d.filename}-wal` : null);
+  return new DbTransport(db, commitSignalFile(config.database));
 }

@@ -52,8 +52,6 @@ export interface Transport {
   announce(workerId: string): Promise<void>;
   /** Of these workers, the ones whose presence the broker no longer sees. */
   goneWorkers(workerIds: readonly string[]): Promise<string[]>;
-  /** Messages waiting per task queue (amqp), or null where the transport cannot tell. */
-  depth(tasks: readonly string[]): Promise<Record<string, number> | null>;
   /** Drops every message waiting (amqp); the jobs are cancelled in the database by the caller. */
   purge(tasks: readonly string[]): Promise<void>;
   state(): TransportState;

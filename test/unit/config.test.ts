@@ -10,6 +10,8 @@ describe('configuration', () => {
     expect(c.amqpUrl).to.equal(null);
     expect(c.port).to.equal(3000);
     expect(c.host).to.equal('127.0.0.1');
+    expect(c.logLevel).to.equal('info');
+    expect(c.logDir).to.match(/\/logs$/);
     expect(Object.isFrozen(c)).to.equal(true);
   });
 

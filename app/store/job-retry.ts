@@ -1,0 +1,69 @@
+/** Back to queued for another attempt: after a failure or a lost worker, or by hand. */
+import { writeTransaction, type Db } from '../db.js';
+import type { Row } from './raw.js';
+import type { JobEventType } from '../types.js';
+
+/**
+ * running → queued again (retry after a failure, a lost worker, or a worker handing its
+ * job back on shutdown). `runAfter` delays the next attempt (backoff).
+ */
+export async function requeueRunning(
+  db: Db,
+  id: number,
+  attempt: number,
+  opts: { runAfter: number | null; error: string | null; extraAttempt?: boolean },
+  now: number,
+  type: JobEventType,
+  actor: string,
+  message: string,
+): Promise<boolean> {
+  return db.transaction(async (trx) => {
+    const patch: Row = {
+      status: 'queued',
+      worker_id: null,
+      lease_expires_at: null,
+      dispatched_at: null,
+      run_after: opts.runAfter,
+      error: opts.error,
+    };
+    if (opts.extraAttempt) patch.max_attempts = db.raw('max_attempts + 1');
+    const n = await trx('jobs').where({ id, attempt, status: 'running' }).update(patch);
+    if (n !== 1) return false;
+    await trx('job_events').insert({ job_id: id, at: now, type, attempt, actor, message });
+    return true;
+  });
+}
+
+/** A final job back to queued for a new attempt (manual retry); history is kept. */
+export async function requeueFinal(db: Db, id: number, now: number, actor: string): Promise<boolean> {
+  return writeTransaction(db, async (trx) => {
+    const job = (await trx('jobs').where({ id }).first()) as Row | undefined;
+    if (!job || !['failed', 'cancelled'].includes(String(job.status))) return false;
+    const attempt = Number(job.attempt);
+    const n = await trx('jobs')
+      .where({ id })
+      .whereIn('status', ['failed', 'cancelled'])
+      .update({
+        status: 'queued',
+        worker_id: null,
+        lease_expires_at: null,
+        dispatched_at: null,
+        run_after: null,
+        finished_at: null,
+        error: null,
+        cancel_requested_by: null,
+        // A manual retry always gets at least one more attempt.
+        max_attempts: db.raw('case when max_attempts > attempt then max_attempts else attempt + 1 end'),
+      });
+    if (n !== 1) return false;
+    await trx('job_events').insert({
+      job_id: id,
+      at: now,
+      type: 'retried',
+      attempt,
+      actor,
+      message: `retried by ${actor}`,
+    });
+    return true;
+  });
+}
