@@ -5,6 +5,7 @@
  * values a page of 50 rows needs, by primary key.
  */
 import type { Db } from '../db.js';
+import { FINAL_STATUSES, type JobStatus } from '../types.js';
 
 /** The parameters of these jobs, by id (unparseable ones are left out). */
 export async function paramsOf(db: Db, ids: number[]): Promise<Map<number, Record<string, unknown>>> {
@@ -52,4 +53,23 @@ export async function searchDescriptions(db: Db, text: string, limit = 20): Prom
     .limit(limit)
     .select('id', 'slug', 'title')) as Array<{ id: number | string; slug: string; title: string | null }>;
   return rows.map((r) => ({ id: Number(r.id), slug: r.slug, title: r.title || r.slug }));
+}
+
+/**
+ * What "Clear inactive jobs" would remove for this scope (the same rule as
+ * `clearInactive`): how many jobs, and how many of them leave a result file.
+ */
+export async function clearableCounts(
+  db: Db,
+  scope: { userId: number | null; includeCommandLine: boolean },
+): Promise<{ jobs: number; files: number }> {
+  const b = db('jobs').whereIn('status', FINAL_STATUSES as JobStatus[]);
+  b.where((w) => {
+    if (scope.userId !== null) w.where('user_id', scope.userId);
+    else if (!scope.includeCommandLine) w.whereNotNull('user_id');
+    else w.whereRaw('1 = 1');
+    if (scope.userId !== null && scope.includeCommandLine) w.orWhereNull('user_id');
+  });
+  const r = (await b.select(db.raw('count(*) as n'), db.raw('count(result_file) as f')).first()) as { n: number | string; f: number | string };
+  return { jobs: Number(r.n), files: Number(r.f) };
 }

@@ -10,7 +10,8 @@ import { CSV_COLUMNS, exportFileName, writeJobsCsv } from '../export.js';
 import { ConflictError, HttpError, NotFoundError } from '../errors.js';
 import { canCancel, canRetry, clearScope, isAdmin, listScope, type Actor } from '../policy.js';
 import { countJobs, EMPTY_PAGE, listJobs, summarize, type JobPage, type Summary } from '../store/job-list.js';
-import { descriptionTitles, paramsOf } from '../store/job-subjects.js';
+import { clearableCounts, descriptionTitles, paramsOf, searchDescriptions } from '../store/job-subjects.js';
+import { assertDescriptionsExist, isDescriptionParam, paramHelp, paramLabel, valueLabel } from './job-form.js';
 import { eventsPage } from '../store/job-events.js';
 import { readOutput } from '../store/jobs.js';
 import { getWorker } from '../store/workers.js';
@@ -25,6 +26,9 @@ import { flash, render, saveAndRedirect } from './render.js';
 
 /** Output chunks the details page shows at once; the live stream sends the rest. */
 export const INITIAL_CHUNKS = 500;
+
+/** Descriptions offered by title in the job form's list (the browser filters them as one types). */
+export const DESCRIPTION_CHOICES = 500;
 
 /** Events the details page shows at once; links page through the rest. */
 export const HISTORY_PAGE = 200;
@@ -129,6 +133,7 @@ export function jobsRoutes(ctx: Context): express.Router {
       exportHref: `/jobs/export.csv?${filterQuery(f, { after: null })}`,
       fragmentHref: `/jobs?${filterQuery(f)}&partial=1`,
       updatedAt: new Date(),
+      clearable: isFragment(req) ? null : await clearableCounts(ctx.db, clearScope(actor)),
       fragment: isFragment(req),
     };
     render(res, isFragment(req) ? 'jobs/_results' : 'jobs/index', locals);
@@ -173,11 +178,12 @@ export function jobsRoutes(ctx: Context): express.Router {
 
   // ---- clear inactive -------------------------------------------------------------
 
-  const clearPage = (req: Request, res: Response): void => {
+  const clearPage = async (req: Request, res: Response): Promise<void> => {
     const actor = req.user as User;
     render(res, 'jobs/clear-confirm', {
       title: 'Clear inactive jobs',
       includesCommandLine: clearScope(actor).includeCommandLine,
+      clearable: await clearableCounts(ctx.db, clearScope(actor)),
       back: back(req, localPath(queryValue(req, 'back'), '/jobs')),
     });
   };
@@ -194,20 +200,33 @@ export function jobsRoutes(ctx: Context): express.Router {
 
   // ---- new job --------------------------------------------------------------------
 
-  const newJobPage = (
+  const newJobPage = async (
     req: Request,
     res: Response,
     taskName: string | null,
     values: Record<string, string>,
     error: string | null,
     status = 200,
-  ): void => {
+  ): Promise<void> => {
     const tasks = runnableTasks(req.user as User);
     const task = tasks.find((t) => t.name === taskName) ?? null;
+    const picksDescription = task ? Object.keys(task.params).some((n) => isDescriptionParam(task, n)) : false;
     render(
       res,
       'jobs/new',
-      { title: task ? `New job: ${task.title}` : 'New job', tasks, task, values, error, priorities: Object.keys(PRIORITIES) },
+      {
+        title: task ? `New job: ${task.title}` : 'New job',
+        // Archival tasks first; the diagnostic ones are grouped apart (administrators only).
+        archival: tasks.filter((t) => !t.adminOnly),
+        diagnostic: tasks.filter((t) => t.adminOnly),
+        tasks,
+        task,
+        values,
+        error,
+        priorities: Object.keys(PRIORITIES),
+        descriptions: picksDescription ? await searchDescriptions(ctx.db, '', DESCRIPTION_CHOICES) : [],
+        form: { label: paramLabel, help: paramHelp, value: valueLabel, picksDescription: (n: string) => task !== null && isDescriptionParam(task, n) },
+      },
       status,
     );
   };
@@ -237,6 +256,7 @@ export function jobsRoutes(ctx: Context): express.Router {
     try {
       if (!def) throw new HttpError(400, 'Choose a task from the list.');
       if (!Object.hasOwn(PRIORITIES, priority)) throw new HttpError(400, 'Choose a priority: high, normal or low.');
+      await assertDescriptionsExist(ctx.db, def, params);
       const { job, joined, dispatched } = await ctx.service.enqueue({
         task: def.name,
         params,
