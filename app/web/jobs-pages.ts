@@ -5,24 +5,30 @@
  */
 import express, { type Request, type Response } from 'express';
 import type { Context } from '../context.js';
+import type { Db } from '../db.js';
 import { CSV_COLUMNS, exportFileName, writeJobsCsv } from '../export.js';
 import { ConflictError, HttpError, NotFoundError } from '../errors.js';
 import { canCancel, canRetry, clearScope, isAdmin, listScope, type Actor } from '../policy.js';
-import { EMPTY_PAGE, listJobs, summarize, type JobPage, type Summary } from '../store/job-list.js';
+import { countJobs, EMPTY_PAGE, listJobs, summarize, type JobPage, type Summary } from '../store/job-list.js';
+import { clearableCounts, descriptionTitles, paramsOf, searchDescriptions } from '../store/job-subjects.js';
+import { assertDescriptionsExist, isDescriptionParam, paramHelp, paramLabel, valueLabel } from './job-form.js';
 import { eventsPage } from '../store/job-events.js';
 import { readOutput } from '../store/jobs.js';
 import { getWorker } from '../store/workers.js';
-import { JOB_STATUSES, PRIORITIES, STATUS_LABELS, TAB_STATUSES, type Tab, type User } from '../types.js';
+import { JOB_STATUSES, PRIORITIES, STATUS_LABELS, TAB_STATUSES, type JobSummary, type Tab, type User } from '../types.js';
 import { listTasks, type TaskSpec } from '../tasks/index.js';
 import { requireUser } from './auth.js';
 import { bodyValue, chunkCursorParam, isFragment, jobIdParam, localPath, one, queryValue } from './http.js';
 import { assertMayRetryTask, filterQuery, listQueryFor, PAGE_SIZE, parseJobFilter, queueState, visibleJob, type JobFilter } from './jobs-query.js';
 import { outputHandler } from './output.js';
-import { jobRow, type QueueState } from './present.js';
+import { jobRow, type QueueState, type Subjects } from './present.js';
 import { flash, render, saveAndRedirect } from './render.js';
 
 /** Output chunks the details page shows at once; the live stream sends the rest. */
 export const INITIAL_CHUNKS = 500;
+
+/** Descriptions offered by title in the job form's list (the browser filters them as one types). */
+export const DESCRIPTION_CHOICES = 500;
 
 /** Events the details page shows at once; links page through the rest. */
 export const HISTORY_PAGE = 200;
@@ -40,6 +46,23 @@ function countText(c: { count: number; capped: boolean }): string {
 export function summaryText(s: Summary): string {
   const n = s.all.count === 1 && !s.all.capped ? 'job' : 'jobs';
   return `${countText(s.all)} ${n}: ${countText(s.active)} active, ${countText(s.failed)} failed`;
+}
+
+/** "8 of 148 jobs" when filters narrow the tab; null when they do not. */
+export function matchText(matching: { count: number; capped: boolean } | null, tabTotal: { count: number; capped: boolean }): string | null {
+  if (!matching) return null;
+  return `${countText(matching)} of ${countText(tabTotal)} ${tabTotal.count === 1 && !tabTotal.capped ? 'job' : 'jobs'} match the filters.`;
+}
+
+/**
+ * The extra values that name the jobs of a page: imports' file names (from their
+ * parameters) and the titles of the descriptions they work on.
+ */
+export async function subjectsOf(db: Db, jobs: Array<Pick<JobSummary, 'id' | 'task' | 'objectRef'>>): Promise<Subjects> {
+  const withFiles = jobs.filter((j) => j.task === 'csv-import').map((j) => j.id);
+  const refs = jobs.flatMap((j) => (j.objectRef?.startsWith('description:') ? [j.objectRef.slice('description:'.length)] : []));
+  const [params, titles] = await Promise.all([paramsOf(db, withFiles), descriptionTitles(db, refs)]);
+  return { params, titles };
 }
 
 function emptyText(f: JobFilter, own: boolean): string {
@@ -71,20 +94,26 @@ export function jobsRoutes(ctx: Context): express.Router {
     const f = parseJobFilter(req, actor);
     const q = await listQueryFor(ctx, f, actor);
     // Independent reads, side by side (on MySQL each takes its own pooled connection).
-    const [page, summary, queue]: [JobPage, Summary, QueueState] = await Promise.all([
+    const filtered = Boolean(f.task || f.status || f.user);
+    const [page, summary, queue, matching]: [JobPage, Summary, QueueState, { count: number; capped: boolean } | null] = await Promise.all([
       q ? listJobs(ctx.db, { ...q, after: f.after, before: f.before, limit: PAGE_SIZE }) : EMPTY_PAGE,
       summarize(ctx.db, listScope(actor).userId),
       queueState(ctx),
+      filtered ? (q ? countJobs(ctx.db, q) : Promise.resolve({ count: 0, capped: false })) : Promise.resolve(null),
     ]);
-    const tasks = listTasks().map((t) => t.name);
+    const subjects = await subjectsOf(ctx.db, page.jobs);
+    // Archivists are offered the tasks they may run; a task named in the link stays choosable.
+    const tasks = runnableTasks(actor).map((t) => t.name);
     if (f.task && !tasks.includes(f.task)) tasks.push(f.task);
+    const now = Date.now();
     const locals = {
       title: `Jobs: ${TAB_LABELS[f.tab]}`,
       filter: f,
-      rows: page.jobs.map((j) => jobRow(j, actor, queue)),
+      rows: page.jobs.map((j) => jobRow(j, actor, queue, subjects, now)),
       next: page.next,
       summary,
       summaryText: summaryText(summary),
+      matchText: matchText(matching, summary[f.tab]),
       emptyText: emptyText(f, !isAdmin(actor)),
       queue,
       tabs: (Object.keys(TAB_LABELS) as Tab[]).map((t) => ({
@@ -104,9 +133,29 @@ export function jobsRoutes(ctx: Context): express.Router {
       exportHref: `/jobs/export.csv?${filterQuery(f, { after: null })}`,
       fragmentHref: `/jobs?${filterQuery(f)}&partial=1`,
       updatedAt: new Date(),
+      clearable: isFragment(req) ? null : await clearableCounts(ctx.db, clearScope(actor)),
       fragment: isFragment(req),
     };
     render(res, isFragment(req) ? 'jobs/_results' : 'jobs/index', locals);
+  });
+
+  // ---- find a job by its id ---------------------------------------------------------
+
+  router.get('/jobs/find', async (req: Request, res: Response) => {
+    const actor = req.user as User;
+    const raw = (queryValue(req, 'id') ?? '').trim().replace(/^#/, '');
+    if (!/^\d{1,15}$/.test(raw)) {
+      flash(req, 'error', 'Type a job number, such as 12, to find that job.');
+      return saveAndRedirect(req, res, '/jobs');
+    }
+    try {
+      const job = await visibleJob(ctx, actor, Number(raw));
+      return res.redirect(303, `/jobs/${job.id}`);
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+      flash(req, 'error', `There is no job ${raw}${isAdmin(actor) ? '' : ' among your jobs'}.`);
+      return saveAndRedirect(req, res, '/jobs');
+    }
   });
 
   // ---- export ---------------------------------------------------------------------
@@ -129,11 +178,12 @@ export function jobsRoutes(ctx: Context): express.Router {
 
   // ---- clear inactive -------------------------------------------------------------
 
-  const clearPage = (req: Request, res: Response): void => {
+  const clearPage = async (req: Request, res: Response): Promise<void> => {
     const actor = req.user as User;
     render(res, 'jobs/clear-confirm', {
       title: 'Clear inactive jobs',
       includesCommandLine: clearScope(actor).includeCommandLine,
+      clearable: await clearableCounts(ctx.db, clearScope(actor)),
       back: back(req, localPath(queryValue(req, 'back'), '/jobs')),
     });
   };
@@ -150,20 +200,33 @@ export function jobsRoutes(ctx: Context): express.Router {
 
   // ---- new job --------------------------------------------------------------------
 
-  const newJobPage = (
+  const newJobPage = async (
     req: Request,
     res: Response,
     taskName: string | null,
     values: Record<string, string>,
     error: string | null,
     status = 200,
-  ): void => {
+  ): Promise<void> => {
     const tasks = runnableTasks(req.user as User);
     const task = tasks.find((t) => t.name === taskName) ?? null;
+    const picksDescription = task ? Object.keys(task.params).some((n) => isDescriptionParam(task, n)) : false;
     render(
       res,
       'jobs/new',
-      { title: task ? `New job: ${task.title}` : 'New job', tasks, task, values, error, priorities: Object.keys(PRIORITIES) },
+      {
+        title: task ? `New job: ${task.title}` : 'New job',
+        // Archival tasks first; the diagnostic ones are grouped apart (administrators only).
+        archival: tasks.filter((t) => !t.adminOnly),
+        diagnostic: tasks.filter((t) => t.adminOnly),
+        tasks,
+        task,
+        values,
+        error,
+        priorities: Object.keys(PRIORITIES),
+        descriptions: picksDescription ? await searchDescriptions(ctx.db, '', DESCRIPTION_CHOICES) : [],
+        form: { label: paramLabel, help: paramHelp, value: valueLabel, picksDescription: (n: string) => task !== null && isDescriptionParam(task, n) },
+      },
       status,
     );
   };
@@ -193,6 +256,7 @@ export function jobsRoutes(ctx: Context): express.Router {
     try {
       if (!def) throw new HttpError(400, 'Choose a task from the list.');
       if (!Object.hasOwn(PRIORITIES, priority)) throw new HttpError(400, 'Choose a priority: high, normal or low.');
+      await assertDescriptionsExist(ctx.db, def, params);
       const { job, joined, dispatched } = await ctx.service.enqueue({
         task: def.name,
         params,
@@ -224,10 +288,12 @@ export function jobsRoutes(ctx: Context): express.Router {
     const { events, next: eventsNext } = await eventsPage(ctx.db, job.id, eventsAfter, HISTORY_PAGE);
     const queue = await queueState(ctx);
     const worker = job.workerId ? await getWorker(ctx.db, job.workerId) : null;
+    const subjects = await subjectsOf(ctx.db, [job]);
+    subjects.params.set(job.id, job.params);
     const locals: Record<string, unknown> = {
       title: `Job ${job.id}: ${job.task}`,
       job,
-      row: jobRow(job, actor, queue),
+      row: jobRow(job, actor, queue, subjects),
       events,
       eventsFirstHref: eventsAfter > 0 ? `/jobs/${job.id}#history-title` : null,
       eventsNextHref: eventsNext ? `/jobs/${job.id}?events_after=${eventsNext}#history-title` : null,

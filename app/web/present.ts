@@ -7,7 +7,7 @@ import { isoUtc } from '../dates.js';
 import { formatDate, jobInfo, jobUser } from '../export.js';
 import { canCancel, canRetry, type Actor } from '../policy.js';
 import { mayRetryTask } from './jobs-query.js';
-import { STATUS_LABELS, priorityName, type Job, type JobEvent, type JobSummary, type OutputChunk } from '../types.js';
+import { FINAL_STATUSES, STATUS_LABELS, priorityName, type JobStatus, type Job, type JobEvent, type JobSummary, type OutputChunk } from '../types.js';
 import { getTask } from '../tasks/index.js';
 import { recordLink } from './links.js';
 
@@ -28,6 +28,22 @@ export function isoDate(ms: number | null): string | null {
 /** `formatDate` of the same instant, from its ISO form (one Date per date, not two). */
 function shownDate(iso: string | null): string {
   return iso === null ? 'N/A' : `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
+}
+
+/** "just now", "42 s ago", "3 min ago", "5 h ago", "3 days ago", then the date. */
+export function relativeTime(ms: number | null, now = Date.now()): string {
+  if (ms === null) return 'N/A';
+  const s = Math.round((now - ms) / 1000);
+  if (s < 0) return 'just now'; // another host's clock a little ahead
+  if (s < 10) return 'just now';
+  if (s < 60) return `${s} s ago`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ago`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h} h ago`;
+  const d = Math.floor(h / 24);
+  if (d < 7) return d === 1 ? 'yesterday' : `${d} days ago`;
+  return isoUtc(ms).slice(0, 10);
 }
 
 /** "850 ms", "4.2 s", "3 min 5 s", "2 h 14 min". */
@@ -56,8 +72,13 @@ export interface Progress {
   label: string;
 }
 
-export function progressOf(j: Pick<JobSummary, 'progressCurrent' | 'progressTotal' | 'progressText'>): Progress | null {
-  const { progressCurrent: current, progressTotal: total, progressText: text } = j;
+export function progressOf(j: Pick<JobSummary, 'progressCurrent' | 'progressTotal' | 'progressText'> & { status?: JobStatus }): Progress | null {
+  const { progressCurrent: current, progressTotal: total } = j;
+  // The step a finished job was on ("checking the file") is no longer what it does: only
+  // the count it reached stays.
+  const over = j.status !== undefined && FINAL_STATUSES.includes(j.status);
+  const text = over ? null : j.progressText;
+  if (over && !total) return null;
   if (current === null && total === null && !text) return null;
   const percent = total ? Math.max(0, Math.min(100, Math.round(((current ?? 0) / total) * 100))) : null;
   // The step text usually says the count already ("line 4 of 20"); the count stands in when there is none.
@@ -80,28 +101,71 @@ export function waitingReason(j: Pick<JobSummary, 'status' | 'task'>, q: QueueSt
 
 export const downloadPath = (id: number): string => `/jobs/${id}/download`;
 
+/** What a page knows about the jobs it shows beyond their light columns (see store/job-subjects.ts). */
+export interface Subjects {
+  params: Map<number, Record<string, unknown>>;
+  /** Description titles by the reference in `objectRef` (an id or a slug). */
+  titles: Map<string, string>;
+}
+
+const text = (v: unknown): string | null => (typeof v === 'string' && v.trim() !== '' ? v.trim() : null);
+const baseName = (path: string): string => path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
+
+/**
+ * The name of the file a job reads, from its parameters: the name the user uploaded
+ * (`fileName`, `originalName`, `sourceName`, or a stored file's `{ name }`) before the
+ * stored path's last part, which for an upload is a random name.
+ */
+export function uploadName(params: Record<string, unknown> | undefined): string | null {
+  if (!params) return null;
+  const file = params.file;
+  const stored = file && typeof file === 'object' ? text((file as Record<string, unknown>).name) : null;
+  const named = text(params.fileName) ?? text(params.originalName) ?? stored ?? text(params.sourceName);
+  if (named) return baseName(named);
+  return typeof file === 'string' && file !== '' ? baseName(file) : null;
+}
+
+/** The related record, with its title when the page looked it up; the reference stays visible. */
+function subjectRecord(ref: string | null, s: Subjects | null) {
+  const link = recordLink(ref);
+  if (!link || !ref) return null;
+  const id = ref.slice(ref.indexOf(':') + 1);
+  const title = ref.startsWith('description:') ? s?.titles.get(id) : undefined;
+  return { ...link, title: title ?? null, ref: id };
+}
+
 /** One row of the jobs table. */
-export function jobRow(j: JobSummary, actor: Actor, q: QueueState | null) {
+export function jobRow(j: JobSummary, actor: Actor, q: QueueState | null, s: Subjects | null = null, now = Date.now()) {
   const queuedIso = isoDate(j.queuedAt);
   const startedIso = isoDate(j.startedAt);
   const endedIso = isoDate(j.finishedAt);
+  const progress = progressOf(j);
+  let info = waitingReason(j, q) ?? jobInfo(j);
+  // A running job's step is in its progress already.
+  if (progress && info === j.progressText) info = '';
+  const file = s ? uploadName(s.params.get(j.id)) : null;
   return {
     id: j.id,
     task: j.task,
     title: taskTitle(j.task),
+    /** What the job is about beyond its task: the file an import reads. */
+    file,
     status: j.status,
     statusLabel: STATUS_LABELS[j.status],
     queued: shownDate(queuedIso),
+    queuedAgo: relativeTime(j.queuedAt, now),
     queuedIso,
     started: shownDate(startedIso),
+    startedAgo: relativeTime(j.startedAt, now),
     startedIso,
     ended: shownDate(endedIso),
+    endedAgo: relativeTime(j.finishedAt, now),
     endedIso,
-    progress: progressOf(j),
-    info: waitingReason(j, q) ?? jobInfo(j),
+    progress,
+    info,
     attempt: j.attempt,
     download: j.status === 'completed' && j.resultFile ? downloadPath(j.id) : null,
-    record: recordLink(j.objectRef),
+    record: subjectRecord(j.objectRef, s),
     user: jobUser(j),
     canCancel: canCancel(actor, j),
     canRetry: canRetry(actor, j) && mayRetryTask(actor, j),

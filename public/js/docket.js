@@ -49,6 +49,9 @@
       form.addEventListener('submit', function (event) {
         event.preventDefault();
         dialog.showModal();
+        // The safe choice first: Enter twice must not delete anything.
+        var safe = dialog.querySelector('[data-close-dialog]');
+        if (safe) safe.focus();
         onChange();
       });
       dialog.addEventListener('close', onChange);
@@ -101,18 +104,43 @@
     };
   }
 
+  /**
+   * Focus back where it was; when the refresh removed that control (a cancelled job's
+   * Cancel button), on its row, or on the summary when the row went too, never on <body>.
+   */
   function restoreFocus(key, container) {
     if (!key) return;
     var scope = key.row ? container.querySelector('tr[data-job-id="' + key.row + '"]') : container;
-    if (!scope) return;
-    var candidates = scope.querySelectorAll(key.tag.toLowerCase());
-    for (var i = 0; i < candidates.length; i++) {
-      var c = candidates[i];
-      if ((c.getAttribute('aria-label') || c.textContent) === key.label) {
-        c.focus({ preventScroll: true });
-        return;
+    if (scope) {
+      var candidates = scope.querySelectorAll(key.tag.toLowerCase());
+      for (var i = 0; i < candidates.length; i++) {
+        var c = candidates[i];
+        if ((c.getAttribute('aria-label') || c.textContent) === key.label) {
+          c.focus({ preventScroll: true });
+          return;
+        }
       }
     }
+    var fallback = scope && scope !== container ? scope : document.getElementById('job-summary');
+    if (!fallback) return;
+    if (!fallback.hasAttribute('tabindex')) fallback.setAttribute('tabindex', '-1');
+    fallback.focus({ preventScroll: true });
+  }
+
+  /** Exact times in the reader's own time zone on hover, the UTC time beside it. */
+  function localTimes(root) {
+    root.querySelectorAll('time[datetime]').forEach(function (t) {
+      var iso = t.getAttribute('datetime');
+      if (!iso || t.hasAttribute('data-local')) return;
+      var d = new Date(iso);
+      if (isNaN(d.getTime())) return;
+      t.setAttribute('data-local', '1');
+      var utc = iso.slice(0, 10) + ' ' + iso.slice(11, 19) + ' UTC';
+      var local = d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+      // The jobs list shows "3 min ago" with the exact time on hover; the job page shows the exact time.
+      var relative = t.title && !/UTC$/.test(t.title) ? t.title : null;
+      t.title = relative ? relative + ' · ' + local + ' (' + utc + ')' : local + ' (' + utc + ')';
+    });
   }
 
   function setupJobsPage() {
@@ -191,6 +219,7 @@
         var x = window.scrollX;
         var y = window.scrollY;
         results.innerHTML = html;
+        localTimes(results);
         updateTabCounts();
         window.scrollTo(x, y);
         restoreFocus(key, results);
@@ -266,9 +295,51 @@
     };
     var detailsLoading = false;
     var ended = false;
+    var statusAnnouncer = document.getElementById('status-announcer');
+    var jobId = (streamUrl.match(/\/jobs\/(\d+)\//) || [])[1];
+    var lastStatus = null;
+    var LABELS = { queued: 'queued', running: 'running', completed: 'completed', failed: 'failed', cancelled: 'cancelled' };
 
     followControl.hidden = false;
     if (follow.checked) out.scrollTop = out.scrollHeight;
+
+    function atBottom() {
+      return out.scrollTop + out.clientHeight >= out.scrollHeight - 24;
+    }
+
+    // Following stops when the reader scrolls up to read, and resumes at the bottom.
+    // (Scrolls the page makes itself land at the bottom, so they never stop it.)
+    out.addEventListener('scroll', function () {
+      var bottom = atBottom();
+      if (follow.checked && !bottom) follow.checked = false;
+      else if (!follow.checked && bottom && out.scrollHeight > out.clientHeight) follow.checked = true;
+    });
+    follow.addEventListener('change', function () {
+      if (follow.checked) out.scrollTop = out.scrollHeight;
+    });
+
+    /** "Job 9 is queued." at the top follows the job rather than staying as it was. */
+    function statusChanged(status, label) {
+      if (lastStatus === status) return;
+      var first = lastStatus === null;
+      lastStatus = status;
+      document.querySelectorAll('.flash').forEach(function (f) {
+        if (jobId && new RegExp('^Job ' + jobId + ' is ').test(f.textContent)) {
+          f.textContent = 'Job ' + jobId + ' is ' + (LABELS[status] || label || status) + '.';
+        }
+      });
+      if (!first && statusAnnouncer) {
+        statusAnnouncer.textContent = 'Job ' + jobId + ' is now ' + (label || status) + '.';
+      }
+    }
+
+    function showOver() {
+      stateText.textContent = 'The job is over; this is all of its output.';
+      if (!out.querySelector('[data-chunk]')) {
+        empty.hidden = false;
+        empty.textContent = 'No output.';
+      }
+    }
 
     function append(chunk) {
       if (chunk.id <= after) return;
@@ -287,7 +358,10 @@
       detailsLoading = true;
       try {
         var res = await fetch(details.getAttribute('data-fragment'), { headers: { Accept: 'text/html' }, credentials: 'same-origin', cache: 'no-store' });
-        if (res.ok) details.innerHTML = await res.text();
+        if (res.ok) {
+          details.innerHTML = await res.text();
+          localTimes(details);
+        }
       } catch {
         /* the next change tries again */
       } finally {
@@ -321,15 +395,20 @@
       }
       shown.key = key;
       shown.progress = progress;
-      if (state.status === 'queued') stateText.textContent = 'Waiting for the job to start.';
+      statusChanged(state.status, state.statusLabel);
+      if (ended || ['completed', 'failed', 'cancelled'].indexOf(state.status) >= 0) showOver();
+      else if (state.status === 'queued') stateText.textContent = 'Waiting for the job to start.';
       else if (state.status === 'running') stateText.textContent = 'Receiving the output live.';
     }
 
     function onEnd() {
       if (ended) return;
       ended = true;
-      stateText.textContent = 'The job is over; this is all of its output.';
-      void reloadDetails();
+      showOver();
+      void reloadDetails().then(function () {
+        var st = document.getElementById('job-status');
+        if (st) statusChanged(st.className.replace(/.*status-/, ''), st.textContent);
+      });
     }
 
     async function poll() {
@@ -381,6 +460,7 @@
   }
 
   function start() {
+    localTimes(document);
     setupJobsPage();
     setupJobDetails();
   }

@@ -112,10 +112,15 @@ for (const backend of backends()) {
       const ids = rowIds(all.text);
       for (const j of [...Object.values(a), ...Object.values(b), ...Object.values(cli)]) expect(ids).to.include(j.id);
       expect(ids).to.include(xssJobId);
-      expect(all.text).to.include('<td>Command line</td>');
+      expect(all.text).to.include('data-label="User">Command line</td>');
       expect(all.text).to.include('11 jobs: 5 active, 2 failed');
+      expect(all.text, 'no filter, no "of" count').not.to.include('match the filters');
 
-      expect(rowIds((await admin.get('/jobs?user=bob')).text)).to.deep.equal([b.completed, b.failed, b.queued].map((j) => j.id));
+      const byBob = await admin.get('/jobs?user=bob');
+      expect(rowIds(byBob.text)).to.deep.equal([b.completed, b.failed, b.queued].map((j) => j.id));
+      // The summary follows the filters.
+      expect(byBob.text).to.include('3 of 11 jobs match the filters.');
+      expect((await admin.get('/jobs?tab=failed&user=bob')).text).to.include('1 of 2 jobs match the filters.');
       expect(rowIds((await admin.get('/jobs?user=Command+line')).text)).to.deep.equal([cli.queued.id, cli.completed.id]);
       expect(rowIds((await admin.get('/jobs?user=nobody')).text)).to.deep.equal([]);
       expect((await admin.get('/jobs?user=nobody')).text).to.include('No jobs match these filters.');
