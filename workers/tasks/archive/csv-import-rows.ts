@@ -16,7 +16,7 @@ import {
   nextPosition,
   updateDescription,
 } from '../../../app/archive/descriptions.js';
-import { newFields, rowFields, type CsvRow } from '../../../app/archive/csv-columns.js';
+import { newFields, rowFields } from '../../../app/archive/csv-columns.js';
 import type { CsvRecord } from '../../../app/archive/csv-read.js';
 import { SlugAllocator, slugify } from '../../../app/archive/slug.js';
 import type { Description } from '../../../app/archive/types.js';
@@ -174,11 +174,10 @@ export class RowImporter {
       if (legacyId) this.skippedLegacy.add(legacyId);
     };
 
-    if (rec.values.length !== f.columns.length) {
-      return bad(`has ${rec.values.length} fields where the header has ${f.columns.length}`);
+    if (rec.values.length !== f.width) {
+      return bad(`has ${rec.values.length} fields where the header has ${f.width}`);
     }
-    const cells: CsvRow = new Map(f.columns.map((c, i) => [c, rec.values[i]]));
-    const fields = rowFields(cells);
+    const fields = rowFields(f.cells(rec));
     if (fields.badPublicationStatus !== null) {
       counts.warnings++;
       say(`publicationStatus "${fields.badPublicationStatus}" is neither Draft nor Published; it was ignored`);
