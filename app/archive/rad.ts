@@ -61,7 +61,6 @@ export const RAD_LABELS: Readonly<Record<string, string>> = {
   radTitleVariationsInTitle: 'Title notes: variations in title',
   radTitleParallelTitles: 'Title notes: parallel titles and other title information',
   levelOfDescription: 'Level of description',
-  identifier: 'Reference number',
   radEdition: 'Edition statement',
   radEditionStatementOfResponsibility: 'Statement of responsibility relating to the edition',
   radStatementOfScaleCartographic: 'Statement of scale (cartographic)',
