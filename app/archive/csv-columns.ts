@@ -2,6 +2,7 @@
  * AtoM's ISAD(G) CSV columns: which a file may carry, how they map onto a description,
  * and how a description is written back. Pure functions, no database.
  */
+import { RAD_COLUMNS, RAD_DISPLAY_ORDER, RAD_LABELS, usesRad } from './rad.js';
 import type { Description, DescriptionFields, PublicationStatus } from './types.js';
 
 /** The columns of AtoM's ISAD template, in its order (also the order of an export). */
@@ -65,12 +66,17 @@ export const ISAD_COLUMNS = [
 ] as const;
 
 /**
- * Columns AtoM also reads: its older template named the creation event's columns
- * differently, and newer versions add event places and descriptions. The older names
- * are read into the current ones, so an export always uses the current names.
+ * Columns AtoM also reads: its older templates named the creation event's columns
+ * differently (2.1: creatorDates...; 2.2: creationDates...), and newer versions add event
+ * places and descriptions. The older names are read into the current ones, so an export
+ * always uses the current names (AtoM's csvImportTask, "backwards compatibility").
  */
 export const COLUMN_ALIASES: Readonly<Record<string, string>> = {
   creators: 'eventActors',
+  creatorDates: 'eventDates',
+  creatorDatesStart: 'eventStartDates',
+  creatorDatesEnd: 'eventEndDates',
+  creatorDateNotes: 'eventDescriptions',
   creatorHistories: 'eventActorHistories',
   creationDates: 'eventDates',
   creationDatesType: 'eventTypes',
@@ -82,10 +88,23 @@ export const COLUMN_ALIASES: Readonly<Record<string, string>> = {
 /** Event columns of newer AtoM versions, not in the example template. */
 const EVENT_COLUMNS = ['eventPlaces', 'eventDescriptions'] as const;
 
-/** The columns of an export: the template's, with the newer event columns before `culture`. */
-export const EXPORT_COLUMNS: readonly string[] = [...ISAD_COLUMNS.slice(0, -1), ...EVENT_COLUMNS, 'culture'];
+/** Columns of AtoM's own exports and importer that its example template lacks. */
+const MORE_COLUMNS = ['alternateTitle', 'digitalObjectChecksum'] as const;
 
-const KNOWN = new Set<string>([...EXPORT_COLUMNS, ...Object.keys(COLUMN_ALIASES)]);
+/**
+ * The columns of an export: the template's, with the newer event columns and AtoM's
+ * export's own (alternateTitle, digitalObjectChecksum) before `culture`.
+ */
+export const EXPORT_COLUMNS: readonly string[] = [...ISAD_COLUMNS.slice(0, -1), ...EVENT_COLUMNS, ...MORE_COLUMNS, 'culture'];
+
+/** An export of a description in RAD: the ISAD export's columns, then RAD's own. */
+export const RAD_EXPORT_COLUMNS: readonly string[] = [...EXPORT_COLUMNS, ...RAD_COLUMNS];
+
+/** Every column name the import reads (current names and older aliases). */
+export const KNOWN_COLUMNS: ReadonlySet<string> = new Set<string>([
+  ...RAD_EXPORT_COLUMNS,
+  ...Object.keys(COLUMN_ALIASES),
+]);
 
 /** Columns with their own database column; every other field goes to `extra`. */
 const FIELD_OF_COLUMN: Readonly<Record<string, keyof DescriptionFields>> = {
@@ -161,6 +180,8 @@ export const FIELD_LABELS: Readonly<Record<string, string>> = {
   eventActorHistories: 'Biographical or administrative history',
   eventPlaces: 'Event places',
   eventDescriptions: 'Event notes',
+  alternateTitle: 'Alternate title',
+  digitalObjectChecksum: 'Digital object checksum',
   culture: 'Culture',
 };
 
@@ -168,6 +189,7 @@ export const FIELD_LABELS: Readonly<Record<string, string>> = {
 export const DISPLAY_ORDER: readonly string[] = [
   'identifier',
   'title',
+  'alternateTitle',
   'eventDates',
   'levelOfDescription',
   'extentAndMedium',
@@ -212,13 +234,6 @@ export const DISPLAY_ORDER: readonly string[] = [
   'archivistNote',
 ];
 
-export interface HeaderCheck {
-  /** Canonical column name for each position of the header (aliases resolved). */
-  columns: string[];
-  /** Problems that reject the file; empty when it can be imported. */
-  problems: string[];
-}
-
 /** Unknown columns named in a message; the rest are counted (a header may have 120,000). */
 const NAMED_COLUMNS = 10;
 
@@ -232,41 +247,6 @@ export function someNames(names: readonly string[], shown = NAMED_COLUMNS): stri
 /** A table's own entry for a name from a file: "constructor" or "toString" is no column. */
 function ownValue<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
   return Object.hasOwn(table, key) ? table[key] : undefined;
-}
-
-/**
- * Checks a header row. Unknown columns reject the file, naming them: AtoM ignores them
- * silently, and a misspelt `scopeAndContents` then loses a whole column of data.
- */
-export function checkHeader(raw: string[]): HeaderCheck {
-  const problems: string[] = [];
-  const columns = raw.map((c) => c.trim());
-  const unknown = columns.filter((c) => c !== '' && !KNOWN.has(c));
-  if (unknown.length > 0) {
-    problems.push(
-      `the header has ${unknown.length === 1 ? 'a column' : 'columns'} this import does not know: ` +
-        `${someNames(unknown)}. ` +
-        `Use AtoM's ISAD column names (${ISAD_COLUMNS.slice(0, 6).join(', ')}, ...; ` +
-        'see the README), spelt exactly as they are',
-    );
-  }
-  const empty = columns.filter((c) => c === '').length;
-  if (empty > 0) problems.push(`the header has ${empty} empty column name${empty === 1 ? '' : 's'}`);
-  const canonical = columns.map((c) => ownValue(COLUMN_ALIASES, c) ?? c);
-  const seen = new Set<string>();
-  const dup = new Set<string>();
-  for (const c of canonical) {
-    if (c === '') continue;
-    if (seen.has(c)) dup.add(c);
-    seen.add(c);
-  }
-  if (dup.size > 0) {
-    problems.push(`the header names ${[...dup].map((c) => JSON.stringify(c)).join(', ')} more than once`);
-  }
-  if (!seen.has('title') && !seen.has('identifier')) {
-    problems.push('the header has neither a "title" nor an "identifier" column, so no row could describe anything');
-  }
-  return { columns: canonical, problems };
 }
 
 /** "Published"/"draft" in any case; null for a blank cell; undefined for anything else. */
@@ -333,6 +313,17 @@ export function newFields(f: RowFields): DescriptionFields {
     culture: f.set.culture ?? 'en',
     extra: { ...f.extra },
   };
+}
+
+/** The field labels for a description: RAD's where it uses RAD, else ISAD(G)'s. */
+export function labelOf(d: Pick<DescriptionFields, 'extra'>, column: string): string {
+  const rad = usesRad(d.extra) ? RAD_LABELS[column] : undefined;
+  return rad ?? FIELD_LABELS[column] ?? column;
+}
+
+/** The fields of a description in the order of its template's areas. */
+export function displayOrder(d: Pick<DescriptionFields, 'extra'>): readonly string[] {
+  return usesRad(d.extra) ? RAD_DISPLAY_ORDER : DISPLAY_ORDER;
 }
 
 /** The value a description has for a column (blank when it has none). */

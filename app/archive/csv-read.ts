@@ -81,7 +81,7 @@ export interface CsvReader {
 
 /**
  * Opens a CSV file: reads its header, then yields its records one at a time. Blank lines
- * are skipped; a byte-order mark is dropped; fields are trimmed. Records may have a
+ * are skipped; a byte-order mark is dropped; fields are trimmed (inside quotes too). Records may have a
  * different number of fields from the header (the caller reports them).
  */
 export async function openCsv(path: string): Promise<CsvReader> {
@@ -124,7 +124,11 @@ export async function openCsv(path: string): Promise<CsvReader> {
         if (next.done) return;
         row++;
         const { record, info } = next.value;
-        yield { row, line: startLine(info), values: record };
+        // A row of empty cells (",,,,") is blank: AtoM skips it without a word.
+        if (record.every((v) => v.trim() === '')) continue;
+        // csv-parse trims only outside quotes; AtoM trims every value, so a quoted "T1 "
+        // legacyId is "T1" and its children's parentId finds it.
+        yield { row, line: startLine(info), values: record.map((v) => v.trim()) };
       }
     } catch (err) {
       throw explain(err);

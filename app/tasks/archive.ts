@@ -92,9 +92,17 @@ export const csvImportSpec: TaskSpec = {
       description: 'name of the source for legacyId matching (default: the file name)',
       maxLength: 191,
     },
+    strict: {
+      type: 'boolean',
+      default: false,
+      description: 'refuse a file with columns this import does not know (by default they are ignored, as AtoM does, and listed at the top of the report)',
+    },
   },
-  // A second attempt would import again the rows the first one committed.
-  maxAttempts: 1,
+  // A worker lost mid-import, or a job process that died (killed, out of memory), is
+  // retried: the new attempt resumes after the last batch the earlier one committed (its
+  // checkpoint), so no row is imported twice. A bad file fails at once (unrecoverable).
+  maxAttempts: 3,
+  retryOnError: { backoffMs: 1000 },
   // A failed import keeps its upload for a retry; once the job goes, so does the file. A
   // command-line import names the administrator's own file, which stays.
   files(params, resultsDir) {

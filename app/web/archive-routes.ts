@@ -10,7 +10,7 @@ import { rm, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import multer from 'multer';
-import { DISPLAY_ORDER, FIELD_LABELS, fieldValue } from '../archive/csv-columns.js';
+import { displayOrder, fieldValue, labelOf } from '../archive/csv-columns.js';
 import {
   ancestors,
   countChildren,
@@ -225,6 +225,7 @@ export function archiveRoutes(ctx: Context): express.Router {
       skipUnmatched: checkbox(req, 'skipUnmatched'),
       limit: bodyValue(req, 'limit')?.trim() || '',
       onError: bodyValue(req, 'onError') === 'fail' ? 'fail' : 'skip',
+      strict: checkbox(req, 'strict'),
     };
     if (!file) return importPage(res, values, 'Choose a CSV file to import.', 400);
     try {
@@ -234,6 +235,7 @@ export function archiveRoutes(ctx: Context): express.Router {
         skipMatched: values.skipMatched,
         skipUnmatched: values.skipUnmatched,
         onError: values.onError,
+        strict: values.strict,
         // The keymap remembers the file's own name, so that a later update of the same
         // file matches its rows (the stored upload has a random name).
         sourceName: basename(file.originalname || 'upload.csv').slice(0, 191),
@@ -265,8 +267,9 @@ export function archiveRoutes(ctx: Context): express.Router {
       ctx.db,
       page.items.map((c) => c.id),
     );
-    const fields = DISPLAY_ORDER.filter((c) => c !== 'title')
-      .map((c) => ({ label: FIELD_LABELS[c] ?? c, value: fieldValue(d, c).split('|').join('; ') }))
+    const fields = displayOrder(d)
+      .filter((c) => c !== 'title')
+      .map((c) => ({ label: labelOf(d, c), value: fieldValue(d, c).split('|').join('; ') }))
       .filter((f) => f.value.trim() !== '');
     render(res, 'archive/show', {
       title: d.title ?? d.slug,

@@ -331,9 +331,9 @@ for (const backend of targets) {
         expect(nowhere.job.error).to.include('--limit "no-such-thing" matches no top-level description');
       });
 
-      it('rejects a file with unknown columns, naming them, and writes nothing', async () => {
+      it('with --strict, rejects a file with unknown columns, naming them, and writes nothing', async () => {
         const file = writeCsv('bad-header.csv', 'legacyId,titel,levelOfDescription,fooBar\n1,A,Fonds,x\n');
-        const { job } = await importFile(file);
+        const { job } = await importFile(file, { strict: true });
         expect(job.status).to.equal('failed');
         expect(job.error).to.include('columns this import does not know: "titel", "fooBar"');
         expect(job.attempt).to.equal(1);

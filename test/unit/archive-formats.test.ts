@@ -3,7 +3,8 @@ import { expect } from 'chai';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
-import { checkHeader, exportRow, EXPORT_COLUMNS, newFields, rowFields } from '../../app/archive/csv-columns.js';
+import { exportRow, EXPORT_COLUMNS, newFields, rowFields } from '../../app/archive/csv-columns.js';
+import { readHeader } from '../../app/archive/csv-header.js';
 import { Utf8Check } from '../../app/archive/csv-read.js';
 import { RtfWriter, rtfEscape } from '../../app/archive/rtf.js';
 import { slugify } from '../../app/archive/slug.js';
@@ -65,18 +66,19 @@ describe('slugify', () => {
 
 describe('CSV header and rows', () => {
   it('accepts every column of the AtoM template, and the older names of the event columns', () => {
-    expect(checkHeader([...EXPORT_COLUMNS]).problems).to.deep.equal([]);
-    const old = checkHeader(['legacyId', 'title', 'creators', 'creationDates', 'creationDatesStart']);
+    expect(readHeader([...EXPORT_COLUMNS], true).problems).to.deep.equal([]);
+    const old = readHeader(['legacyId', 'title', 'creators', 'creationDates', 'creationDatesStart'], true);
     expect(old.problems).to.deep.equal([]);
     expect(old.columns).to.deep.equal(['legacyId', 'title', 'eventActors', 'eventDates', 'eventStartDates']);
   });
 
-  it('rejects unknown, duplicate and empty column names, naming them', () => {
-    const r = checkHeader(['legacyId', 'titel', 'title', 'title ', 'Scope', '']);
+  it('strict: rejects unknown and empty column names, naming them; a repeated column is read as one list', () => {
+    const r = readHeader(['legacyId', 'titel', 'title', 'title ', 'Scope', ''], true);
     expect(r.problems[0]).to.include('columns this import does not know: "titel", "Scope"');
+    expect(r.problems[0]).to.include('did you mean "title" for "titel"');
     expect(r.problems.join(' ')).to.include('empty column name');
-    expect(r.problems.join(' ')).to.include('names "title" more than once');
-    expect(checkHeader(['legacyId', 'parentId']).problems.join(' ')).to.include('neither a "title" nor an "identifier"');
+    expect(r.warnings.join(' ')).to.include('names "title" (title, title) more than once');
+    expect(readHeader(['legacyId', 'parentId'], false).problems.join(' ')).to.include('neither a "title" nor an "identifier"');
   });
 
   it('splits a row into fields and extra fields, noting blanks and a bad publication status', () => {

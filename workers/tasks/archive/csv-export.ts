@@ -11,7 +11,8 @@ import { mkdir, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify';
-import { EXPORT_COLUMNS, exportRow } from '../../../app/archive/csv-columns.js';
+import { EXPORT_COLUMNS, exportRow, RAD_EXPORT_COLUMNS } from '../../../app/archive/csv-columns.js';
+import { usesRad } from '../../../app/archive/rad.js';
 import { walkTree } from '../../../app/archive/description-tree.js';
 import { getDescription } from '../../../app/archive/descriptions.js';
 import { UnrecoverableError } from '../../../app/errors.js';
@@ -33,7 +34,10 @@ export const csvExport: TaskDefinition = {
     const stored = `${randomBytes(16).toString('hex')}.csv`;
     const path = join(ctx.resultsDir, stored);
     const out = createWriteStream(path);
-    const csv = stringify({ header: true, columns: [...EXPORT_COLUMNS] });
+    // A description in RAD exports RAD's columns too (AtoM exports in the template of the
+    // description); the ISAD columns come first either way, so one import reads both.
+    const columns = usesRad(root.extra) ? RAD_EXPORT_COLUMNS : EXPORT_COLUMNS;
+    const csv = stringify({ header: true, columns: [...columns] });
     csv.pipe(out);
     let rows = 0;
     try {
@@ -42,7 +46,7 @@ export const csvExport: TaskDefinition = {
         if (ctx.signal.aborted) throw new Error(`stopped after ${rows} rows: ${String(ctx.signal.reason ?? 'cancelled')}`);
         const place = d.id === root.id ? { parentId: null, qubitParentSlug: parentSlug } : { parentId: d.parentId, qubitParentSlug: null };
         // Backpressure: wait while the file is behind, so memory stays flat.
-        if (!csv.write(exportRow(d, EXPORT_COLUMNS, place))) await once(csv, 'drain');
+        if (!csv.write(exportRow(d, columns, place))) await once(csv, 'drain');
         rows++;
         if (rows % 500 === 0) ctx.progress(rows, null, `${rows} rows written`);
       }

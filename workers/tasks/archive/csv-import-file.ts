@@ -7,7 +7,8 @@
  * instead of leaving half a hierarchy.
  */
 import { legacyIdsImported, slugsInUse } from '../../../app/archive/description-matching.js';
-import { checkHeader } from '../../../app/archive/csv-columns.js';
+import type { CsvRow } from '../../../app/archive/csv-columns.js';
+import { cellOf, readHeader, type Header } from '../../../app/archive/csv-header.js';
 import { CsvFileError, openCsv, type CsvReader, type CsvRecord } from '../../../app/archive/csv-read.js';
 import type { Db } from '../../../app/db.js';
 import { UnrecoverableError } from '../../../app/errors.js';
@@ -16,14 +17,25 @@ import { UnrecoverableError } from '../../../app/errors.js';
 const LIST_MAX = 10;
 
 export class ImportFile {
-  /** The header's columns, once the file is open. */
-  columns: string[] = [];
-  private index = new Map<string, number>();
+  /** The header, once the file is open. */
+  header: Header | null = null;
 
   constructor(
     readonly path: string,
     private readonly sourceName: string,
+    /** Refuse unknown and empty column names instead of ignoring them. */
+    private readonly strictHeader = false,
   ) {}
+
+  /** The number of fields a row should have. */
+  get width(): number {
+    return this.header?.width ?? 0;
+  }
+
+  /** The header's lines for the top of the report (ignored and repeated columns). */
+  get warnings(): string[] {
+    return this.header?.warnings ?? [];
+  }
 
   /** Opens the file and checks its header; the reader yields its records. */
   async open(): Promise<CsvReader> {
@@ -34,24 +46,29 @@ export class ImportFile {
       if (err instanceof CsvFileError) throw new UnrecoverableError(`The file was not imported: ${err.message}`);
       throw err;
     }
-    const header = checkHeader(reader.header);
+    const header = readHeader(reader.header, this.strictHeader);
     if (header.problems.length > 0) {
       reader.close();
       throw new UnrecoverableError(`The file was not imported: ${header.problems.join('; ')}.`);
     }
-    this.columns = header.columns;
-    this.index = new Map(header.columns.map((c, i) => [c, i]));
+    this.header = header;
     return reader;
   }
 
   has(column: string): boolean {
-    return this.index.has(column);
+    return this.header?.sources.has(column) ?? false;
   }
 
-  /** A record's cell in `column`; empty when the file has no such column. */
+  /** A record's cell in `column` (repeated columns merged); empty when the file has no such column. */
   cellOf(rec: CsvRecord, column: string): string {
-    const i = this.index.get(column);
-    return i === undefined ? '' : (rec.values[i] ?? '');
+    return this.header ? cellOf(this.header, rec.values, column) : '';
+  }
+
+  /** A record's cells by column, for the columns the file has. */
+  cells(rec: CsvRecord): CsvRow {
+    const row: CsvRow = new Map();
+    for (const column of this.header?.sources.keys() ?? []) row.set(column, this.cellOf(rec, column));
+    return row;
   }
 
   /** What a row says when its parentId names nothing. */
@@ -62,7 +79,7 @@ export class ImportFile {
   /** Reads the whole file once; returns its number of rows or throws before any write. */
   async check(db: Db, strict: boolean): Promise<number> {
     const reader = await this.open();
-    const width = this.columns.length;
+    const width = this.width;
     const badWidth: string[] = [];
     let badWidthCount = 0;
     // Only with --on-error fail: the legacyIds seen so far, and references to check in

@@ -16,9 +16,10 @@ import {
   nextPosition,
   updateDescription,
 } from '../../../app/archive/descriptions.js';
-import { newFields, rowFields, type CsvRow } from '../../../app/archive/csv-columns.js';
+import { HIERARCHY_COLUMNS, newFields, rowFields, type CsvRow } from '../../../app/archive/csv-columns.js';
 import type { CsvRecord } from '../../../app/archive/csv-read.js';
 import { SlugAllocator, slugify } from '../../../app/archive/slug.js';
+import { saveTranslation } from '../../../app/archive/translations.js';
 import type { Description } from '../../../app/archive/types.js';
 import type { Db } from '../../../app/db.js';
 import { UnrecoverableError } from '../../../app/errors.js';
@@ -34,6 +35,8 @@ export interface ImportOptions {
   limit: string | null;
   onError: 'skip' | 'fail';
   sourceName: string;
+  /** Refuse a file with unknown or empty column names instead of ignoring those columns. */
+  strict: boolean;
 }
 
 /** Totals of an import; "committed" ones are in the database. */
@@ -45,6 +48,20 @@ export class Counts {
   skippedUnmatched = 0;
   skippedErrors = 0;
   warnings = 0;
+  /** Rows that were a translation of the row before (same legacyId, another culture). */
+  translations = 0;
+
+  /** Totals saved in a checkpoint, read back. */
+  static from(saved: unknown): Counts {
+    const c = new Counts();
+    if (saved && typeof saved === 'object') {
+      for (const k of Object.keys(c) as Array<keyof Counts>) {
+        const v = (saved as Record<string, unknown>)[k];
+        if (typeof v === 'number') (c as unknown as Record<string, number>)[k] = v;
+      }
+    }
+    return c;
+  }
 
   add(o: Counts): void {
     this.rows += o.rows;
@@ -54,6 +71,7 @@ export class Counts {
     this.skippedUnmatched += o.skippedUnmatched;
     this.skippedErrors += o.skippedErrors;
     this.warnings += o.warnings;
+    this.translations += o.translations;
   }
 
   get skipped(): number {
@@ -61,7 +79,8 @@ export class Counts {
   }
 
   line(): string {
-    return `${this.created} created, ${this.updated} updated, ${this.skipped} skipped`;
+    const t = this.translations ? `, ${this.translations} translation${this.translations === 1 ? '' : 's'}` : '';
+    return `${this.created} created, ${this.updated} updated${t}, ${this.skipped} skipped`;
   }
 }
 
@@ -73,6 +92,20 @@ export interface BatchOutcome {
   lines: string[];
   counts: Counts;
   remembered: Array<[string, number]>;
+}
+
+/** The row before, for translations: its legacyId and culture, and the description it made or matched. */
+interface Previous {
+  legacyId: string;
+  culture: string;
+  id: number;
+}
+
+/** What a resumed import needs to carry on as if it had never stopped. */
+export interface RowImporterState {
+  firstTopLevel: number | null;
+  firstCreated: number | null;
+  previous: Previous | null;
 }
 
 type Limit = { kind: 'description'; id: number; label: string } | { kind: 'repository'; name: string; slug: string };
@@ -90,6 +123,7 @@ export class RowImporter {
   /** What the job links to: the first top-level description it made, else the first one. */
   private firstTopLevel: number | null = null;
   private firstCreated: number | null = null;
+  private previous: Previous | null = null;
   private readonly matching: boolean;
 
   constructor(
@@ -102,6 +136,20 @@ export class RowImporter {
   /** The description the job links to, once rows are in. */
   get objectId(): number | null {
     return this.firstTopLevel ?? this.firstCreated;
+  }
+
+  /** What a checkpoint keeps of this importer. */
+  state(): RowImporterState {
+    return { firstTopLevel: this.firstTopLevel, firstCreated: this.firstCreated, previous: this.previous };
+  }
+
+  /** Carries on from a checkpoint's state. */
+  restore(saved: Partial<RowImporterState> | undefined): void {
+    const n = (v: unknown) => (typeof v === 'number' ? v : null);
+    this.firstTopLevel = n(saved?.firstTopLevel);
+    this.firstCreated = n(saved?.firstCreated);
+    const p = saved?.previous;
+    this.previous = p && typeof p.id === 'number' ? { legacyId: String(p.legacyId), culture: String(p.culture), id: p.id } : null;
   }
 
   /** Finds what `--limit` names before the import starts (or refuses it). */
@@ -148,6 +196,7 @@ export class RowImporter {
   rolledBack(out: BatchOutcome): void {
     this.slugs.rolledBack();
     this.positions.clear();
+    this.previous = null;
     // The batch's own entries may name rows that were rolled back.
     for (const [legacyId] of out.remembered) this.byLegacyId.delete(legacyId);
   }
@@ -162,7 +211,11 @@ export class RowImporter {
     const legacyId = f.cellOf(rec, 'legacyId');
     const name = title || identifier || '(untitled)';
     const say = (text: string) => lines.push(`Row ${rec.row}: ${text}\n`);
+    const culture = f.cellOf(rec, 'culture');
+    const previous = this.previous;
+    this.previous = null;
     const remember = (id: number) => {
+      if (legacyId) this.previous = { legacyId, culture: culture || 'en', id };
       if (!legacyId) return;
       this.byLegacyId.set(legacyId, id);
       remembered.push([legacyId, id]);
@@ -174,11 +227,22 @@ export class RowImporter {
       if (legacyId) this.skippedLegacy.add(legacyId);
     };
 
-    if (rec.values.length !== f.columns.length) {
-      return bad(`has ${rec.values.length} fields where the header has ${f.columns.length}`);
+    // AtoM's exports write a translation as the next row, with the same legacyId and
+    // another culture (csvImportTask: "Don't overwrite valid parentId when adding an i18n
+    // row"): it adds that culture to the same description rather than making a new one.
+    if (legacyId && previous && previous.legacyId === legacyId && culture && culture !== previous.culture) {
+      if (rec.values.length !== f.width) return bad(`has ${rec.values.length} fields where the header has ${f.width}`);
+      await saveTranslation(trx, previous.id, { culture, fields: translatedFields(f.cells(rec)) });
+      this.previous = previous;
+      counts.translations++;
+      say(`Translation (${culture}) of description ${previous.id}: ${name}`);
+      return;
     }
-    const cells: CsvRow = new Map(f.columns.map((c, i) => [c, rec.values[i]]));
-    const fields = rowFields(cells);
+
+    if (rec.values.length !== f.width) {
+      return bad(`has ${rec.values.length} fields where the header has ${f.width}`);
+    }
+    const fields = rowFields(f.cells(rec));
     if (fields.badPublicationStatus !== null) {
       counts.warnings++;
       say(`publicationStatus "${fields.badPublicationStatus}" is neither Draft nor Published; it was ignored`);
@@ -310,4 +374,14 @@ export class RowImporter {
     if (!d) return false;
     return (await ancestors(trx, d)).some((a) => a.id === ancestorId);
   }
+}
+
+/** A translation row's own fields: its non-blank cells, without the hierarchy and the culture. */
+function translatedFields(cells: CsvRow): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [column, value] of cells) {
+    if (value === '' || column === 'culture' || (HIERARCHY_COLUMNS as readonly string[]).includes(column)) continue;
+    out[column] = value;
+  }
+  return out;
 }

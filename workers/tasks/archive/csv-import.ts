@@ -4,11 +4,14 @@
  * Two passes over the file, both streaming:
  * 1. A check (`csv-import-file.ts`): nothing is written until the whole file has been read.
  * 2. The import, in transactions of 500 rows: a crash loses at most the open batch, and
- *    other processes sharing a SQLite file never wait long for the write lock. What each
+ *    other processes sharing a SQLite file never wait long for the write lock. Each
+ *    batch's transaction also records the import's position (a checkpoint): a new attempt
+ *    of the job skips the rows already committed, so no row is imported twice. What each
  *    row does is in `csv-import-rows.ts`.
  *
  * Options as AtoM's: `update` (none: import as new; match-and-update; delete-and-replace),
- * `skipMatched`, `skipUnmatched`, `limit`.
+ * `skipMatched`, `skipUnmatched`, `limit`; and `strict`, refusing a file with columns
+ * this import does not know (AtoM ignores them).
  */
 import { rm } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
@@ -16,6 +19,7 @@ import { writeTransaction } from '../../../app/archive/descriptions.js';
 import { CsvFileError, type CsvRecord } from '../../../app/archive/csv-read.js';
 import type { Db } from '../../../app/db.js';
 import { UnrecoverableError } from '../../../app/errors.js';
+import { deleteImportCheckpoint, getImportCheckpoint, saveImportCheckpoint } from '../../../app/store/import-checkpoints.js';
 import { jobOrigin } from '../../../app/store/job-origin.js';
 import { csvImportSpec, type UpdateMode } from '../../../app/tasks/archive.js';
 import { isUpload } from '../../../app/tasks/uploads.js';
@@ -50,6 +54,7 @@ async function readOptions(ctx: TaskContext): Promise<ImportOptions> {
     limit: typeof p.limit === 'string' && p.limit.trim() !== '' ? p.limit.trim() : null,
     onError: p.onError === 'fail' ? 'fail' : 'skip',
     sourceName: '',
+    strict: p.strict === true || p.strict === 'true',
   };
   if (opts.skipMatched && update !== 'none') {
     throw new UnrecoverableError('--skip-matched applies only when importing as new (without --update): an update handles matched rows');
@@ -86,15 +91,17 @@ class CsvImport {
   private readonly db: Db;
   private readonly file: ImportFile;
   private readonly rows: RowImporter;
-  private readonly committed = new Counts();
+  private committed = new Counts();
   private total = 0;
+  /** Rows up to this one were committed by an earlier attempt. */
+  private resumeAfter = 0;
 
   constructor(
     private readonly ctx: TaskContext,
     private readonly opts: ImportOptions,
   ) {
     this.db = ctx.db();
-    this.file = new ImportFile(opts.file, opts.sourceName);
+    this.file = new ImportFile(opts.file, opts.sourceName, opts.strict);
     this.rows = new RowImporter(this.file, opts);
   }
 
@@ -110,11 +117,15 @@ class CsvImport {
         `${this.rows.limitText()}; ` +
         `a bad row ${o.onError === 'fail' ? 'fails the import' : 'is skipped'}`,
     );
-    this.ctx.progress(0, this.total, `row 0 of ${this.total}`);
+    // The header's warnings head the report: an ignored column is the first thing to check.
+    for (const w of this.file.warnings) console.log(`Warning: ${w}.`);
+    await this.resume();
+    this.ctx.progress(this.committed.rows, this.total, `row ${this.committed.rows} of ${this.total}`);
     const reader = await this.file.open();
     let batch: CsvRecord[] = [];
     try {
       for await (const rec of reader.records) {
+        if (rec.row <= this.resumeAfter) continue;
         batch.push(rec);
         if (batch.length >= BATCH_ROWS) {
           await this.commit(batch);
@@ -128,13 +139,30 @@ class CsvImport {
       throw err;
     }
     this.report();
+    await deleteImportCheckpoint(this.db, this.ctx.jobId);
     await this.removeUpload();
     const c = this.committed;
     const ref = this.rows.objectId;
+    const ignored = this.file.header?.unknown.length ?? 0;
     return {
-      summary: `${c.rows} rows: ${c.line()}${c.skippedErrors ? ` (${c.skippedErrors} with errors)` : ''}`,
+      summary:
+        `${c.rows} rows: ${c.line()}${c.skippedErrors ? ` (${c.skippedErrors} with errors)` : ''}` +
+        `${ignored ? `; ${ignored} unknown column${ignored === 1 ? '' : 's'} ignored` : ''}`,
       objectRef: ref !== null ? `description:${ref}` : undefined,
     };
+  }
+
+  /** An earlier attempt committed some batches: carry on after its last one. */
+  private async resume(): Promise<void> {
+    const cp = await getImportCheckpoint(this.db, this.ctx.jobId);
+    if (!cp) return;
+    this.resumeAfter = cp.lastRow;
+    this.committed = Counts.from(cp.state.counts);
+    this.rows.restore(cp.state.rows as never);
+    console.log(
+      `Resuming after row ${cp.lastRow}, the last row an earlier attempt committed (${this.committed.line()} so far); ` +
+        'rows up to it are not imported again.',
+    );
   }
 
   /** Imports one batch in one transaction; prints its lines once it is committed. */
@@ -144,7 +172,17 @@ class CsvImport {
     }
     const out: BatchOutcome = { lines: [], counts: new Counts(), remembered: [] };
     try {
-      await writeTransaction(this.db, (trx) => this.rows.batch(trx, batch, out));
+      await writeTransaction(this.db, async (trx) => {
+        await this.rows.batch(trx, batch, out);
+        const counts = new Counts();
+        counts.add(this.committed);
+        counts.add(out.counts);
+        // In the batch's transaction: the position commits with the rows it counts.
+        await saveImportCheckpoint(trx, this.ctx.jobId, {
+          lastRow: batch[batch.length - 1].row,
+          state: { counts, rows: this.rows.state() },
+        });
+      });
     } catch (err) {
       this.rows.rolledBack(out);
       const first = batch[0].row;
@@ -163,7 +201,7 @@ class CsvImport {
   private committedSoFar(): string {
     const c = this.committed;
     if (c.rows === 0) return 'Nothing was written.';
-    return `The ${c.rows} rows before were committed (${c.line()}); run the rest again with --update match-and-update to continue.`;
+    return `The ${c.rows} rows before were committed (${c.line()}); retry the job to continue after them (it resumes after the last committed row).`;
   }
 
   private report(): void {

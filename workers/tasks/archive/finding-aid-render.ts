@@ -6,7 +6,7 @@
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
-import { DISPLAY_ORDER, FIELD_LABELS, fieldValue } from '../../../app/archive/csv-columns.js';
+import { displayOrder, fieldValue, labelOf } from '../../../app/archive/csv-columns.js';
 import { RTF_TEXT_WIDTH, RtfWriter } from '../../../app/archive/rtf.js';
 import type { Description, TreeNode } from '../../../app/archive/types.js';
 
@@ -58,7 +58,7 @@ function fieldsOf(d: Description, columns: readonly string[]): Array<[string, st
   const out: Array<[string, string]> = [];
   for (const c of columns) {
     const v = c === 'eventDates' ? datesOf(d) : fieldValue(d, c);
-    if (v.trim() !== '') out.push([FIELD_LABELS[c] ?? c, shown(v)]);
+    if (v.trim() !== '') out.push([labelOf(d, c), shown(v)]);
   }
   return out;
 }
@@ -98,7 +98,7 @@ export async function buildFindingAid(o: BuildOptions): Promise<number> {
         const level = d.levelOfDescription ? `${d.levelOfDescription}: ` : '';
         await sink.heading(`${level}${name}`, Math.min(depth + 1, 4));
         if (reference) await sink.field('Reference code', reference, depth);
-        for (const [label, value] of fieldsOf(d, DISPLAY_ORDER.filter((c) => c !== 'title'))) {
+        for (const [label, value] of fieldsOf(d, displayOrder(d).filter((c) => c !== 'title'))) {
           await sink.field(label, value, depth);
         }
         if (!o.publicOnly) await sink.field('Publication status', d.publicationStatus === 'published' ? 'Published' : 'Draft', depth);
