@@ -72,15 +72,36 @@ function sources(dir: string): string[] {
 describe('layers', function () {
   this.timeout(60_000);
 
-  it('has no file under app/ that imports from workers/', () => {
-    const upward = sources(join(ROOT, 'app')).flatMap((file) =>
-      [...readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)]
-        .map((m) => m[1])
-        .filter((spec) => spec.startsWith('.') && relative(ROOT, join(file, '..', spec)).startsWith('workers'))
-        .map((spec) => `${relative(ROOT, file)} imports ${spec}`),
-    );
-    expect(upward).to.deep.equal([]);
-  });
+  /**
+   * The layers, from the top: the command line and the web app use the engine; workers use
+   * the engine and the task handlers; the engine (job service, policy, sweep, transports,
+   * task catalogue, file store) uses the store; the store uses only the database, the
+   * dialect and the shared types. A rule names a folder and the folders it must not import.
+   */
+  const RULES: Array<{ from: string; except?: string; mayNot: string[] }> = [
+    { from: 'app', except: 'app/web', mayNot: ['workers', 'cli', 'app/web'] },
+    { from: 'app/web', mayNot: ['workers', 'cli'] },
+    { from: 'app/store', mayNot: ['app/job-service.ts', 'app/transports', 'app/tasks', 'app/files', 'app/maintenance.ts', 'app/policy.ts'] },
+    { from: 'workers', mayNot: ['app/web', 'cli'] },
+  ];
+
+  for (const rule of RULES) {
+    it(`has no file under ${rule.from}/${rule.except ? ` (but ${rule.except}/)` : ''} that imports from ${rule.mayNot.join(', ')}`, () => {
+      const files = sources(join(ROOT, rule.from)).filter((f) => !rule.except || !relative(ROOT, f).startsWith(rule.except + '/'));
+      expect(files.length).to.be.greaterThan(0);
+      const upward = files.flatMap((file) =>
+        [...readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)]
+          .map((m) => m[1])
+          .filter((spec) => {
+            if (!spec.startsWith('.')) return false;
+            const target = relative(ROOT, join(file, '..', spec)).replace(/\.js$/, '.ts');
+            return rule.mayNot.some((no) => target === no || target.startsWith(no + '/'));
+          })
+          .map((spec) => `${relative(ROOT, file)} imports ${spec}`),
+      );
+      expect(upward).to.deep.equal([]);
+    });
+  }
 
   it('loads no worker module, csv-parse or pdfkit in a process that builds the web app', async () => {
     const urls = await loadedBy(['app/web/server.ts', 'app/context.ts', 'app/tasks/index.ts']);
