@@ -61,7 +61,10 @@ export function errorHandler(ctx: Context): ErrorRequestHandler {
       return next(err);
     }
     const { status, message } = describeHttpError(err);
-    if (status >= 500) ctx.log.error(`${req.method} ${loggedUrl(req)}: ${describeError(err)}`, { stack: (err as Error)?.stack });
+    // A 5xx thrown on purpose (too many live streams, the database unreachable) is an
+    // answer Docket chose: a warning. Anything else is a fault, logged with its stack.
+    if (status >= 500 && err instanceof HttpError) ctx.log.warn(`${req.method} ${loggedUrl(req)}: ${status} ${message}`);
+    else if (status >= 500) ctx.log.error(`${req.method} ${loggedUrl(req)}: ${describeError(err)}`, { stack: (err as Error)?.stack });
     res.set('Cache-Control', 'no-store');
     const wantsJson = isApi(req) || req.accepts(['html', 'json']) === 'json';
     if (wantsJson) {
