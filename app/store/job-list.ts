@@ -175,10 +175,10 @@ export function forgetSummaries(db: Db): void {
 /** What clearing removed: how many jobs, and the files they leave behind. */
 export interface ClearedJobs {
   cleared: number;
-  /** Result files (finding aids, exports), by name under the results folder. */
+  /** Result files (finding aids, exports): store ids, or names in the results folder from before the store. */
   files: string[];
-  /** Task and parameters of the cleared jobs whose task owns files (`ownsFiles`). */
-  owners: Array<{ task: string; params: Record<string, unknown> }>;
+  /** Id, task and parameters of the cleared jobs whose task owns files (`ownsFiles`). */
+  owners: Array<{ id: number; task: string; params: Record<string, unknown> }>;
   /** The cleared jobs' ids (their output logs on this host go too). */
   ids: number[];
 }
@@ -227,7 +227,7 @@ export async function clearInactive(
       if (!gone.has(Number(r.id))) continue;
       if (r.result_file) files.push(r.result_file);
       if (ownsFiles(r.task)) {
-        owners.push({ task: r.task, params: typeof r.params === 'string' ? (JSON.parse(r.params) as Record<string, unknown>) : {} });
+        owners.push({ id: Number(r.id), task: r.task, params: typeof r.params === 'string' ? (JSON.parse(r.params) as Record<string, unknown>) : {} });
       }
     }
     clearedIds.push(...gone);

@@ -8,7 +8,7 @@
  */
 import { legacyIdsImported, slugsInUse } from '../../../app/archive/description-matching.js';
 import { checkHeader } from '../../../app/archive/csv-columns.js';
-import { CsvFileError, openCsv, type CsvReader, type CsvRecord } from '../../../app/archive/csv-read.js';
+import { CsvFileError, openCsv, type CsvReader, type CsvRecord, type CsvSource } from '../../../app/archive/csv-read.js';
 import type { Db } from '../../../app/db.js';
 import { UnrecoverableError } from '../../../app/errors.js';
 
@@ -21,7 +21,7 @@ export class ImportFile {
   private index = new Map<string, number>();
 
   constructor(
-    readonly path: string,
+    readonly source: CsvSource,
     private readonly sourceName: string,
   ) {}
 
@@ -29,7 +29,7 @@ export class ImportFile {
   async open(): Promise<CsvReader> {
     let reader: CsvReader;
     try {
-      reader = await openCsv(this.path);
+      reader = await openCsv(this.source);
     } catch (err) {
       if (err instanceof CsvFileError) throw new UnrecoverableError(`The file was not imported: ${err.message}`);
       throw err;
