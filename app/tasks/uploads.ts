@@ -1,9 +1,6 @@
 /** Where files uploaded with a job (a CSV to import) wait for it, under the results folder. */
 import { isAbsolute, relative, resolve } from 'node:path';
 
-/** Largest upload (a CSV to import), from the web form, the API or the command line. */
-export const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
-
 /** Where uploads from the web wait for their import (under the results folder). */
 export function uploadsDir(resultsDir: string): string {
   return resolve(resultsDir, 'uploads');

@@ -13,17 +13,18 @@ import type { EnqueueResult } from '../job-service.js';
 import { requireTask } from '../tasks/index.js';
 import type { PriorityName, User } from '../types.js';
 import { bodyValue } from './http.js';
-import { uploadToStore } from './upload-storage.js';
+import { uploadError, uploadToStore } from './upload-storage.js';
 
 /** Reads the multipart request and enqueues its job with the upload. */
 export function multipartJob(ctx: Context): (req: Request, res: Response) => Promise<EnqueueResult> {
-  const upload = uploadToStore(ctx.files).single('file');
+  const upload = uploadToStore(ctx.files, ctx.config.maxUploadBytes).single('file');
   return async (req, res) => {
     await new Promise<void>((resolve, reject) =>
-      upload(req, res, (err: unknown) => {
-        if (err instanceof multer.MulterError) reject(new BadRequestError(`the upload failed: ${err.message} (${err.field ?? err.code})`));
-        else if (err) reject(err);
-        else resolve();
+      upload(req, res, (raw: unknown) => {
+        if (!raw) return resolve();
+        void uploadError(req, raw).then((err) =>
+          reject(err instanceof multer.MulterError ? new BadRequestError(`the upload failed: ${err.message} (${err.field ?? err.code})`) : err),
+        );
       }),
     );
     const file = req.file;

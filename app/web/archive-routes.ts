@@ -20,16 +20,13 @@ import type { Context } from '../context.js';
 import { BadRequestError, HttpError, NotFoundError } from '../errors.js';
 import { findActiveByUniqueKey, getJob } from '../store/jobs.js';
 import { FINDING_AID_FORMATS, FINDING_AID_MODELS, UPDATE_MODES } from '../tasks/archive.js';
-import { MAX_UPLOAD_BYTES } from '../tasks/uploads.js';
 import type { Job, User } from '../types.js';
 import { requireUser } from './auth.js';
 import { bodyValue, one, queryValue } from './http.js';
 import { registerRecordLink } from './links.js';
 import { flash, render, saveAndRedirect } from './render.js';
 import { sendStoredFile } from './send-file.js';
-import { uploadName, uploadToStore } from './upload-storage.js';
-
-export { MAX_UPLOAD_BYTES };
+import { uploadError, uploadName, uploadToStore } from './upload-storage.js';
 const PAGE_SIZE = 50;
 
 registerRecordLink('description', (id) => ({ href: `/descriptions/${encodeURIComponent(id)}`, label: `Description ${id}` }));
@@ -153,7 +150,7 @@ export function archiveRoutes(ctx: Context): express.Router {
   const router = express.Router();
   router.use('/descriptions', requireUser);
 
-  const upload = uploadToStore(ctx.files);
+  const upload = uploadToStore(ctx.files, ctx.config.maxUploadBytes);
 
   // ---- browse ---------------------------------------------------------------------
 
@@ -177,17 +174,18 @@ export function archiveRoutes(ctx: Context): express.Router {
     render(
       res,
       'archive/import',
-      { title: 'Import descriptions from CSV', values, error, updateModes: UPDATE_MODES, maxMb: MAX_UPLOAD_BYTES / 1048576 },
+      { title: 'Import descriptions from CSV', values, error, updateModes: UPDATE_MODES, maxMb: ctx.config.maxUploadBytes / 1048576 },
       status,
     );
 
   router.get('/descriptions/import', (_req, res) => importPage(res));
 
   router.post('/descriptions/import', (req: Request, res: Response, next: NextFunction) => {
-    upload.single('file')(req, res, (err: unknown) => {
-      if (err) {
+    upload.single('file')(req, res, async (raw: unknown) => {
+      if (raw) {
+        const err = await uploadError(req, raw);
         const code = (err as { code?: string }).code;
-        if (err instanceof HttpError && err.status === 413) return importPage(res, {}, `The file is larger than ${MAX_UPLOAD_BYTES / 1048576} MB.`, 413);
+        if (err instanceof HttpError && err.status === 413) return importPage(res, {}, `The file is larger than ${ctx.config.maxUploadBytes / 1048576} MB.`, 413);
         if (err instanceof multer.MulterError) return importPage(res, {}, `The upload failed: ${err.message} (${code ?? 'error'}).`, 400);
         return next(err);
       }

@@ -9,7 +9,6 @@ import { basename } from 'node:path';
 import type { Request } from 'express';
 import multer from 'multer';
 import type { FileStore } from '../files/index.js';
-import { MAX_UPLOAD_BYTES } from '../tasks/uploads.js';
 
 /** The name offered on download: the client's base name, without control characters. */
 export function uploadName(original: string | undefined): string {
@@ -18,23 +17,42 @@ export function uploadName(original: string | undefined): string {
   return name === '' || name === '.' || name === '..' ? 'upload.csv' : name;
 }
 
+type UploadRequest = Request & { storeError?: unknown; storePut?: Promise<unknown> };
+
+/**
+ * The error an upload ended with: the store's own reason when it has one. Multer may end
+ * the request before the put has settled (busboy sees the part's stream destroyed by the
+ * refused put, an AbortError): wait for the put, whose reason (the 413) the client needs.
+ */
+export async function uploadError(req: Request, err: unknown): Promise<unknown> {
+  await (req as UploadRequest).storePut?.catch(() => undefined);
+  return (req as UploadRequest).storeError ?? err;
+}
+
 class StoreStorage implements multer.StorageEngine {
   constructor(
     private readonly files: FileStore,
     private readonly maxBytes: number,
   ) {}
 
-  _handleFile(_req: Request, file: Express.Multer.File, cb: (error?: unknown, info?: Partial<Express.Multer.File>) => void): void {
-    this.files
-      .put(file.stream, { jobId: null, kind: 'upload', name: uploadName(file.originalname), contentType: 'text/csv', maxBytes: this.maxBytes })
-      .then(
-        (info) => cb(null, { path: info.id, size: info.size }),
-        (err: unknown) => {
-          // The rest of the part must still be read for the request to end; it is dropped.
-          file.stream.resume();
-          cb(err);
-        },
-      );
+  _handleFile(req: Request, file: Express.Multer.File, cb: (error?: unknown, info?: Partial<Express.Multer.File>) => void): void {
+    const put = this.files.put(file.stream, {
+      jobId: null,
+      kind: 'upload',
+      name: uploadName(file.originalname),
+      contentType: 'text/csv',
+      maxBytes: this.maxBytes,
+    });
+    (req as UploadRequest).storePut = put;
+    put.then(
+      (info) => cb(null, { path: info.id, size: info.size }),
+      (err: unknown) => {
+        (req as UploadRequest).storeError ??= err;
+        // The rest of the part must still be read for the request to end; it is dropped.
+        file.stream.resume();
+        cb(err);
+      },
+    );
   }
 
   _removeFile(_req: Request, file: Express.Multer.File, cb: (error: Error | null) => void): void {
@@ -45,7 +63,7 @@ class StoreStorage implements multer.StorageEngine {
   }
 }
 
-/** One file part (`file`) streamed into the store, and up to 20 other fields. */
-export function uploadToStore(files: FileStore, maxBytes = MAX_UPLOAD_BYTES): multer.Multer {
+/** One file part (`file`) of at most `maxBytes` streamed into the store, and up to 20 other fields. */
+export function uploadToStore(files: FileStore, maxBytes: number): multer.Multer {
   return multer({ storage: new StoreStorage(files, maxBytes), limits: { files: 1, fields: 20, fieldSize: 256 * 1024 } });
 }

@@ -4,7 +4,6 @@ import { basename, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import type { Context } from '../../app/context.js';
 import { isFileId } from '../../app/files/index.js';
-import { MAX_UPLOAD_BYTES } from '../../app/tasks/uploads.js';
 import { findUser } from '../../app/store/users.js';
 import { PRIORITIES, type PriorityName, type User } from '../../app/types.js';
 import { getTask, listTasks, type TaskSpec } from '../../app/tasks/index.js';
@@ -87,7 +86,7 @@ async function uploadFiles(ctx: Context, req: RunRequest): Promise<string | null
       kind: 'upload',
       name: basename(path).slice(0, 255),
       contentType: 'text/csv',
-      maxBytes: MAX_UPLOAD_BYTES,
+      maxBytes: ctx.config.maxUploadBytes,
     });
     req.params[name] = info.id;
     return info.id;

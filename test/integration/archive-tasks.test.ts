@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -432,7 +433,7 @@ for (const backend of targets) {
 
       it('refuses a server path, or somebody else\'s stored upload, for a job from the web', async () => {
         const user = await createUser(ctx.db, `archivist${Date.now()}`, 'a-long-password', 'archivist');
-        const other = await ctx.files.put([readFileSync(IMPORT_ORDER)], { jobId: null, kind: 'upload', name: 'x.csv', contentType: 'text/csv', maxBytes: 1e9 });
+        const other = await ctx.files.put(Readable.from([readFileSync(IMPORT_ORDER)]), { jobId: null, kind: 'upload', name: 'x.csv', contentType: 'text/csv', maxBytes: 1e9 });
         for (const file of [IMPORT_ORDER, other.id]) {
           const refused = await run('csv-import', { file }, { origin: 'web', userId: user.id }).then(
             () => null,
