@@ -8,7 +8,7 @@ import type { Context } from '../context.js';
 import { CSV_COLUMNS, exportFileName, writeJobsCsv } from '../export.js';
 import { ConflictError, HttpError, NotFoundError } from '../errors.js';
 import { canCancel, canRetry, clearScope, isAdmin, listScope, type Actor } from '../policy.js';
-import { EMPTY_PAGE, listJobs, summarize, type JobPage, type Summary } from '../store/job-list.js';
+import { clearableResults, EMPTY_PAGE, listJobs, summarize, type JobPage, type Summary } from '../store/job-list.js';
 import { eventsPage } from '../store/job-events.js';
 import { readOutput } from '../store/jobs.js';
 import { getWorker } from '../store/workers.js';
@@ -130,11 +130,13 @@ export function jobsRoutes(ctx: Context): express.Router {
 
   // ---- clear inactive -------------------------------------------------------------
 
-  const clearPage = (req: Request, res: Response): void => {
+  const clearPage = async (req: Request, res: Response): Promise<void> => {
     const actor = req.user as User;
     render(res, 'jobs/clear-confirm', {
       title: 'Clear inactive jobs',
       includesCommandLine: clearScope(actor).includeCommandLine,
+      // Named, so that nobody loses a finding aid shown on a description page unawares.
+      results: await clearableResults(ctx.db, clearScope(actor)),
       back: back(req, localPath(queryValue(req, 'back'), '/jobs')),
     });
   };

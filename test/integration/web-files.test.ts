@@ -178,6 +178,31 @@ for (const backend of targets) {
       expect(await storedFiles()).to.equal(0);
     });
 
+    it('names the finding aid a clear removes; after it, the list and the description page agree and link to nothing', async () => {
+      const { job: imp } = await ctx.service.enqueue({ task: 'csv-import', params: { file: IMPORT_ORDER }, origin: 'cli', user: null });
+      await finished(imp.id);
+      const slug = 'csv-import-order-fonds';
+      const alice = { id: aliceId, username: 'alice', role: 'archivist' } as never;
+      const { job } = await ctx.service.enqueue({ task: 'finding-aid', params: { description: slug, format: 'rtf' }, origin: 'web', user: alice });
+      expect((await finished(job.id)).status).to.equal('completed');
+      const browser = await loggedIn(base, 'alice');
+      const row = (html: string) => new RegExp(`href="/descriptions/${slug}">[^<]*</a></td>(?:\\s*<td>[^<]*</td>){4}\\s*<td>([^<]*)</td>`).exec(html)?.[1];
+      expect(row((await browser.get('/descriptions')).text)).to.equal('Generated');
+      const page = (await browser.get(`/descriptions/${slug}`)).text;
+      expect(page).to.include(`href="/descriptions/${slug}/finding-aid"`);
+      expect((await browser.get(`/descriptions/${slug}/finding-aid`)).status).to.equal(200);
+      const dialog = (await browser.get('/jobs/clear-inactive')).text;
+      expect(dialog).to.include(`Finding aid ${slug}.rtf (job ${job.id})`);
+      expect((await browser.post('/jobs/clear-inactive', { confirm: 'yes' })).status).to.equal(303);
+      expect(row((await browser.get('/descriptions')).text)).to.equal('Removed');
+      const after = (await browser.get(`/descriptions/${slug}`)).text;
+      expect(after).to.include('Removed');
+      expect(after).to.not.include(`href="/descriptions/${slug}/finding-aid"`);
+      expect((await browser.get(`/descriptions/${slug}/finding-aid`)).status).to.equal(404);
+      const empty = (await browser.get('/jobs/clear-inactive')).text;
+      expect(empty).to.include('No result file (finding aid or export) goes with them.');
+    });
+
     it('keeps an abandoned upload only until the sweep', async () => {
       const orphan = await ctx.files.put(Readable.from([Buffer.from('a,b\n')]), { jobId: null, kind: 'upload', name: 'o.csv', contentType: 'text/csv', maxBytes: 100 });
       expect(await ctx.files.sweepAbandoned({ olderThanMs: 0, now: Date.now() + 1000 })).to.equal(1);
