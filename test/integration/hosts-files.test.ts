@@ -173,6 +173,8 @@ describe('across hosts: files through the store, with no shared disk (MariaDB + 
     const posted = await fetch(`${base}/descriptions/import?_csrf=${encodeURIComponent(browser.csrf)}`, { method: 'POST', body: form, headers: { cookie }, redirect: 'manual' });
     expect(posted.status, await posted.clone().text()).to.equal(303);
     const formJob = Number(/^\/jobs\/(\d+)$/.exec(posted.headers.get('location') ?? '')?.[1]);
+    // One after the other: two imports of one file at once race for the same slugs.
+    await finished(formJob);
     const apiJob = await submitFile('csv-import', { update: 'none' }, new Blob([csv]), 'import_order.csv');
     for (const [how, id] of [['form', formJob], ['API', apiJob]] as const) {
       const job = await finished(id);
