@@ -53,6 +53,8 @@ export interface Config {
    * MySQL, `folder` on SQLite.
    */
   readonly fileStore: FileStoreKind;
+  /** Largest upload (a CSV to import) from the web form, the API or the CLI, in bytes (`DOCKET_MAX_UPLOAD_MB`, default 512). */
+  readonly maxUploadBytes: number;
 }
 
 export const FILE_STORE_KINDS = ['database', 'folder'] as const;
@@ -187,5 +189,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     jobsPerMinute: int(env, 'DOCKET_JOBS_PER_MINUTE', 60, 0, 100_000),
     fileStore: fileStoreKind(env, database),
+    maxUploadBytes: int(env, 'DOCKET_MAX_UPLOAD_MB', 512, 1, 1024 * 1024) * 1024 * 1024,
   });
 }

@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { loadConfig } from './config.js';
 import { openDb, migrate, ping, type Db } from './db.js';
 import { ConfigError, describeError } from './errors.js';
+import type { FileStore } from './files/index.js';
 import { JobService } from './job-service.js';
 import { getLogger, type Logger } from './logger.js';
 import { registerExtraTasks } from './tasks/extra.js';
@@ -18,6 +19,8 @@ export interface Context {
   db: Db;
   transport: Transport;
   service: JobService;
+  /** Uploads and results, reached from every host (the service's store). */
+  files: FileStore;
   log: Logger;
   close(): Promise<void>;
 }
@@ -76,6 +79,7 @@ export async function createContext(opts: ContextOptions = {}): Promise<Context>
     db,
     transport,
     service,
+    files: service.files,
     log,
     async close() {
       await service.flushMarks();

@@ -9,9 +9,10 @@
  */
 import { hostname } from 'node:os';
 import { rm } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Config } from './config.js';
 import type { Db } from './db.js';
+import { createFileStore, type FileStore } from './files/index.js';
 import { BadRequestError, ConflictError, NotFoundError } from './errors.js';
 import type { Logger } from './logger.js';
 import { assertMayRun, mayJoin } from './policy.js';
@@ -59,7 +60,12 @@ export class JobService {
     readonly config: Config,
     readonly transport: Transport | null,
     readonly log: Logger,
-  ) {}
+  ) {
+    this.files = createFileStore(config, db);
+  }
+
+  /** Where uploads and results live, reached from every host (DOCKET_FILE_STORE). */
+  readonly files: FileStore;
 
   now(): number {
     return Date.now();
@@ -68,10 +74,19 @@ export class JobService {
   // ---- creating jobs -------------------------------------------------------------
 
   /** Checks a request (task, permission, parameters, size, priority) into a row to insert. */
-  private prepare(req: NewJob, now: number) {
+  private prepare(req: NewJob, now: number, upload: string | null = null) {
     const def = requireTask(req.task);
     assertMayRun(def, req.origin === 'cli' ? null : (req.user ?? null));
     const params = validateParams(def, req.params);
+    // A file parameter from the web or the API is the upload of that very request: naming
+    // a stored file otherwise would read, and on a clear remove, somebody else's upload.
+    for (const [name, spec] of Object.entries(def.params)) {
+      if (spec.upload && params[name] !== undefined && params[name] !== upload && req.origin !== 'cli') {
+        throw new BadRequestError(
+          `"${name}" is a file: send it as the "file" part of a multipart/form-data request (the import form, or POST /api/jobs)`,
+        );
+      }
+    }
     const size = JSON.stringify(params).length;
     if (size > 64 * 1024) throw new BadRequestError(`params are ${size} bytes; the limit is 65536`);
     // An own property only: "toString" names no priority (an inherited lookup was a 500).
@@ -93,8 +108,8 @@ export class JobService {
     return { def, params, row, actor: req.user?.username ?? 'Command line' };
   }
 
-  async enqueue(req: NewJob): Promise<EnqueueResult> {
-    const { def, params, row, actor } = this.prepare(req, this.now());
+  async enqueue(req: NewJob, upload: string | null = null): Promise<EnqueueResult> {
+    const { def, params, row, actor } = this.prepare(req, this.now(), upload);
     const uniqueKey = (await def.uniqueKey?.(params, this.db)) ?? null;
     row.uniqueKey = uniqueKey;
     if (uniqueKey) {
@@ -408,26 +423,42 @@ export class JobService {
   }
 
   /**
-   * Removes the files of cleared jobs. Only files under the results folder are removed,
-   * whatever a task declares. A file that cannot be removed is logged.
+   * Removes the files of cleared jobs through the store: their result files, the files
+   * their tasks say their parameters own (an import's upload), and any other file of the
+   * job (a late attempt's result). A file that cannot be removed is logged.
    */
   private async removeClearedFiles(cleared: ClearedJobs): Promise<void> {
-    const remove = async (path: string, what: string) => {
-      await rm(path, { force: true }).catch((err: unknown) => this.log.warn(`cannot remove ${what} ${path}: ${String(err)}`));
-    };
-    const results = resolve(this.config.resultsDir);
-    for (const file of cleared.files) {
-      if (!file.includes('/') && !file.includes('\\')) await remove(join(results, file), 'result');
-    }
+    const warn = (what: string) => (err: unknown) => this.log.warn(`cannot remove ${what}: ${String(err)}`);
+    for (const file of cleared.files) await this.files.delete(file).catch(warn(`result ${file}`));
     for (const job of cleared.owners) {
-      for (const file of getTask(job.task)?.files?.(job.params, results) ?? []) {
-        const rel = relative(results, resolve(file));
-        if (rel !== '' && !rel.startsWith('..') && !isAbsolute(rel)) await remove(resolve(file), `file of a ${job.task} job`);
+      for (const file of getTask(job.task)?.files?.(job.params) ?? []) {
+        await this.files.delete(file).catch(warn(`file ${file} of a ${job.task} job`));
       }
+      await this.files.deleteJobFiles(job.id).catch(warn(`the files of job ${job.id}`));
     }
     // The output mirrored on this host (logs/jobs/<id>.log): a cleared job's output goes
     // with it. Workers on other hosts keep their own copies.
-    for (const id of cleared.ids) await remove(join(this.config.jobLogDir, `${id}.log`), 'job log');
+    for (const id of cleared.ids) {
+      await rm(join(this.config.jobLogDir, `${id}.log`), { force: true }).catch(warn(`the log of job ${id}`));
+    }
+  }
+
+  /**
+   * Enqueues a job whose parameters name an upload put in the store with `jobId: null`:
+   * the upload becomes the job's (cleared with it). If the job cannot be made, or the
+   * request joined another job, the upload is removed rather than left to the sweep.
+   */
+  async enqueueWithUpload(req: NewJob, fileId: string): Promise<EnqueueResult> {
+    let result: EnqueueResult;
+    try {
+      result = await this.enqueue(req, fileId);
+    } catch (err) {
+      await this.files.delete(fileId).catch(() => undefined);
+      throw err;
+    }
+    if (result.joined) await this.files.delete(fileId).catch(() => undefined);
+    else await this.files.assign(fileId, result.job.id);
+    return result;
   }
 
   /** Cancels every queued job (running ones go on) and empties the broker's queues. */

@@ -70,6 +70,9 @@ export class Maintenance {
         this.lastPrune = Date.now();
         await pruneExpiredSessions(s.db, Date.now());
         await pruneFailures(s.db, Date.now());
+        // Files a crashed process left half-written, and uploads whose job was never made.
+        const swept = await s.files.sweepAbandoned();
+        if (swept) s.log.info(`removed ${swept} abandoned file(s) from the file store`);
       }
       const t = s.transport;
       if (t && t.state() === 'up') {

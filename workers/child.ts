@@ -13,6 +13,7 @@ import type { Db } from '../app/db.js';
 import { loadConfig } from '../app/config.js';
 import { openDb } from '../app/db.js';
 import { coerceError } from '../app/errors.js';
+import { createFileStore, type FileStore } from '../app/files/index.js';
 import { getHandler, registerExtraHandlers } from './tasks/index.js';
 import type { ChildMessage, ParentMessage } from './protocol.js';
 import { sentinel } from './protocol.js';
@@ -39,6 +40,21 @@ function rss(jobMs: number): number {
 }
 
 let db: Db | null = null;
+let files: FileStore | null = null;
+
+function openDatabase(): Db {
+  db ??= openDb(loadConfig().database, { pool: 2 });
+  return db;
+}
+
+/** The file store, over this child's database connection. */
+function fileStore(): FileStore {
+  files ??= createFileStore(loadConfig(), openDatabase());
+  return files;
+}
+
+/** A result has no limit of its own: it is the task's output, not someone's upload. */
+const RESULT_MAX_BYTES = Number.MAX_SAFE_INTEGER;
 /** The running job. Its AbortController is made when the task first asks for its signal. */
 interface Current {
   id: number;
@@ -87,10 +103,10 @@ async function run(msg: Extract<ParentMessage, { type: 'run' }>): Promise<void> 
       get signal() {
         return signalOf(job);
       },
-      db() {
-        db ??= openDb(loadConfig().database, { pool: 2 });
-        return db;
-      },
+      db: openDatabase,
+      openFile: (id) => fileStore().get(id),
+      putResult: (source, name, contentType) =>
+        fileStore().put(source, { jobId: msg.job.id, kind: 'result', name, contentType, maxBytes: RESULT_MAX_BYTES }),
       progress(cur, total = null, text = null) {
         // Progress is a hint: at most ten messages a second reach the parent.
         const now = Date.now();

@@ -4,7 +4,7 @@
  * U+FFFD without a word), and parsed by csv-parse with backpressure.
  */
 import { createReadStream } from 'node:fs';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { parse, CsvError } from 'csv-parse';
 
 /** A file that cannot be read as CSV at all; the message says where and why. */
@@ -79,13 +79,21 @@ export interface CsvReader {
   close(): void;
 }
 
+/** A file's path, or a function opening its bytes (a file of the file store). */
+export type CsvSource = string | (() => Promise<Readable>);
+
 /**
  * Opens a CSV file: reads its header, then yields its records one at a time. Blank lines
  * are skipped; a byte-order mark is dropped; fields are trimmed (inside quotes too). Records may have a
  * different number of fields from the header (the caller reports them).
  */
-export async function openCsv(path: string): Promise<CsvReader> {
-  const file = createReadStream(path, { highWaterMark: 64 * 1024 });
+export async function openCsv(source: CsvSource): Promise<CsvReader> {
+  let file: Readable;
+  try {
+    file = typeof source === 'string' ? createReadStream(source, { highWaterMark: 64 * 1024 }) : await source();
+  } catch (err) {
+    throw explain(err);
+  }
   const check = new Utf8Check();
   const parser = parse({
     bom: true,
@@ -151,6 +159,8 @@ function explain(err: unknown): Error {
     const line = (err as CsvError & { lines?: number }).lines;
     return new CsvFileError(`the file is not valid CSV${line ? ` at line ${line}` : ''}: ${err.message}`);
   }
+  // The file store's NotFoundError: the upload was removed (its job cleared meanwhile).
+  if ((err as { status?: number })?.status === 404) return new CsvFileError(`the uploaded file is gone: ${(err as Error).message}`);
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'ENOENT') return new CsvFileError(`the file ${e.path ?? ''} does not exist`);
   if (e?.code === 'EACCES') return new CsvFileError(`the file ${e.path ?? ''} cannot be read (permission denied)`);

@@ -24,7 +24,7 @@ import {
   type FileRow,
 } from '../store/files.js';
 import type { BlobBackend } from './blobs.js';
-import { openLegacy, removeLegacy } from './legacy.js';
+import { legacyExists, openLegacy, removeLegacy } from './legacy.js';
 import { FILE_KINDS, type FileInfo, type FileStore, type PutOptions, type PutSource, type StoredFile } from './types.js';
 
 /** Ids the store makes; anything else is a legacy name of the results folder. */
@@ -131,6 +131,11 @@ export class RowFileStore implements FileStore {
     if (!row) throw new NotFoundError('No such file');
     const stream = await this.backends[row.backend].open(row);
     return { ...info(row), stream };
+  }
+
+  async exists(id: string): Promise<boolean> {
+    if (!isFileId(id)) return legacyExists(this.resultsDir, id);
+    return (await getCompleteFile(this.db, id)) !== null;
   }
 
   async delete(id: string): Promise<boolean> {

@@ -4,7 +4,7 @@
  * `<resultsDir>/uploads`, named by a csv-import job's `file` parameter). They stay
  * readable, and deletable when their job is cleared, on the host that has them.
  */
-import { open, rm } from 'node:fs/promises';
+import { open, rm, stat } from 'node:fs/promises';
 import { basename, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { NotFoundError } from '../errors.js';
 import type { StoredFile } from './types.js';
@@ -52,6 +52,15 @@ export async function openLegacy(resultsDir: string, key: string): Promise<Store
     createdAt: Math.round(s.mtimeMs),
     stream: handle.createReadStream(),
   };
+}
+
+export async function legacyExists(resultsDir: string, key: string): Promise<boolean> {
+  const where = legacyPath(resultsDir, key);
+  if (!where) return false;
+  return stat(where.path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }
 
 export async function removeLegacy(resultsDir: string, key: string): Promise<boolean> {

@@ -55,6 +55,8 @@ export interface FileStore {
    * the store (a job's `resultFile`, an upload path in its params).
    */
   get(id: string): Promise<StoredFile>;
+  /** Whether a complete file (or a legacy one) is there, without reading it. */
+  exists(id: string): Promise<boolean>;
   /** Removes a file (also a legacy one); false when there was none. */
   delete(id: string): Promise<boolean>;
   /** Removes every file of a job, finished or not; how many there were. */

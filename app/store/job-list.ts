@@ -175,10 +175,10 @@ export function forgetSummaries(db: Db): void {
 /** What clearing removed: how many jobs, and the files they leave behind. */
 export interface ClearedJobs {
   cleared: number;
-  /** Result files (finding aids, exports), by name under the results folder. */
+  /** Result files (finding aids, exports): store ids, or names in the results folder from before the store. */
   files: string[];
-  /** Task and parameters of the cleared jobs whose task owns files (`ownsFiles`). */
-  owners: Array<{ task: string; params: Record<string, unknown> }>;
+  /** Id, task and parameters of the cleared jobs whose task owns files (`ownsFiles`). */
+  owners: Array<{ id: number; task: string; params: Record<string, unknown> }>;
   /** The cleared jobs' ids (their output logs on this host go too). */
   ids: number[];
 }
@@ -189,6 +189,36 @@ export interface ClearedJobs {
  * touched. Returns the count and the files to remove: result files, and the parameters of
  * jobs whose task `ownsFiles` (the caller knows the tasks; this store does not).
  */
+type ClearScope = { userId: number | null; includeCommandLine: boolean };
+
+/** The jobs a clear in `scope` may remove (see `clearScope` in policy.ts). */
+function inClearScope(w: Knex.QueryBuilder, scope: ClearScope): void {
+  if (scope.userId !== null) w.where('user_id', scope.userId);
+  else if (!scope.includeCommandLine) w.whereNotNull('user_id');
+  else w.whereRaw('1 = 1');
+  if (scope.userId !== null && scope.includeCommandLine) w.orWhereNull('user_id');
+}
+
+/**
+ * The result files a clear in `scope` would remove (finding aids, exports), newest first,
+ * at most `limit`, and how many there are in all: the confirmation names them.
+ */
+export async function clearableResults(
+  db: Db,
+  scope: ClearScope,
+  limit = 20,
+): Promise<{ total: number; items: Array<{ id: number; task: string; name: string }> }> {
+  const base = () => db('jobs').whereIn('status', FINAL_STATUSES as JobStatus[]).whereNotNull('result_file').where((w) => inClearScope(w, scope));
+  const rows = (await base().orderBy('id', 'desc').limit(limit).select('id', 'task', 'result_name', 'result_file')) as Array<{
+    id: number;
+    task: string;
+    result_name: string | null;
+    result_file: string;
+  }>;
+  const [count] = (await base().count({ n: '*' })) as Array<{ n: number | string }>;
+  return { total: Number(count.n), items: rows.map((r) => ({ id: Number(r.id), task: r.task, name: r.result_name ?? r.result_file })) };
+}
+
 export async function clearInactive(
   db: Db,
   scope: { userId: number | null; includeCommandLine: boolean },
@@ -200,12 +230,7 @@ export async function clearInactive(
   const clearedIds: number[] = [];
   for (;;) {
     const b = db('jobs').select('id', 'task', 'params', 'result_file').whereIn('status', FINAL_STATUSES as JobStatus[]);
-    b.where((w) => {
-      if (scope.userId !== null) w.where('user_id', scope.userId);
-      else if (!scope.includeCommandLine) w.whereNotNull('user_id');
-      else w.whereRaw('1 = 1');
-      if (scope.userId !== null && scope.includeCommandLine) w.orWhereNull('user_id');
-    });
+    b.where((w) => inClearScope(w, scope));
     const rows = (await b.orderBy('id', 'asc').limit(1000)) as Array<{
       id: number;
       task: string;
@@ -227,7 +252,7 @@ export async function clearInactive(
       if (!gone.has(Number(r.id))) continue;
       if (r.result_file) files.push(r.result_file);
       if (ownsFiles(r.task)) {
-        owners.push({ task: r.task, params: typeof r.params === 'string' ? (JSON.parse(r.params) as Record<string, unknown>) : {} });
+        owners.push({ id: Number(r.id), task: r.task, params: typeof r.params === 'string' ? (JSON.parse(r.params) as Record<string, unknown>) : {} });
       }
     }
     clearedIds.push(...gone);

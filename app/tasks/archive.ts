@@ -1,9 +1,9 @@
 /** The archival tasks (DESIGN.md §4); their handlers are in `workers/tasks/archive/`. */
-import { resolve } from 'node:path';
+import { isAbsolute } from 'node:path';
 import { findDescription } from '../archive/descriptions.js';
+import { isFileId } from '../files/index.js';
 import { PUBLICATION_STATUSES } from '../archive/types.js';
 import type { ParamSpec, TaskSpec } from './types.js';
-import { isUpload } from './uploads.js';
 
 /** The `--description` parameter every archival task takes. */
 export const descriptionParam: ParamSpec = {
@@ -49,6 +49,8 @@ export const findingAidSpec: TaskSpec = {
   },
   objectRef: (p) => `description:${String(p.description).slice(0, 80)}`,
   timeLimitMs: { soft: 60 * 60_000, hard: 65 * 60_000 },
+  // Its document is a stored file of the job: it goes when the job is cleared.
+  files: () => [],
 };
 
 export const UPDATE_MODES = ['none', 'match-and-update', 'delete-and-replace'] as const;
@@ -59,7 +61,13 @@ export const csvImportSpec: TaskSpec = {
   title: 'Import CSV',
   description: "Imports archival descriptions from an AtoM ISAD(G) CSV file, with AtoM's update and matching options.",
   params: {
-    file: { type: 'string', required: true, description: 'path of the CSV file, readable by the worker', maxLength: 4096 },
+    file: {
+      type: 'string',
+      required: true,
+      description: 'the CSV file: the command line uploads it from where it runs (older jobs: a path readable by the worker)',
+      maxLength: 4096,
+      upload: true,
+    },
     update: {
       type: 'enum',
       values: UPDATE_MODES,
@@ -103,11 +111,12 @@ export const csvImportSpec: TaskSpec = {
   // checkpoint), so no row is imported twice. A bad file fails at once (unrecoverable).
   maxAttempts: 3,
   retryOnError: { backoffMs: 1000 },
-  // A failed import keeps its upload for a retry; once the job goes, so does the file. A
-  // command-line import names the administrator's own file, which stays.
-  files(params, resultsDir) {
+  // The upload stays with its job (a failed import can be retried); once the job goes, so
+  // does the file. The store refuses any path outside its uploads folder, so an older
+  // command-line job naming the administrator's own file never removes it.
+  files(params) {
     const file = params.file;
-    return typeof file === 'string' && file !== '' && isUpload(resultsDir, file) ? [resolve(file)] : [];
+    return typeof file === 'string' && (isFileId(file) || isAbsolute(file)) ? [file] : [];
   },
 };
 
@@ -120,6 +129,8 @@ export const csvExportSpec: TaskSpec = {
     public: { type: 'boolean', default: false, description: 'published descriptions only' },
   },
   objectRef: descriptionRef,
+  // Its CSV is a stored file of the job: it goes when the job is cleared.
+  files: () => [],
 };
 
 export const publicationStatusSpec: TaskSpec = {

@@ -18,6 +18,12 @@ export interface ParamSpec {
   max?: number;
   /** For strings; default 10,000 characters. */
   maxLength?: number;
+  /**
+   * The parameter names a file the job reads, held in the file store (its id). The CLI
+   * uploads a path given for it from the machine where it runs; the web and the API take
+   * it as the upload of their form.
+   */
+  upload?: boolean;
 }
 
 export interface TaskSpec {
@@ -44,10 +50,12 @@ export interface TaskSpec {
   /** Soft limit: the task's signal is aborted; hard limit: the child is killed. */
   timeLimitMs?: { soft?: number; hard?: number };
   /**
-   * The files a job's parameters own (an upload it reads), as absolute paths: they are
-   * removed when the job is cleared. Only files under `resultsDir` are ever removed, so a
-   * file the parameters merely name (an administrator's own CSV) is never one of them.
-   * Default: none.
+   * The files a job's parameters own (an upload it reads): file store ids, or for a job
+   * queued before the store, the upload's path under `<resultsDir>/uploads`. They are
+   * removed through the store when the job is cleared, as are every file the store holds
+   * for the job (its results); the store never removes a path outside the uploads folder,
+   * so a file the parameters merely name (an administrator's own CSV) is never one of them.
+   * A task that declares `files` (even none) has its job's stored files removed on a clear.
    */
-  files?(params: Record<string, unknown>, resultsDir: string): string[];
+  files?(params: Record<string, unknown>): string[];
 }

@@ -7,11 +7,13 @@
  */
 import express, { type Request, type Response } from 'express';
 import type { Context } from '../context.js';
+import type { EnqueueResult } from '../job-service.js';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors.js';
 import { canCancel, canRetry, isAdmin, listScope } from '../policy.js';
 import { EMPTY_PAGE, listJobs, summarize } from '../store/job-list.js';
 import { eventsPage } from '../store/job-events.js';
 import { STATUS_LABELS, type PriorityName, type User } from '../types.js';
+import { multipartJob } from './api-upload.js';
 import { requireUser } from './auth.js';
 import { chunkCursorParam, jobIdParam, queryValue, sendJsonWithEtag } from './http.js';
 import { assertMayRetryTask, filterQuery, listQueryFor, PAGE_SIZE, parseJobFilter, queueState, visibleJob } from './jobs-query.js';
@@ -75,29 +77,35 @@ export function apiRoutes(ctx: Context): express.Router {
     });
   });
 
+  const multipart = multipartJob(ctx);
   router.post('/jobs', async (req: Request, res: Response) => {
-    const actor = req.user as User;
-    const body = req.body as unknown;
-    if (!body || typeof body !== 'object' || Array.isArray(body) || !req.is('application/json')) {
-      throw new BadRequestError('send a JSON object: {"task": "...", "params": {...}, "priority": "normal"}');
-    }
-    const { task, params, priority } = body as { task?: unknown; params?: unknown; priority?: unknown };
-    if (priority !== undefined && (typeof priority !== 'string' || !['high', 'normal', 'low'].includes(priority))) {
-      throw new BadRequestError('priority must be high, normal or low');
-    }
-    const { job, joined, dispatched } = await ctx.service.enqueue({
-      task: task as string,
-      params: params as Record<string, unknown> | undefined,
-      priority: priority as PriorityName | undefined,
-      user: actor,
-      origin: 'api',
-    });
+    const { job, joined, dispatched } = req.is('multipart/form-data') ? await multipart(req, res) : await jsonJob(req);
     res.status(202);
     res.set('Location', `/api/jobs/${job.id}`);
     const wait = retryAfterSeconds(job);
     if (wait !== null) res.set('Retry-After', String(wait));
     res.json({ job: jobJson(job), joined, dispatched });
   });
+
+  async function jsonJob(req: Request): Promise<EnqueueResult> {
+    const body = req.body as unknown;
+    if (!body || typeof body !== 'object' || Array.isArray(body) || !req.is('application/json')) {
+      throw new BadRequestError(
+        'send a JSON object: {"task": "...", "params": {...}, "priority": "normal"} (or multipart/form-data with a file)',
+      );
+    }
+    const { task, params, priority } = body as { task?: unknown; params?: unknown; priority?: unknown };
+    if (priority !== undefined && (typeof priority !== 'string' || !['high', 'normal', 'low'].includes(priority))) {
+      throw new BadRequestError('priority must be high, normal or low');
+    }
+    return ctx.service.enqueue({
+      task: task as string,
+      params: params as Record<string, unknown> | undefined,
+      priority: priority as PriorityName | undefined,
+      user: req.user as User,
+      origin: 'api',
+    });
+  }
 
   router.get('/jobs/:id', async (req: Request, res: Response) => {
     const job = await visibleJob(ctx, req.user as User, jobIdParam(req.params.id));

@@ -4,10 +4,6 @@
  * (import, export, finding aid, publication status, move). Every form enqueues a job as
  * the signed-in user and goes to that job's page; the work itself happens in a worker.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
-import { basename } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import multer from 'multer';
 import { displayOrder, fieldValue, labelOf } from '../archive/csv-columns.js';
@@ -26,15 +22,13 @@ import { canSee } from '../policy.js';
 import { activeByKeyPrefix } from '../store/job-unique.js';
 import { getJob } from '../store/jobs.js';
 import { FINDING_AID_FORMATS, FINDING_AID_MODELS, UPDATE_MODES, findingAidKeyPrefix } from '../tasks/archive.js';
-import { uploadsDir } from '../tasks/uploads.js';
 import type { Job, User } from '../types.js';
 import { requireUser } from './auth.js';
 import { bodyValue, one, queryValue } from './http.js';
 import { registerRecordLink } from './links.js';
 import { flash, render, saveAndRedirect } from './render.js';
-
-/** Largest CSV upload. */
-export const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
+import { sendStoredFile } from './send-file.js';
+import { uploadError, uploadName, uploadToStore } from './upload-storage.js';
 const PAGE_SIZE = 50;
 
 registerRecordLink('description', (id) => ({ href: `/descriptions/${encodeURIComponent(id)}`, label: `Description ${id}` }));
@@ -83,7 +77,7 @@ async function findingAidView(ctx: Context, d: Description, viewer: User): Promi
   if (d.findingAidStatus === 'error') {
     return { ...base, label: FINDING_AID_LABELS.error, downloadHref: null, error: d.findingAidError };
   }
-  const present = d.findingAidFile ? await fileExists(ctx, d.findingAidFile) : false;
+  const present = await findingAidPresent(ctx, d);
   return {
     ...base,
     label: present ? FINDING_AID_LABELS.generated : 'Removed',
@@ -92,17 +86,19 @@ async function findingAidView(ctx: Context, d: Description, viewer: User): Promi
   };
 }
 
-function safeName(file: string): boolean {
-  return !file.includes('/') && !file.includes('\\') && !file.startsWith('.');
+/**
+ * Whether a "generated" finding aid's file is still in the store (its job not cleared).
+ * The descriptions list and the description page both ask this, so they agree.
+ */
+export async function findingAidPresent(ctx: Context, d: Description): Promise<boolean> {
+  return d.findingAidStatus === 'generated' && d.findingAidFile !== null && (await ctx.files.exists(d.findingAidFile));
 }
 
-async function fileExists(ctx: Context, file: string): Promise<boolean> {
-  if (!safeName(file)) return false;
-  try {
-    return (await stat(`${ctx.config.resultsDir}/${file}`)).isFile();
-  } catch {
-    return false;
-  }
+/** The list's "Finding aid" column, in the page's words. */
+async function findingAidColumn(ctx: Context, d: Description): Promise<string> {
+  if (d.findingAidStatus === 'generated') return (await findingAidPresent(ctx, d)) ? FINDING_AID_LABELS.generated : 'Removed';
+  if (d.findingAidStatus === 'generating') return 'In progress';
+  return d.findingAidStatus === 'error' ? FINDING_AID_LABELS.error : '';
 }
 
 async function descriptionParam(ctx: Context, raw: unknown): Promise<Description> {
@@ -126,9 +122,17 @@ function checkbox(req: Request, name: string): boolean {
   return v === 'true' || v === 'on' || v === '1' || v === 'yes';
 }
 
-/** Enqueues a task as the signed-in user and goes to its job page. */
-async function startJob(ctx: Context, req: Request, res: Response, task: string, params: Record<string, unknown>): Promise<void> {
-  const { job, joined, dispatched } = await ctx.service.enqueue({ task, params, user: req.user as User, origin: 'web' });
+/** Enqueues a task as the signed-in user (with the upload it reads) and goes to its job page. */
+async function startJob(
+  ctx: Context,
+  req: Request,
+  res: Response,
+  task: string,
+  params: Record<string, unknown>,
+  upload: string | null = null,
+): Promise<void> {
+  const request = { task, params, user: req.user as User, origin: 'web' as const };
+  const { job, joined, dispatched } = upload ? await ctx.service.enqueueWithUpload(request, upload) : await ctx.service.enqueue(request);
   flash(
     req,
     'info',
@@ -155,22 +159,7 @@ export function archiveRoutes(ctx: Context): express.Router {
   const router = express.Router();
   router.use('/descriptions', requireUser);
 
-  const uploads = uploadsDir(ctx.config.resultsDir);
-  const upload = multer({
-    storage: multer.diskStorage({
-      destination: (_req, _file, cb) => {
-        try {
-          mkdirSync(uploads, { recursive: true });
-          cb(null, uploads);
-        } catch (err) {
-          cb(err as Error, uploads);
-        }
-      },
-      // An unguessable name: uploads are never served, and never named by the user.
-      filename: (_req, _file, cb) => cb(null, `${randomBytes(16).toString('hex')}.csv`),
-    }),
-    limits: { fileSize: MAX_UPLOAD_BYTES, files: 1, fields: 20 },
-  });
+  const upload = uploadToStore(ctx.files, ctx.config.maxUploadBytes);
 
   // ---- browse ---------------------------------------------------------------------
 
@@ -182,7 +171,7 @@ export function archiveRoutes(ctx: Context): express.Router {
     );
     render(res, 'archive/index', {
       title: 'Archival descriptions',
-      rows: page.items.map((d) => ({ d, children: counts.get(d.id) ?? 0 })),
+      rows: await Promise.all(page.items.map(async (d) => ({ d, children: counts.get(d.id) ?? 0, findingAid: await findingAidColumn(ctx, d) }))),
       nextHref: page.next ? `/descriptions?after=${cursorText(page.next)}` : null,
       firstHref: queryValue(req, 'after') ? '/descriptions' : null,
     });
@@ -194,23 +183,19 @@ export function archiveRoutes(ctx: Context): express.Router {
     render(
       res,
       'archive/import',
-      { title: 'Import descriptions from CSV', values, error, updateModes: UPDATE_MODES, maxMb: MAX_UPLOAD_BYTES / 1048576 },
+      { title: 'Import descriptions from CSV', values, error, updateModes: UPDATE_MODES, maxMb: ctx.config.maxUploadBytes / 1048576 },
       status,
     );
 
   router.get('/descriptions/import', (_req, res) => importPage(res));
 
   router.post('/descriptions/import', (req: Request, res: Response, next: NextFunction) => {
-    upload.single('file')(req, res, (err: unknown) => {
-      if (err) {
+    upload.single('file')(req, res, async (raw: unknown) => {
+      if (raw) {
+        const err = await uploadError(req, raw);
         const code = (err as { code?: string }).code;
-        const text =
-          code === 'LIMIT_FILE_SIZE'
-            ? `The file is larger than ${MAX_UPLOAD_BYTES / 1048576} MB.`
-            : err instanceof multer.MulterError
-              ? `The upload failed: ${err.message}.`
-              : null;
-        if (text) return importPage(res, {}, text, 400);
+        if (err instanceof HttpError && err.status === 413) return importPage(res, {}, `The file is larger than ${ctx.config.maxUploadBytes / 1048576} MB.`, 413);
+        if (err instanceof multer.MulterError) return importPage(res, {}, `The upload failed: ${err.message} (${code ?? 'error'}).`, 400);
         return next(err);
       }
       void handleImport(req, res).catch(next);
@@ -230,7 +215,7 @@ export function archiveRoutes(ctx: Context): express.Router {
     if (!file) return importPage(res, values, 'Choose a CSV file to import.', 400);
     try {
       const params: Record<string, unknown> = {
-        file: file.path,
+        file: file.path, // the stored upload's id
         update: values.update,
         skipMatched: values.skipMatched,
         skipUnmatched: values.skipUnmatched,
@@ -238,7 +223,7 @@ export function archiveRoutes(ctx: Context): express.Router {
         strict: values.strict,
         // The keymap remembers the file's own name, so that a later update of the same
         // file matches its rows (the stored upload has a random name).
-        sourceName: basename(file.originalname || 'upload.csv').slice(0, 191),
+        sourceName: uploadName(file.originalname).slice(0, 191),
       };
       if (values.limit) params.limit = values.limit;
       if (values.skipMatched && values.update !== 'none') {
@@ -247,9 +232,10 @@ export function archiveRoutes(ctx: Context): express.Router {
       if (values.skipUnmatched && values.update === 'none') {
         throw new BadRequestError('"Skip unmatched records" applies only when updating.');
       }
-      await startJob(ctx, req, res, 'csv-import', params);
+      await startJob(ctx, req, res, 'csv-import', params, file.path);
     } catch (err) {
-      await rm(file.path, { force: true });
+      // enqueueWithUpload removes it when the job cannot be made; a form error comes first.
+      await ctx.files.delete(file.path).catch(() => undefined);
       if (err instanceof HttpError && err.status < 500) return importPage(res, values, err.message, err.status);
       throw err;
     }
@@ -289,23 +275,8 @@ export function archiveRoutes(ctx: Context): express.Router {
   router.get('/descriptions/:ref/finding-aid', async (req, res) => {
     const d = await descriptionParam(ctx, req.params.ref);
     const file = d.findingAidStatus === 'generated' ? d.findingAidFile : null;
-    if (!file || !safeName(file)) throw new NotFoundError(`"${d.title ?? d.slug}" has no finding aid to download.`);
-    await new Promise<void>((resolve, reject) => {
-      res.download(
-        file,
-        d.findingAidName ?? file,
-        { root: ctx.config.resultsDir, dotfiles: 'deny', headers: { 'Cache-Control': 'private, no-store' } },
-        (err) => {
-          if (!err || res.headersSent) return resolve();
-          const code = (err as NodeJS.ErrnoException).code;
-          reject(
-            code === 'ENOENT' || (err as { status?: number }).status === 404
-              ? new NotFoundError('The finding aid was removed when its job was cleared; generate it again.')
-              : err,
-          );
-        },
-      );
-    });
+    if (!file) throw new NotFoundError(`"${d.title ?? d.slug}" has no finding aid to download.`);
+    await sendStoredFile(ctx, res, file, d.findingAidName ?? '', 'The finding aid was removed when its job was cleared; generate it again.');
   });
 
   // ---- the task forms -------------------------------------------------------------

@@ -9,7 +9,7 @@ import type { Db } from '../db.js';
 import { CSV_COLUMNS, exportFileName, writeJobsCsv } from '../export.js';
 import { ConflictError, HttpError, NotFoundError } from '../errors.js';
 import { canCancel, canRetry, clearScope, isAdmin, listScope, type Actor } from '../policy.js';
-import { countJobs, EMPTY_PAGE, listJobs, summarize, type JobPage, type Summary } from '../store/job-list.js';
+import { clearableResults, countJobs, EMPTY_PAGE, listJobs, summarize, type JobPage, type Summary } from '../store/job-list.js';
 import { clearableCounts, descriptionTitles, paramsOf, searchDescriptions } from '../store/job-subjects.js';
 import { assertDescriptionsExist, isDescriptionParam, paramHelp, paramLabel, valueLabel } from './job-form.js';
 import { eventsPage } from '../store/job-events.js';
@@ -23,6 +23,7 @@ import { assertMayRetryTask, filterQuery, listQueryFor, PAGE_SIZE, parseJobFilte
 import { outputHandler } from './output.js';
 import { jobRow, type QueueState, type Subjects } from './present.js';
 import { flash, render, saveAndRedirect } from './render.js';
+import { sendStoredFile } from './send-file.js';
 
 /** Output chunks the details page shows at once; the live stream sends the rest. */
 export const INITIAL_CHUNKS = 500;
@@ -184,6 +185,8 @@ export function jobsRoutes(ctx: Context): express.Router {
       title: 'Clear inactive jobs',
       includesCommandLine: clearScope(actor).includeCommandLine,
       clearable: await clearableCounts(ctx.db, clearScope(actor)),
+      // Named, so that nobody loses a finding aid shown on a description page unawares.
+      results: await clearableResults(ctx.db, clearScope(actor)),
       back: back(req, localPath(queryValue(req, 'back'), '/jobs')),
     });
   };
@@ -346,19 +349,7 @@ export function downloadHandler(ctx: Context) {
   return async (req: Request, res: Response): Promise<void> => {
     const actor = req.user as Actor;
     const job = await visibleJob(ctx, actor, jobIdParam(req.params.id));
-    const file = job.resultFile;
-    // The stored name is the worker's choice, but it must stay inside the results folder.
-    if (!file || file.includes('/') || file.includes('\\') || file.startsWith('.')) {
-      throw new NotFoundError(`Job ${job.id} has no result file.`);
-    }
-    const name = job.resultName || file;
-    await new Promise<void>((resolve, reject) => {
-      res.download(file, name, { root: ctx.config.resultsDir, dotfiles: 'deny', headers: { 'Cache-Control': 'private, no-store' } }, (err) => {
-        if (!err) return resolve();
-        if (res.headersSent) return resolve();
-        const code = (err as NodeJS.ErrnoException).code;
-        reject(code === 'ENOENT' || (err as { status?: number }).status === 404 ? new NotFoundError(`The result file of job ${job.id} is gone.`) : err);
-      });
-    });
+    if (!job.resultFile) throw new NotFoundError(`Job ${job.id} has no result file.`);
+    await sendStoredFile(ctx, res, job.resultFile, job.resultName ?? '', `The result file of job ${job.id} is gone.`);
   };
 }

@@ -13,6 +13,12 @@ await print.run({
   params: { lines, width: 0, stderr: false, delay: 0 },
   resultsDir: '/tmp',
   signal: new AbortController().signal,
+  openFile() {
+    throw new Error('the print task reads no file');
+  },
+  putResult() {
+    throw new Error('the print task writes no file');
+  },
   db() {
     throw new Error('the baseline has no database');
   },

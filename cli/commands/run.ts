@@ -1,7 +1,9 @@
 /** The administrator's task runner (`docket run`) and the task list (`docket tasks`). */
-import { existsSync } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { basename, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
+import type { Context } from '../../app/context.js';
+import { isFileId } from '../../app/files/index.js';
 import { findUser } from '../../app/store/users.js';
 import { PRIORITIES, type PriorityName, type User } from '../../app/types.js';
 import { getTask, listTasks, type TaskSpec } from '../../app/tasks/index.js';
@@ -56,15 +58,40 @@ function parseRun(args: string[]): RunRequest {
     } else if (key === 'help') req.help = true;
     else req.params[key.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())] = value;
   }
-  // A file named on the command line is read by a worker, whose working folder may
-  // differ: pass it as an absolute path, and refuse one that is not there now.
-  const file = req.params.file;
-  if (!req.help && typeof file === 'string' && file !== 'true') {
+  // A file named on the command line is uploaded from this machine (see `uploadFiles`):
+  // refuse one that is not there now, before anything is sent.
+  for (const name of uploadParams(def)) {
+    const file = req.params[name];
+    if (req.help || typeof file !== 'string' || file === 'true' || isFileId(file)) continue;
     const abs = resolvePath(process.cwd(), file);
-    if (!existsSync(abs)) throw new UsageError(`--file ${file}: no such file`);
-    req.params.file = abs;
+    if (!existsSync(abs) || !statSync(abs).isFile()) throw new UsageError(`--${name} ${file}: no such file`);
+    req.params[name] = abs;
   }
   return req;
+}
+
+const uploadParams = (def: TaskSpec): string[] => Object.keys(def.params).filter((p) => def.params[p].upload);
+
+/**
+ * Puts the files named for the task's file parameters into the file store, from the
+ * machine where the command runs (the job may run on any host): the job names the stored
+ * file instead. Returns the upload's id, or null when there is none to send.
+ */
+async function uploadFiles(ctx: Context, req: RunRequest): Promise<string | null> {
+  for (const name of uploadParams(req.def)) {
+    const path = req.params[name];
+    if (typeof path !== 'string' || isFileId(path)) continue;
+    const info = await ctx.files.put(createReadStream(path), {
+      jobId: null,
+      kind: 'upload',
+      name: basename(path).slice(0, 255),
+      contentType: 'text/csv',
+      maxBytes: ctx.config.maxUploadBytes,
+    });
+    req.params[name] = info.id;
+    return info.id;
+  }
+  return null;
 }
 
 function printTasks(io: CliIO, json: boolean): void {
@@ -107,7 +134,11 @@ export function registerRunCommands(program: Command, io: CliIO): void {
             if (!user) throw new UsageError(`no user "${req.userName}"`);
           }
           await brokerReady(ctx);
-          const { job, joined, dispatched } = await ctx.service.enqueue({ task: def.name, params: req.params, priority: req.priority, user, origin: 'cli' });
+          const upload = await uploadFiles(ctx, req);
+          const request = { task: def.name, params: req.params, priority: req.priority, user, origin: 'cli' as const };
+          const { job, joined, dispatched } = upload
+            ? await ctx.service.enqueueWithUpload(request, upload)
+            : await ctx.service.enqueue(request);
           if (!req.wait) {
             io.out(`${job.id}\n`);
             if (joined) io.err(`joined job ${job.id}, which was already ${job.status} for the same ${def.name}\n`);

@@ -5,7 +5,9 @@
  */
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { EXPORT_COLUMNS } from '../../app/archive/csv-columns.js';
@@ -105,6 +107,14 @@ for (const backend of targets) {
         `${task} job ${job.id} to finish`,
       );
       return { job: done, output: await outputOf(ctx, job.id) };
+    }
+
+    /** A job's result, copied out of the file store into a file of its own (readers want a path). */
+    async function storedCopy(job: Job): Promise<string> {
+      const file = await ctx.files.get(job.resultFile!);
+      const path = join(env.config.resultsDir, '..', `copy-${job.id}-${file.name}`);
+      await pipeline(file.stream, createWriteStream(path));
+      return path;
     }
 
     async function importFile(file: string, extra: Record<string, unknown> = {}) {
@@ -421,12 +431,18 @@ for (const backend of targets) {
         expect(job.objectRef).to.equal(`description:${item.id}`);
       });
 
-      it('refuses to read a server path for a job from the web', async () => {
+      it('refuses a server path, or somebody else\'s stored upload, for a job from the web', async () => {
         const user = await createUser(ctx.db, `archivist${Date.now()}`, 'a-long-password', 'archivist');
-        const { job } = await run('csv-import', { file: IMPORT_ORDER }, { origin: 'web', userId: user.id });
-        expect(job.status).to.equal('failed');
-        expect(job.error).to.include('reads only files uploaded with it');
+        const other = await ctx.files.put(Readable.from([readFileSync(IMPORT_ORDER)]), { jobId: null, kind: 'upload', name: 'x.csv', contentType: 'text/csv', maxBytes: 1e9 });
+        for (const file of [IMPORT_ORDER, other.id]) {
+          const refused = await run('csv-import', { file }, { origin: 'web', userId: user.id }).then(
+            () => null,
+            (err: Error) => err.message,
+          );
+          expect(refused).to.include('"file" is a file: send it as the "file" part of a multipart/form-data request');
+        }
         expect(await count(ctx)).to.equal(0);
+        await ctx.files.delete(other.id);
       });
 
       it('refuses option combinations that mean nothing', async () => {
@@ -445,9 +461,9 @@ for (const backend of targets) {
         const { job, output } = await run('csv-export', { description: fonds.slug });
         expect(job.status, job.error ?? '').to.equal('completed');
         expect(job.resultName).to.equal('csv-import-order-fonds.csv');
-        expect(job.resultFile).to.match(/^[0-9a-f]{32}\.csv$/);
+        expect(job.resultFile).to.match(/^f[0-9a-f]{32}$/);
         expect(output).to.include('Exported 34 descriptions');
-        const path = join(env.config.resultsDir, job.resultFile!);
+        const path = await storedCopy(job);
         const rows = parse(readFileSync(path), { columns: false }) as string[][];
         expect(rows[0]).to.deep.equal([...EXPORT_COLUMNS]);
         expect(rows).to.have.length(35);
@@ -471,7 +487,7 @@ for (const backend of targets) {
         await importFile(ISAD_EXAMPLE);
         const fonds = (await getDescriptionBySlug(ctx.db, 'example-fonds'))!;
         const { job } = await run('csv-export', { description: String(fonds.id) });
-        const path = join(env.config.resultsDir, job.resultFile!);
+        const path = await storedCopy(job);
         await importFile(path);
         const copy = (await getDescriptionBySlug(ctx.db, 'example-fonds-2'))!;
         const strip = (d: Description) => ({
@@ -507,7 +523,7 @@ for (const backend of targets) {
             expect(d.findingAidStatus).to.equal('generated');
             expect(d.findingAidJobId).to.equal(job.id);
             expect(d.findingAidFile).to.equal(job.resultFile);
-            const path = join(env.config.resultsDir, job.resultFile!);
+            const path = await storedCopy(job);
             const head = readFileSync(path).subarray(0, 5).toString('latin1');
             expect(head).to.equal(format === 'pdf' ? '%PDF-' : '{\\rtf');
             const text = readBack(this, format, path);
@@ -534,7 +550,7 @@ for (const backend of targets) {
         expect(fonds, 'the slug drops accents and punctuation').to.not.equal(null);
         const { job } = await run('finding-aid', { description: fonds.slug, format: 'rtf', model: 'full-details' });
         expect(job.status, job.error ?? '').to.equal('completed');
-        const path = join(env.config.resultsDir, job.resultFile!);
+        const path = await storedCopy(job);
         const raw = readFileSync(path, 'latin1');
         expect(raw).to.include("Fonds \\{brace\\} \\\\ back, Caf\\u233\\'e9 \\u338\\'8cuvre");
         expect(readBack(this, 'rtf', path)).to.include('Fonds {brace} \\ back');
@@ -543,7 +559,7 @@ for (const backend of targets) {
         expect(html).to.include('S&eacute;rie &Auml;rger');
         expect(html).to.include('Line one<br> Line two &mdash; &uuml;n&iuml;c&ouml;d&eacute;');
         const pdf = await run('finding-aid', { description: fonds.slug, format: 'pdf', model: 'full-details' });
-        const pdfText = readBack(this, 'pdf', join(env.config.resultsDir, pdf.job.resultFile!));
+        const pdfText = readBack(this, 'pdf', await storedCopy(pdf.job));
         expect(pdfText).to.include('Café Œuvre');
         expect(pdfText).to.include('Série Ärger');
         // Outside Windows-1252: set in the TrueType font (the test machines have one).
@@ -560,7 +576,7 @@ for (const backend of targets) {
           const { job, output } = await run('finding-aid', { description: fonds.slug, format, public: true });
           expect(job.status, job.error ?? '').to.equal('completed');
           expect(output).to.include('Wrote 22 descriptions');
-          const text = readBack(this, format, join(env.config.resultsDir, job.resultFile!));
+          const text = readBack(this, format, await storedCopy(job));
           expect(text).to.include('Series A');
           expect(text).to.include('SA Item 15');
           expect(text).to.not.include('Series B');
@@ -570,7 +586,7 @@ for (const backend of targets) {
         }
         // Private includes everything.
         const priv = await run('finding-aid', { description: fonds.slug, format: 'rtf' });
-        expect(readBack(this, 'rtf', join(env.config.resultsDir, priv.job.resultFile!))).to.include('SB Item 7');
+        expect(readBack(this, 'rtf', await storedCopy(priv.job))).to.include('SB Item 7');
       });
 
       it('refuses a public finding aid of a draft, and one of a description that is not top-level', async () => {

@@ -3,7 +3,7 @@
  * as the signed-in user, run by a real worker, with its result where the page says.
  */
 import { expect } from 'chai';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getDescriptionBySlug, listChildren, setFindingAid } from '../../app/archive/descriptions.js';
 import { seedDemoData } from '../../app/archive/seed.js';
@@ -26,6 +26,12 @@ for (const backend of targets) {
     let worker: Worker;
     let alice: Client;
     const savedEnv: Record<string, string | undefined> = {};
+
+    /** Every file the store holds, complete or not. */
+    async function storedFiles(): Promise<number> {
+      const [row] = (await web.ctx.db('files').count({ n: '*' })) as Array<{ n: number | string }>;
+      return Number(row.n);
+    }
 
     async function finished(id: number): Promise<Job> {
       return waitUntil(
@@ -152,7 +158,7 @@ for (const backend of targets) {
       expect(page.text).to.include('Its job ended before it was written.');
     });
 
-    it('imports an uploaded CSV as the user, and removes the upload when done', async () => {
+    it('imports an uploaded CSV as the user, the upload kept in the file store as the job\'s', async () => {
       const refused = await uploadImport(readFileSync(IMPORT_ORDER), 'import_order.csv', false);
       expect(refused.status, 'an upload without the CSRF token').to.equal(403);
       const job = await importJob(await uploadImport(readFileSync(IMPORT_ORDER), 'import_order.csv'));
@@ -161,8 +167,10 @@ for (const backend of targets) {
       expect(job.resultSummary).to.equal('34 rows: 34 created, 0 updated, 0 skipped');
       const params = job.params as { file: string; sourceName: string };
       expect(params.sourceName).to.equal('import_order.csv');
-      expect(params.file.startsWith(uploadsDir(web.env.config.resultsDir))).to.equal(true);
-      expect(readdirSync(uploadsDir(web.env.config.resultsDir))).to.deep.equal([]);
+      expect(params.file).to.match(/^f[0-9a-f]{32}$/);
+      const files = await web.ctx.files.list(job.id);
+      expect(files.map((f) => [f.id, f.kind, f.name, f.size])).to.deep.equal([[params.file, 'upload', 'import_order.csv', readFileSync(IMPORT_ORDER).length]]);
+      expect(existsSync(uploadsDir(web.env.config.resultsDir)), 'nothing written to the old uploads folder').to.equal(false);
       const fonds = (await getDescriptionBySlug(web.ctx.db, 'csv-import-order-fonds'))!;
       expect((await listChildren(web.ctx.db, fonds.id)).items.map((d) => d.title)).to.deep.equal([
         'Series A',
@@ -175,14 +183,14 @@ for (const backend of targets) {
       const job = await importJob(await uploadImport('nonsense,columns\n1,2\n', 'wrong.csv'));
       expect(job.status).to.equal('failed');
       expect(job.error).to.match(/^The file was not imported: /);
-      const uploads = uploadsDir(web.env.config.resultsDir);
       const file = (job.params as { file: string }).file;
-      expect(readdirSync(uploads).map((f) => join(uploads, f))).to.deep.equal([file]);
+      expect((await web.ctx.files.list(job.id)).map((f) => f.id)).to.deep.equal([file]);
       await alice.get('/jobs/clear-inactive');
       const cleared = await alice.post('/jobs/clear-inactive', { confirm: 'yes' });
       expect(cleared.status).to.equal(303);
       expect(await getJob(web.ctx.db, job.id)).to.equal(null);
-      expect(readdirSync(uploads)).to.deep.equal([]);
+      expect(await web.ctx.files.exists(file)).to.equal(false);
+      expect(await storedFiles()).to.equal(0);
     });
 
     it('asks again, with the reason, for an import form without a file or with options that do not go together', async () => {
@@ -200,7 +208,7 @@ for (const backend of targets) {
       });
       expect(r.status).to.equal(400);
       expect(await r.text()).to.include('applies only when updating');
-      expect(readdirSync(uploadsDir(web.env.config.resultsDir))).to.deep.equal([]);
+      expect(await storedFiles(), 'the refused upload left nothing in the store').to.equal(0);
     });
 
     it('updates publication status, exports and moves from the page', async () => {

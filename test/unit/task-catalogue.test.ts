@@ -18,16 +18,16 @@ describe('task catalogue', () => {
     expect(listTasks().filter((t) => 'run' in t).map((t) => t.name)).to.deep.equal([]);
   });
 
-  it('lets csv-import own its upload, and only an upload', () => {
-    const results = '/srv/docket/results';
+  it('lets csv-import own the upload its params name, and the result tasks own their stored files', () => {
     const files = getTask('csv-import')!.files!;
-    expect(files({ file: '/srv/docket/results/uploads/ab12.csv' }, results)).to.deep.equal(['/srv/docket/results/uploads/ab12.csv']);
-    // A command-line import names the administrator's own file, which is never removed.
-    expect(files({ file: '/home/admin/fonds.csv' }, results)).to.deep.equal([]);
-    expect(files({ file: '/srv/docket/results/uploads' }, results)).to.deep.equal([]);
-    expect(files({ file: '/srv/docket/results/uploads/../secret.csv' }, results)).to.deep.equal([]);
-    expect(files({}, results)).to.deep.equal([]);
-    expect(getTask('csv-export')!.files).to.equal(undefined);
+    expect(files({ file: 'f0123456789abcdef0123456789abcdef' })).to.deep.equal(['f0123456789abcdef0123456789abcdef']);
+    // An older job's path goes to the store too, which removes only what lies in its uploads folder.
+    expect(files({ file: '/srv/docket/results/uploads/ab12.csv' })).to.deep.equal(['/srv/docket/results/uploads/ab12.csv']);
+    expect(files({})).to.deep.equal([]);
+    // Declared (even with no parameter file): their results are the job's stored files.
+    expect(getTask('csv-export')!.files!({ description: 'x' })).to.deep.equal([]);
+    expect(getTask('finding-aid')!.files!({ description: 'x' })).to.deep.equal([]);
+    expect(getTask('move')!.files).to.equal(undefined);
   });
 
   describe('extra task modules (DOCKET_EXTRA_TASKS)', () => {

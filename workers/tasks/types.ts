@@ -1,4 +1,6 @@
+import type { Readable } from 'node:stream';
 import type { Db } from '../../app/db.js';
+import type { FileInfo, PutSource, StoredFile } from '../../app/files/index.js';
 import type { TaskSpec } from '../../app/tasks/types.js';
 
 /** What a running task may do. Handlers never touch their job's status. */
@@ -10,8 +12,15 @@ export interface TaskContext {
   db(): Db;
   /** Report progress: `current` of `total` (Gearman's numerator/denominator) and a step text. */
   progress(current: number | null, total?: number | null, text?: string | null): void;
-  /** A folder where the task writes its result file; see `TaskResult.file`. */
+  /** This host's results folder: files of jobs from before the file store, and scratch space. */
   readonly resultsDir: string;
+  /** A file of the store (an upload the job's params name), streamed; NotFoundError if gone. */
+  openFile(id: string): Promise<StoredFile>;
+  /**
+   * Streams a result into the file store as a file of this job, readable from every host;
+   * return its id as `TaskResult.file.stored`. Nothing is left behind if `source` fails.
+   */
+  putResult(source: PutSource | Readable, name: string, contentType: string): Promise<FileInfo>;
   /** Aborted when the job is cancelled or its soft time limit passes. */
   readonly signal: AbortSignal;
 }
@@ -19,7 +28,7 @@ export interface TaskContext {
 export interface TaskResult {
   /** One line for the jobs page's Info column. */
   summary?: string;
-  /** A result file the task wrote under `resultsDir` (its base name) and the name to offer. */
+  /** The result file: its file store id (from `putResult`) and the name to offer. */
   file?: { stored: string; downloadName: string };
   /** The related record, e.g. `description:12`. */
   objectRef?: string;

@@ -5,11 +5,7 @@
  * parent's slug in `qubitParentSlug` (when it has a parent), so the copy lands in the
  * same place.
  */
-import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
 import { once } from 'node:events';
-import { join } from 'node:path';
 import { stringify } from 'csv-stringify';
 import { EXPORT_COLUMNS, exportRow, RAD_EXPORT_COLUMNS } from '../../../app/archive/csv-columns.js';
 import { usesRad } from '../../../app/archive/rad.js';
@@ -30,39 +26,38 @@ export const csvExport: TaskDefinition = {
       throw new UnrecoverableError(`${label(root)} is a draft: an export of published descriptions only would be empty`);
     }
     const parentSlug = root.parentId === null ? null : ((await getDescription(db, root.parentId))?.slug ?? null);
-    await mkdir(ctx.resultsDir, { recursive: true });
-    const stored = `${randomBytes(16).toString('hex')}.csv`;
-    const path = join(ctx.resultsDir, stored);
-    const out = createWriteStream(path);
     // A description in RAD exports RAD's columns too (AtoM exports in the template of the
     // description); the ISAD columns come first either way, so one import reads both.
     const columns = usesRad(root.extra) ? RAD_EXPORT_COLUMNS : EXPORT_COLUMNS;
+    // Streamed into the file store as it is written (backpressure on both sides), so a
+    // web process on any host serves it and memory stays flat at any size.
     const csv = stringify({ header: true, columns: [...columns] });
-    csv.pipe(out);
+    const stored = ctx.putResult(csv, `${root.slug}.csv`, 'text/csv');
+    // Handled below; a failed put is seen here too, as a write error or the awaited rejection.
+    stored.catch(() => undefined);
     let rows = 0;
     try {
       console.log(`Exporting ${label(root)} and its descendants${publishedOnly ? ' (published only)' : ''}`);
       for await (const { description: d } of walkTree(db, root, { publishedOnly })) {
         if (ctx.signal.aborted) throw new Error(`stopped after ${rows} rows: ${String(ctx.signal.reason ?? 'cancelled')}`);
         const place = d.id === root.id ? { parentId: null, qubitParentSlug: parentSlug } : { parentId: d.parentId, qubitParentSlug: null };
-        // Backpressure: wait while the file is behind, so memory stays flat.
-        if (!csv.write(exportRow(d, columns, place))) await once(csv, 'drain');
+        if (!csv.write(exportRow(d, columns, place))) await Promise.race([once(csv, 'drain'), stored]);
         rows++;
         if (rows % 500 === 0) ctx.progress(rows, null, `${rows} rows written`);
       }
       csv.end();
-      await once(out, 'finish');
     } catch (err) {
-      csv.destroy();
-      out.destroy();
-      await rm(path, { force: true });
+      // The put sees the error and removes what it had written.
+      csv.destroy(err as Error);
+      await stored.catch(() => undefined);
       throw err;
     }
+    const file = await stored;
     ctx.progress(rows, rows, `${rows} rows written`);
-    console.log(`Exported ${rows} description${rows === 1 ? '' : 's'} to ${root.slug}.csv`);
+    console.log(`Exported ${rows} description${rows === 1 ? '' : 's'} to ${root.slug}.csv (${file.size} bytes, stored as ${file.id})`);
     return {
       summary: `exported ${rows} description${rows === 1 ? '' : 's'}`,
-      file: { stored, downloadName: `${root.slug}.csv` },
+      file: { stored: file.id, downloadName: `${root.slug}.csv` },
       objectRef: `description:${root.id}`,
     };
   },

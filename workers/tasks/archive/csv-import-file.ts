@@ -9,7 +9,7 @@
 import { legacyIdsImported, slugsInUse } from '../../../app/archive/description-matching.js';
 import type { CsvRow } from '../../../app/archive/csv-columns.js';
 import { cellOf, readHeader, type Header } from '../../../app/archive/csv-header.js';
-import { CsvFileError, openCsv, type CsvReader, type CsvRecord } from '../../../app/archive/csv-read.js';
+import { CsvFileError, openCsv, type CsvReader, type CsvRecord, type CsvSource } from '../../../app/archive/csv-read.js';
 import type { Db } from '../../../app/db.js';
 import { UnrecoverableError } from '../../../app/errors.js';
 
@@ -21,7 +21,7 @@ export class ImportFile {
   header: Header | null = null;
 
   constructor(
-    readonly path: string,
+    readonly source: CsvSource,
     private readonly sourceName: string,
     /** Refuse unknown and empty column names instead of ignoring them. */
     private readonly strictHeader = false,
@@ -41,7 +41,7 @@ export class ImportFile {
   async open(): Promise<CsvReader> {
     let reader: CsvReader;
     try {
-      reader = await openCsv(this.path);
+      reader = await openCsv(this.source);
     } catch (err) {
       if (err instanceof CsvFileError) throw new UnrecoverableError(`The file was not imported: ${err.message}`);
       throw err;

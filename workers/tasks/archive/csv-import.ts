@@ -18,7 +18,8 @@ import { basename, resolve } from 'node:path';
 import { writeTransaction } from '../../../app/archive/descriptions.js';
 import { CsvFileError, type CsvRecord } from '../../../app/archive/csv-read.js';
 import type { Db } from '../../../app/db.js';
-import { UnrecoverableError } from '../../../app/errors.js';
+import { NotFoundError, UnrecoverableError } from '../../../app/errors.js';
+import { isFileId, type FileInfo } from '../../../app/files/index.js';
 import { deleteImportCheckpoint, getImportCheckpoint, saveImportCheckpoint } from '../../../app/store/import-checkpoints.js';
 import { jobOrigin } from '../../../app/store/job-origin.js';
 import { csvImportSpec, type UpdateMode } from '../../../app/tasks/archive.js';
@@ -67,14 +68,39 @@ async function readOptions(ctx: TaskContext): Promise<ImportOptions> {
   if (opts.limit && update === 'none' && !opts.skipMatched) {
     throw new UnrecoverableError('--limit limits matching, so it needs --update or --skip-matched');
   }
-  opts.file = await allowedPath(ctx, opts.file);
-  opts.sourceName =
-    typeof p.sourceName === 'string' && p.sourceName.trim() !== '' ? p.sourceName.trim() : basename(opts.file);
+  let defaultName: string;
+  if (isFileId(opts.file)) {
+    defaultName = (await storedUpload(ctx, opts.file)).name;
+  } else {
+    opts.file = await allowedPath(ctx, opts.file);
+    defaultName = basename(opts.file);
+  }
+  opts.sourceName = typeof p.sourceName === 'string' && p.sourceName.trim() !== '' ? p.sourceName.trim() : defaultName;
   return opts;
 }
 
 /**
- * Administrators on the command line may import any file the worker can read. A job
+ * The upload in the file store, on whichever host put it there. It must be this job's
+ * (or not yet given to a job: the job can start before its enqueuer assigns it).
+ */
+async function storedUpload(ctx: TaskContext, id: string): Promise<FileInfo> {
+  let file;
+  try {
+    file = await ctx.openFile(id);
+  } catch (err) {
+    if (err instanceof NotFoundError) throw new UnrecoverableError('The file was not imported: the uploaded file is gone (its job was cleared?)');
+    throw err;
+  }
+  file.stream.destroy();
+  if (file.kind !== 'upload' || (file.jobId !== null && file.jobId !== ctx.jobId)) {
+    throw new UnrecoverableError('a CSV import reads only the file uploaded with it');
+  }
+  return file;
+}
+
+/**
+ * A job queued before the file store names a path. Administrators on the command line
+ * may import any file the worker can read. A job
  * from the web or the API may only read an upload: otherwise anyone allowed to start an
  * import could make the worker read a server file and show its first line as a "column".
  */
@@ -101,7 +127,12 @@ class CsvImport {
     private readonly opts: ImportOptions,
   ) {
     this.db = ctx.db();
-    this.file = new ImportFile(opts.file, opts.sourceName, opts.strict);
+    const stored = opts.file;
+    this.file = new ImportFile(
+      isFileId(stored) ? async () => (await ctx.openFile(stored)).stream : stored,
+      opts.sourceName,
+      opts.strict,
+    );
     this.rows = new RowImporter(this.file, opts);
   }
 
@@ -111,7 +142,7 @@ class CsvImport {
     this.ctx.progress(0, null, 'checking the file');
     this.total = await this.file.check(this.db, o.onError === 'fail');
     console.log(
-      `Importing ${o.file} (source name "${o.sourceName}"): ${this.total} row${this.total === 1 ? '' : 's'}; ` +
+      `Importing ${isFileId(o.file) ? 'the uploaded file' : o.file} (source name "${o.sourceName}"): ${this.total} row${this.total === 1 ? '' : 's'}; ` +
         `${UPDATE_LABELS[o.update]}` +
         `${o.skipMatched ? ', skip matched' : ''}${o.skipUnmatched ? ', skip unmatched' : ''}` +
         `${this.rows.limitText()}; ` +
@@ -222,8 +253,11 @@ class CsvImport {
     }
   }
 
-  /** A web upload is removed once its import has completed (a failed one stays for a retry). */
+  /**
+   * A web upload from before the file store is removed once its import has completed (a
+   * failed one stays for a retry). A stored upload stays with its job until it is cleared.
+   */
   private async removeUpload(): Promise<void> {
-    if (isUpload(this.ctx.resultsDir, this.opts.file)) await rm(this.opts.file, { force: true });
+    if (!isFileId(this.opts.file) && isUpload(this.ctx.resultsDir, this.opts.file)) await rm(this.opts.file, { force: true });
   }
 }

@@ -9,8 +9,9 @@
  * The description's finding-aid status says where it stands: generating while this
  * runs, then generated (with the file) or error (with the reason).
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { walkTree } from '../../../app/archive/description-tree.js';
 import { setFindingAid } from '../../../app/archive/descriptions.js';
@@ -37,9 +38,10 @@ export const findingAid: TaskDefinition = {
       throw new UnrecoverableError(`${label(root)} is a draft: a public finding aid needs it published`);
     }
     await setFindingAid(db, root.id, { status: 'generating', jobId: ctx.jobId, error: null, at: Date.now() });
-    await mkdir(ctx.resultsDir, { recursive: true });
-    const stored = `${randomBytes(16).toString('hex')}.${format}`;
-    const path = join(ctx.resultsDir, stored);
+    // The renderers write to a path: a scratch file on this host, then streamed into the
+    // file store, from which any web process serves it.
+    const scratch = await mkdtemp(join(tmpdir(), 'docket-finding-aid-'));
+    const path = join(scratch, `finding-aid.${format}`);
     const downloadName = `${root.slug}.${format}`;
     console.log(
       `Generating the ${publicOnly ? 'public' : 'private'} ${model === 'full-details' ? 'full details' : 'inventory summary'} ` +
@@ -57,28 +59,30 @@ export const findingAid: TaskDefinition = {
         signal: ctx.signal,
         onProgress: (n) => ctx.progress(n, null, `${n} descriptions written`),
       });
+      const file = await ctx.putResult(createReadStream(path), downloadName, format === 'pdf' ? 'application/pdf' : 'application/rtf');
       await setFindingAid(db, root.id, {
         status: 'generated',
         jobId: ctx.jobId,
-        file: stored,
+        file: file.id,
         name: downloadName,
         error: null,
         at: Date.now(),
       });
       ctx.progress(count, count, `${count} descriptions written`);
-      console.log(`Wrote ${count} description${count === 1 ? '' : 's'} to ${downloadName}`);
+      console.log(`Wrote ${count} description${count === 1 ? '' : 's'} to ${downloadName} (${file.size} bytes, stored as ${file.id})`);
       return {
         summary: `${format.toUpperCase()}, ${model}${publicOnly ? ', public' : ''}: ${count} descriptions`,
-        file: { stored, downloadName },
+        file: { stored: file.id, downloadName },
         objectRef: `description:${root.id}`,
       };
     } catch (thrown) {
       const err = coerceError(thrown);
-      await rm(path, { force: true });
       await setFindingAid(db, root.id, { status: 'error', jobId: ctx.jobId, error: err.message, at: Date.now() }).catch(
         () => undefined,
       );
       throw err;
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
     }
   },
 };
