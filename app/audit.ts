@@ -7,6 +7,7 @@
  * logged as an error instead.
  */
 import type { Db } from './db.js';
+import { BadRequestError } from './errors.js';
 import type { Logger } from './logger.js';
 import { insertAudit } from './store/audit.js';
 
@@ -59,4 +60,28 @@ export function auditRequest(
 ): Promise<void> {
   const actor = opts.actor ?? req.user?.username ?? 'anonymous';
   return recordAudit(ctx.db, ctx.log, { actor, action, target, detail: opts.detail ?? null, address: req.ip ?? null });
+}
+
+const UNIT_MS = { h: 3600 * 1000, d: 24 * 3600 * 1000 } as const;
+
+/**
+ * A `since` filter: an ISO 8601 date or time (`2026-11-01`, `2026-11-01T09:00:00Z`) or a
+ * length of time back from now (`7d`, `12h`). Empty means no filter.
+ */
+export function parseSince(raw: string | null | undefined, now = Date.now()): number | null {
+  const v = (raw ?? '').trim();
+  if (v === '') return null;
+  const ago = /^([1-9]\d{0,5})([dh])$/.exec(v);
+  if (ago) return now - Number(ago[1]) * UNIT_MS[ago[2] as keyof typeof UNIT_MS];
+  const t = /^\d{4}-\d\d-\d\d([T ][\d:.]+(Z|[+-]\d\d:?\d\d)?)?$/.test(v) ? Date.parse(v) : NaN;
+  if (Number.isNaN(t)) throw new BadRequestError(`since takes an ISO date such as 2026-11-01 or a time back such as 7d or 12h, not "${v.slice(0, 40)}"`);
+  return t;
+}
+
+/** An action filter: one of AUDIT_ACTIONS, or empty for all. */
+export function parseAction(raw: string | null | undefined): AuditAction | null {
+  const v = (raw ?? '').trim();
+  if (v === '') return null;
+  if (!Object.hasOwn(AUDIT_ACTIONS, v)) throw new BadRequestError(`action must be one of ${Object.keys(AUDIT_ACTIONS).join(', ')}; not "${v.slice(0, 40)}"`);
+  return v as AuditAction;
 }
