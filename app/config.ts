@@ -55,6 +55,15 @@ export interface Config {
   readonly fileStore: FileStoreKind;
   /** Largest upload (a CSV to import) from the web form, the API or the CLI, in bytes (`DOCKET_MAX_UPLOAD_MB`, default 512). */
   readonly maxUploadBytes: number;
+  /**
+   * Days a completed or cancelled job is kept after it ended, then removed with its output,
+   * events and files by the sweep (DOCKET_RETENTION_DAYS); 0 keeps them. Default 30.
+   */
+  readonly retentionDays: number;
+  /** The same for failed jobs, kept longer to be looked into (DOCKET_RETENTION_FAILED_DAYS). Default 90. */
+  readonly retentionFailedDays: number;
+  /** Days an audit entry is kept (DOCKET_AUDIT_DAYS); 0 keeps them. Default 365. */
+  readonly auditDays: number;
 }
 
 export const FILE_STORE_KINDS = ['database', 'folder'] as const;
@@ -97,6 +106,25 @@ export function parseTrustProxy(raw: string | undefined): number | string {
     );
   }
   return v;
+}
+
+/**
+ * The retention periods. An audit trail that went before the jobs it speaks of would
+ * leave jobs nobody can account for, so DOCKET_AUDIT_DAYS must be 0 (forever) or at least
+ * the longest job retention (a job kept forever asks nothing of it).
+ */
+function retentionDays(env: NodeJS.ProcessEnv): Pick<Config, 'retentionDays' | 'retentionFailedDays' | 'auditDays'> {
+  const retentionDays = int(env, 'DOCKET_RETENTION_DAYS', 30, 0, 36_500);
+  const retentionFailedDays = int(env, 'DOCKET_RETENTION_FAILED_DAYS', 90, 0, 36_500);
+  const auditDays = int(env, 'DOCKET_AUDIT_DAYS', 365, 0, 36_500);
+  const longest = Math.max(retentionDays, retentionFailedDays);
+  if (auditDays > 0 && auditDays < longest) {
+    throw new ConfigError(
+      `DOCKET_AUDIT_DAYS (${auditDays}) must be 0 (keep forever) or at least the longest job retention (${longest} days): ` +
+        'the audit trail outlives the jobs it speaks of',
+    );
+  }
+  return { retentionDays, retentionFailedDays, auditDays };
 }
 
 const LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'];
@@ -164,7 +192,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (leaseMs < heartbeatMs * 2) {
     throw new ConfigError('DOCKET_LEASE_MS must be at least twice DOCKET_HEARTBEAT_MS, or live jobs would expire');
   }
+  const retention = retentionDays(env);
   return Object.freeze({
+    ...retention,
     database,
     amqpUrl,
     amqpPrefix: prefix,

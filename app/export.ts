@@ -116,7 +116,7 @@ function encodeLines(jobs: ExportJob[]): Buffer[] {
 }
 
 /** Writes, waiting for the stream to drain when its buffer is full. */
-function write(out: Writable, text: string | Buffer): Promise<void> {
+export function write(out: Writable, text: string | Buffer): Promise<void> {
   if (out.destroyed) return Promise.reject(new Error('the client went away'));
   if (out.write(text)) return Promise.resolve();
   return new Promise((resolve, reject) => {

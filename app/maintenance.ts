@@ -1,4 +1,5 @@
 import type { JobService } from './job-service.js';
+import { Retention } from './retention.js';
 import { pruneFailures } from './store/login-failures.js';
 import { pruneExpiredSessions } from './store/sessions.js';
 import { workersWithRunningJobs } from './store/workers.js';
@@ -15,7 +16,8 @@ const RECONNECT_GRACE_MS = 8000;
 /**
  * The sweep every Docket process runs (web and workers alike), so that recovery needs
  * no special process: reap expired leases, publish jobs the broker never confirmed, and
- * (amqp) recover jobs of workers whose broker connection died. All of it is conditional
+ * (amqp) recover jobs of workers whose broker connection died, and start retention rounds
+ * (retention.ts). All of it is conditional
  * SQL, safe to run in many processes at once.
  */
 export class Maintenance {
@@ -30,11 +32,15 @@ export class Maintenance {
   private stopped = false;
   private lastSweep = 0;
   private lastPrune = Date.now();
+  /** Old jobs and audit entries; runs its rounds beside the sweep, never inside it. */
+  readonly retention: Retention;
 
   constructor(
     private readonly service: JobService,
     private readonly selfWorkerId: string | null = null,
-  ) {}
+  ) {
+    this.retention = new Retention(service);
+  }
 
   start(): void {
     this.stopped = false;
@@ -74,6 +80,8 @@ export class Maintenance {
         const swept = await s.files.sweepAbandoned();
         if (swept) s.log.info(`removed ${swept} abandoned file(s) from the file store`);
       }
+      // A round may take minutes (a backlog of old jobs): the sweep only starts it.
+      if (full) this.retention.tick();
       const t = s.transport;
       if (t && t.state() === 'up') {
         if (this.sawDown) {
@@ -104,6 +112,7 @@ export class Maintenance {
 
   stop(): void {
     this.stopped = true;
+    void this.retention.stop();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }

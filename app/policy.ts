@@ -46,6 +46,16 @@ export function clearScope(a: Actor): { userId: number | null; includeCommandLin
   return { userId: a.id, includeCommandLine: a.role === 'admin' };
 }
 
+/**
+ * Discarding one job asks what clearing inactive jobs asks: a finished job in the
+ * user's clear scope (their own; administrators also the command line's).
+ */
+export function canDiscard(a: Actor, job: Owned): boolean {
+  if (!canSee(a, job) || !(job.status === 'completed' || job.status === 'failed' || job.status === 'cancelled')) return false;
+  const scope = clearScope(a);
+  return (scope.userId === null || job.userId === scope.userId) || (scope.includeCommandLine && job.userId === null);
+}
+
 /** Whose jobs a listing shows: everyone's for administrators, one's own otherwise. */
 export function listScope(a: Actor): { userId: number | null } {
   return isAdmin(a) ? { userId: null } : { userId: (a as User).id };

@@ -4,6 +4,7 @@
  * cli/commands/ with its options and its handler side by side.
  */
 import { Command, CommanderError } from 'commander';
+import { registerAuditCommands } from './commands/audit.js';
 import { registerJobCommands } from './commands/jobs.js';
 import { registerQueueCommands } from './commands/queue.js';
 import { registerRunCommands } from './commands/run.js';
@@ -27,6 +28,7 @@ export function buildProgram(io: CliIO): Command {
   registerRunCommands(program, io);
   registerJobCommands(program, io);
   registerQueueCommands(program, io);
+  registerAuditCommands(program, io);
   return program;
 }
 

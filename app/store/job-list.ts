@@ -3,9 +3,12 @@
  * `id` (which follows queue order), light columns only, and counts capped at 10,000.
  */
 import type { Knex } from 'knex';
-import { writeTransaction, type Db } from '../db.js';
+import type { Db } from '../db.js';
 import { FINAL_STATUSES, TAB_STATUSES, type JobStatus, type JobSummary, type Tab } from '../types.js';
 import { SUMMARY_COLUMNS, rowToSummary } from './jobs.js';
+import { deleteFinalJobs, DELETE_COLUMNS, emptyCleared, type ClearedJobs, type DeleteRow } from './job-delete.js';
+
+export type { ClearedJobs } from './job-delete.js';
 
 export const COUNT_CAP = 10_000;
 
@@ -172,22 +175,10 @@ export function forgetSummaries(db: Db): void {
   summaries.delete(db);
 }
 
-/** What clearing removed: how many jobs, and the files they leave behind. */
-export interface ClearedJobs {
-  cleared: number;
-  /** Result files (finding aids, exports): store ids, or names in the results folder from before the store. */
-  files: string[];
-  /** Id, task and parameters of the cleared jobs whose task owns files (`ownsFiles`). */
-  owners: Array<{ id: number; task: string; params: Record<string, unknown> }>;
-  /** The cleared jobs' ids (their output logs on this host go too). */
-  ids: number[];
-}
-
 /**
  * Deletes inactive (completed, failed, cancelled) jobs of an owner, and command-line
- * jobs when asked, with their events and output. Running and queued jobs are never
- * touched. Returns the count and the files to remove: result files, and the parameters of
- * jobs whose task `ownsFiles` (the caller knows the tasks; this store does not).
+ * jobs when asked, with their events and output, 1,000 at a time. Running and queued jobs
+ * are never touched. Returns the count and the files to remove (see `deleteFinalJobs`).
  */
 type ClearScope = { userId: number | null; includeCommandLine: boolean };
 
@@ -224,40 +215,15 @@ export async function clearInactive(
   scope: { userId: number | null; includeCommandLine: boolean },
   ownsFiles: (task: string) => boolean = () => false,
 ): Promise<ClearedJobs> {
-  let cleared = 0;
-  const files: string[] = [];
-  const owners: ClearedJobs['owners'] = [];
-  const clearedIds: number[] = [];
+  const out = emptyCleared();
   for (;;) {
-    const b = db('jobs').select('id', 'task', 'params', 'result_file').whereIn('status', FINAL_STATUSES as JobStatus[]);
+    const b = db('jobs').select(DELETE_COLUMNS).whereIn('status', FINAL_STATUSES as JobStatus[]);
     b.where((w) => inClearScope(w, scope));
-    const rows = (await b.orderBy('id', 'asc').limit(1000)) as Array<{
-      id: number;
-      task: string;
-      params: string;
-      result_file: string | null;
-    }>;
+    const rows = (await b.orderBy('id', 'asc').limit(1000)) as DeleteRow[];
     if (rows.length === 0) break;
-    const ids = rows.map((r) => Number(r.id));
-    const gone = await writeTransaction(db, async (trx) => {
-      // Re-check the status inside the transaction: a job retried meanwhile is active again and stays.
-      const still = (await trx('jobs').whereIn('id', ids).whereIn('status', FINAL_STATUSES as JobStatus[]).pluck('id')).map(Number);
-      if (still.length === 0) return new Set<number>();
-      await trx('job_output').whereIn('job_id', still).delete();
-      await trx('job_events').whereIn('job_id', still).delete();
-      cleared += await trx('jobs').whereIn('id', still).delete();
-      return new Set(still);
-    });
-    for (const r of rows) {
-      if (!gone.has(Number(r.id))) continue;
-      if (r.result_file) files.push(r.result_file);
-      if (ownsFiles(r.task)) {
-        owners.push({ id: Number(r.id), task: r.task, params: typeof r.params === 'string' ? (JSON.parse(r.params) as Record<string, unknown>) : {} });
-      }
-    }
-    clearedIds.push(...gone);
+    await deleteFinalJobs(db, rows, ownsFiles, out);
     forgetSummaries(db);
     if (rows.length < 1000) break;
   }
-  return { cleared, files, owners, ids: clearedIds };
+  return out;
 }

@@ -29,3 +29,11 @@ export async function getOrCreateSetting(db: Db, name: string, make: () => strin
   }
   return (await getSetting(db, name)) as string;
 }
+
+/**
+ * Replaces a value only if it is still `expected`: of several processes that read the
+ * same value, one wins. Returns whether this one did.
+ */
+export async function replaceSetting(db: Db, name: string, expected: string, value: string): Promise<boolean> {
+  return (await db('settings').where({ name, value: expected }).update({ value })) === 1;
+}

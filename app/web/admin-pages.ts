@@ -1,8 +1,9 @@
 /**
- * Administrators' pages: the workers, the queue's pause switch, and (token-pages.ts)
- * the API tokens.
+ * Administrators' pages: the workers, the queue's pause switch, (token-pages.ts) the API
+ * tokens and (audit-pages.ts) the audit trail.
  */
 import express, { type Request, type Response } from 'express';
+import { auditRequest } from '../audit.js';
 import type { Context } from '../context.js';
 import { secondsUtc } from '../dates.js';
 import { listWorkers } from '../store/workers.js';
@@ -12,11 +13,13 @@ import { bodyValue, localPath } from './http.js';
 import { forgetQueueState, queueState } from './jobs-query.js';
 import { formatDuration } from './present.js';
 import { flash, render, saveAndRedirect } from './render.js';
+import { auditRoutes } from './audit-pages.js';
 import { tokenRoutes } from './token-pages.js';
 
 export function adminRoutes(ctx: Context): express.Router {
   const router = express.Router();
   router.use(tokenRoutes(ctx));
+  router.use(auditRoutes(ctx));
 
   router.get('/workers', requireAdmin, async (_req: Request, res: Response) => {
     const now = Date.now();
@@ -47,6 +50,7 @@ export function adminRoutes(ctx: Context): express.Router {
     await ctx.service.setPaused(true, `paused by ${actor.username}`);
     forgetQueueState(ctx);
     ctx.log.info(`processing paused by ${actor.username}`);
+    await auditRequest(ctx, req, 'queue.pause', null);
     flash(req, 'info', 'Processing is paused: running jobs finish, no new job starts.');
     await saveAndRedirect(req, res, localPath(bodyValue(req, 'back'), '/jobs'));
   });
@@ -56,6 +60,7 @@ export function adminRoutes(ctx: Context): express.Router {
     await ctx.service.setPaused(false, '');
     forgetQueueState(ctx);
     ctx.log.info(`processing resumed by ${actor.username}`);
+    await auditRequest(ctx, req, 'queue.resume', null);
     flash(req, 'info', 'Processing is resumed.');
     await saveAndRedirect(req, res, localPath(bodyValue(req, 'back'), '/jobs'));
   });

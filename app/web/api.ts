@@ -6,6 +6,7 @@
  * unfinished and an ETag (a repeated read with `If-None-Match` gets a 304).
  */
 import express, { type Request, type Response } from 'express';
+import { auditRequest } from '../audit.js';
 import type { Context } from '../context.js';
 import type { EnqueueResult } from '../job-service.js';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors.js';
@@ -16,7 +17,7 @@ import { STATUS_LABELS, type PriorityName, type User } from '../types.js';
 import { multipartJob } from './api-upload.js';
 import { requireUser } from './auth.js';
 import { chunkCursorParam, jobIdParam, queryValue, sendJsonWithEtag } from './http.js';
-import { assertMayRetryTask, filterQuery, listQueryFor, PAGE_SIZE, parseJobFilter, queueState, visibleJob } from './jobs-query.js';
+import { assertMayDiscard, assertMayRetryTask, filterQuery, listQueryFor, PAGE_SIZE, parseJobFilter, queueState, visibleJob } from './jobs-query.js';
 import { downloadHandler, runnableTasks } from './jobs-pages.js';
 import { outputHandler, retryAfterSeconds } from './output.js';
 import { eventJson, jobJson } from './present.js';
@@ -143,6 +144,7 @@ export function apiRoutes(ctx: Context): express.Router {
       throw new ConflictError(`job ${job.id} is ${STATUS_LABELS[job.status]}; only queued or running jobs can be cancelled`);
     }
     const outcome = await ctx.service.cancel(job.id, actor.username);
+    await auditRequest(ctx, req, 'job.cancel', `job ${job.id}`, { detail: outcome });
     const after = await ctx.service.get(job.id);
     res.status(outcome === 'cancelled' ? 200 : 202).json({ outcome, job: jobJson(after) });
   });
@@ -155,7 +157,18 @@ export function apiRoutes(ctx: Context): express.Router {
     }
     assertMayRetryTask(actor, job);
     const again = await ctx.service.retry(job.id, actor.username);
+    await auditRequest(ctx, req, 'job.retry', `job ${job.id}`);
     res.status(202).set('Location', `/api/jobs/${job.id}`).json({ job: jobJson(again) });
+  });
+
+  // A finished job goes with its output, events and files: 204; 409 while it is active.
+  router.delete('/jobs/:id', async (req: Request, res: Response) => {
+    const actor = req.user as User;
+    const job = await visibleJob(ctx, actor, jobIdParam(req.params.id));
+    assertMayDiscard(actor, job);
+    await ctx.service.discard(job.id);
+    await auditRequest(ctx, req, 'job.discard', `job ${job.id}`, { detail: `${job.task}, ${job.status}` });
+    res.status(204).end();
   });
 
   router.get('/whoami', (req: Request, res: Response) => {

@@ -9,6 +9,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { ipKeyGenerator, rateLimit, type ClientRateLimitInfo, type Options, type Store } from 'express-rate-limit';
+import { auditRequest } from '../audit.js';
 import type { Context } from '../context.js';
 import type { Db } from '../db.js';
 import { ForbiddenError, HttpError } from '../errors.js';
@@ -238,6 +239,8 @@ export function authRoutes(ctx: Context, secret: string, limits: LoginLimits = {
       const wait = await delays.failed(req, username);
       if (wait > 0) await sleep(wait);
       ctx.log.warn('failed login', { username, ip: req.ip });
+      // The actor is the name that was tried (an attacker's guesses are worth reading).
+      await auditRequest(ctx, req, 'login.failed', `user ${username.slice(0, 100)}`, { actor: username.slice(0, 100) || '(no name)' });
       return loginPage(req, res, { next, username, error: 'Wrong username or password.' }, 401);
     }
     await delays.succeeded(req, username);
@@ -252,6 +255,7 @@ export function authRoutes(ctx: Context, secret: string, limits: LoginLimits = {
     req.csrfToken?.();
     await save(req);
     clearLoginToken(res);
+    await auditRequest(ctx, req, 'login', `user ${user.username}`, { actor: user.username });
     pruneExpiredSessions(ctx.db, Date.now()).catch((err: unknown) => ctx.log.warn(`cannot prune sessions: ${String(err)}`));
     pruneFailures(ctx.db, Date.now()).catch((err: unknown) => ctx.log.warn(`cannot prune failed logins: ${String(err)}`));
     res.redirect(303, next);

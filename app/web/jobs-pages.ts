@@ -4,6 +4,7 @@
  * read goes through the jobs page's own queries and every decision through the policy.
  */
 import express, { type Request, type Response } from 'express';
+import { auditRequest } from '../audit.js';
 import type { Context } from '../context.js';
 import type { Db } from '../db.js';
 import { CSV_COLUMNS, exportFileName, writeJobsCsv } from '../export.js';
@@ -19,9 +20,9 @@ import { JOB_STATUSES, PRIORITIES, STATUS_LABELS, TAB_STATUSES, type JobSummary,
 import { listTasks, type TaskSpec } from '../tasks/index.js';
 import { requireUser } from './auth.js';
 import { bodyValue, chunkCursorParam, isFragment, jobIdParam, localPath, one, queryValue } from './http.js';
-import { assertMayRetryTask, filterQuery, listQueryFor, PAGE_SIZE, parseJobFilter, queueState, visibleJob, type JobFilter } from './jobs-query.js';
+import { assertMayDiscard, assertMayRetryTask, filterQuery, listQueryFor, PAGE_SIZE, parseJobFilter, queueState, visibleJob, type JobFilter } from './jobs-query.js';
 import { outputHandler } from './output.js';
-import { jobRow, type QueueState, type Subjects } from './present.js';
+import { jobRow, retentionText, type QueueState, type Subjects } from './present.js';
 import { flash, render, saveAndRedirect } from './render.js';
 import { sendStoredFile } from './send-file.js';
 
@@ -115,6 +116,7 @@ export function jobsRoutes(ctx: Context): express.Router {
       summary,
       summaryText: summaryText(summary),
       matchText: matchText(matching, summary[f.tab]),
+      retentionText: retentionText(ctx.config),
       emptyText: emptyText(f, !isAdmin(actor)),
       queue,
       tabs: (Object.keys(TAB_LABELS) as Tab[]).map((t) => ({
@@ -197,6 +199,7 @@ export function jobsRoutes(ctx: Context): express.Router {
     if (bodyValue(req, 'confirm') !== 'yes') return clearPage(req, res);
     const cleared = await ctx.service.clearInactive(clearScope(actor));
     ctx.log.info(`${actor.username} cleared ${cleared} inactive job(s)`);
+    await auditRequest(ctx, req, 'jobs.clear', `${cleared} job(s)`);
     flash(req, 'info', cleared === 0 ? 'There were no inactive jobs to clear.' : `Cleared ${cleared} inactive ${cleared === 1 ? 'job' : 'jobs'}.`);
     await saveAndRedirect(req, res, back(req, '/jobs'));
   });
@@ -325,6 +328,7 @@ export function jobsRoutes(ctx: Context): express.Router {
       throw new ConflictError(`Job ${job.id} is ${STATUS_LABELS[job.status]}; only queued or running jobs can be cancelled.`);
     }
     const outcome = await ctx.service.cancel(job.id, actor.username);
+    await auditRequest(ctx, req, 'job.cancel', `job ${job.id}`, { detail: outcome });
     flash(req, 'info', outcome === 'cancelled' ? `Job ${job.id} is cancelled.` : `Job ${job.id} is being stopped by its worker.`);
     await saveAndRedirect(req, res, back(req, `/jobs/${job.id}`));
   });
@@ -337,8 +341,29 @@ export function jobsRoutes(ctx: Context): express.Router {
     }
     assertMayRetryTask(actor, job);
     await ctx.service.retry(job.id, actor.username);
+    await auditRequest(ctx, req, 'job.retry', `job ${job.id}`);
     flash(req, 'info', `Job ${job.id} is queued again.`);
     await saveAndRedirect(req, res, back(req, `/jobs/${job.id}`));
+  });
+
+  // ---- discard (Firefly's "discard"): a confirmation page, then the post ----------
+
+  router.get('/jobs/:id/discard', async (req: Request, res: Response) => {
+    const actor = req.user as User;
+    const job = await visibleJob(ctx, actor, jobIdParam(req.params.id));
+    assertMayDiscard(actor, job);
+    render(res, 'jobs/discard-confirm', { title: `Discard job ${job.id}`, job, statusLabel: STATUS_LABELS[job.status] });
+  });
+
+  router.post('/jobs/:id/discard', async (req: Request, res: Response) => {
+    const actor = req.user as User;
+    const job = await visibleJob(ctx, actor, jobIdParam(req.params.id));
+    assertMayDiscard(actor, job);
+    if (bodyValue(req, 'confirm') !== 'yes') return res.redirect(303, `/jobs/${job.id}/discard`);
+    await ctx.service.discard(job.id);
+    await auditRequest(ctx, req, 'job.discard', `job ${job.id}`, { detail: `${job.task}, ${job.status}` });
+    flash(req, 'info', `Job ${job.id} is discarded.`);
+    await saveAndRedirect(req, res, '/jobs');
   });
 
   return router;

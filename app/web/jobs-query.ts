@@ -7,8 +7,8 @@
 import type { Request } from 'express';
 import type { Context } from '../context.js';
 import type { Db } from '../db.js';
-import { BadRequestError, NotFoundError } from '../errors.js';
-import { assertMayRun, canSee, isAdmin, listScope, type Actor } from '../policy.js';
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
+import { assertMayRun, canDiscard, canSee, isAdmin, listScope, type Actor } from '../policy.js';
 import type { ListQuery } from '../store/job-list.js';
 import { getJob } from '../store/jobs.js';
 import { getSetting } from '../store/settings.js';
@@ -175,4 +175,16 @@ export function mayRetryTask(actor: Actor, job: Pick<Job, 'task'>): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Discarding a visible job (the caller has checked that): a queued or running job is a
+ * conflict (409); a finished job outside the user's clear scope (an administrator and
+ * another user's job) is forbidden (403).
+ */
+export function assertMayDiscard(actor: Actor, job: Pick<Job, 'id' | 'userId' | 'status'>): void {
+  if (job.status === 'queued' || job.status === 'running') {
+    throw new ConflictError(`Job ${job.id} is ${STATUS_LABELS[job.status]}; cancel it first: only finished jobs can be discarded.`);
+  }
+  if (!canDiscard(actor, job)) throw new ForbiddenError(`Job ${job.id} belongs to another user; only they may discard it.`);
 }

@@ -5,7 +5,7 @@
  */
 import { isoUtc } from '../dates.js';
 import { formatDate, jobInfo, jobUser } from '../export.js';
-import { canCancel, canRetry, type Actor } from '../policy.js';
+import { canCancel, canDiscard, canRetry, type Actor } from '../policy.js';
 import { mayRetryTask } from './jobs-query.js';
 import { FINAL_STATUSES, STATUS_LABELS, priorityName, type JobStatus, type Job, type JobEvent, type JobSummary, type OutputChunk } from '../types.js';
 import { getTask } from '../tasks/index.js';
@@ -169,6 +169,7 @@ export function jobRow(j: JobSummary, actor: Actor, q: QueueState | null, s: Sub
     user: jobUser(j),
     canCancel: canCancel(actor, j),
     canRetry: canRetry(actor, j) && mayRetryTask(actor, j),
+    canDiscard: canDiscard(actor, j),
   };
 }
 export type JobRow = ReturnType<typeof jobRow>;
@@ -237,3 +238,15 @@ export const viewHelpers = {
   recordLink,
   statusLabel: (s: keyof typeof STATUS_LABELS) => STATUS_LABELS[s],
 };
+
+const days = (n: number): string => `${n} ${n === 1 ? 'day' : 'days'}`;
+
+/** The retention rule as the jobs page states it: "Finished jobs are kept 30 days; failed ones 90 days." */
+export function retentionText(c: { retentionDays: number; retentionFailedDays: number }): string {
+  const { retentionDays: done, retentionFailedDays: failed } = c;
+  if (done === 0 && failed === 0) return 'Finished jobs are kept until they are cleared.';
+  if (done === failed) return `Finished jobs are kept ${days(done)}.`;
+  if (done === 0) return `Failed jobs are kept ${days(failed)}; completed and cancelled ones until they are cleared.`;
+  if (failed === 0) return `Finished jobs are kept ${days(done)}; failed ones until they are cleared.`;
+  return `Finished jobs are kept ${days(done)}; failed ones ${days(failed)}.`;
+}

@@ -3,6 +3,7 @@
  * expiry, state) with a revoke button, CSRF-protected like every form.
  */
 import express, { type Request, type Response } from 'express';
+import { auditRequest } from '../audit.js';
 import type { Context } from '../context.js';
 import { formatDate } from '../export.js';
 import { getToken, listTokens, revokeToken, type TokenInfo } from '../store/tokens.js';
@@ -47,6 +48,7 @@ export function tokenRoutes(ctx: Context): express.Router {
     const actor = req.user as User;
     const outcome = await revokeToken(ctx.db, id);
     ctx.log.info(`API token ${id} of ${token.username} revoked by ${actor.username}`);
+    if (outcome === 'revoked') await auditRequest(ctx, req, 'token.revoke', `token ${id} of ${token.username}`, { detail: token.name });
     flash(req, 'info', outcome === 'revoked' ? `Token ${id} ("${token.name}") of ${token.username} is revoked.` : `Token ${id} was already revoked.`);
     await saveAndRedirect(req, res, '/tokens');
   });

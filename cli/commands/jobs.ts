@@ -1,4 +1,5 @@
 /** The job history: list, show, cancel, retry, clear, export. */
+import { COMMAND_LINE, recordAudit } from '../../app/audit.js';
 import { Writable } from 'node:stream';
 import { Option, type Command } from 'commander';
 import type { Context } from '../../app/context.js';
@@ -126,7 +127,8 @@ export function registerJobCommands(program: Command, io: CliIO): void {
     .description('cancel a queued or running job')
     .action(
       action<object>(io, async (ctx, [raw]) => {
-        const outcome = await ctx.service.cancel(jobId(raw), 'Command line');
+        const outcome = await ctx.service.cancel(jobId(raw), COMMAND_LINE);
+        await recordAudit(ctx.db, ctx.log, { actor: COMMAND_LINE, action: 'job.cancel', target: `job ${jobId(raw)}`, detail: outcome });
         io.out(outcome === 'cancelled' ? `job ${raw} cancelled\n` : `job ${raw} is being stopped by its worker\n`);
         return 0;
       }),
@@ -141,7 +143,8 @@ export function registerJobCommands(program: Command, io: CliIO): void {
         const id = jobId(raw);
         // A retry publishes the job again: as `run`, not before the broker is connected.
         await brokerReady(ctx);
-        const job = await ctx.service.retry(id, 'Command line');
+        const job = await ctx.service.retry(id, COMMAND_LINE);
+        await recordAudit(ctx.db, ctx.log, { actor: COMMAND_LINE, action: 'job.retry', target: `job ${id}` });
         io.out(`job ${job.id} queued again (attempt ${job.attempt + 1})\n`);
         return 0;
       }),
@@ -153,9 +156,29 @@ export function registerJobCommands(program: Command, io: CliIO): void {
     .action(
       action<object>(io, async (ctx) => {
         const cleared = await ctx.service.clearInactive(clearScope(null));
+        await recordAudit(ctx.db, ctx.log, { actor: COMMAND_LINE, action: 'jobs.clear', target: `${cleared} job(s)` });
         io.out(`cleared ${cleared} inactive job(s)\n`);
         return 0;
       }),
+    );
+
+  program
+    .command('jobs:delete')
+    .argument('<id>', 'job id')
+    .description('discard a finished (completed, failed, cancelled) job with its output, history and files')
+    .action(
+      action<object>(
+        io,
+        async (ctx, [raw]) => {
+          const job = await ctx.service.get(jobId(raw));
+          // The command line clears every inactive job: it may discard any finished one.
+          await ctx.service.discard(job.id);
+          await recordAudit(ctx.db, ctx.log, { actor: COMMAND_LINE, action: 'job.discard', target: `job ${job.id}`, detail: `${job.task}, ${job.status}` });
+          io.out(`job ${job.id} discarded\n`);
+          return 0;
+        },
+        { check: ([raw]) => void jobId(raw) },
+      ),
     );
 
   program

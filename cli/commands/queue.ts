@@ -1,4 +1,5 @@
 /** Processing switches (pause, resume, clear, status, pause on failure) and the workers list. */
+import { COMMAND_LINE, recordAudit } from '../../app/audit.js';
 import type { Command } from 'commander';
 import type { Context } from '../../app/context.js';
 import { formatDate } from '../../app/export.js';
@@ -75,6 +76,7 @@ export function registerQueueCommands(program: Command, io: CliIO): void {
     .action(
       action<object>(io, async (ctx) => {
         await ctx.service.setPaused(true, 'paused from the command line');
+        await recordAudit(ctx.db, ctx.log, { actor: COMMAND_LINE, action: 'queue.pause' });
         io.out('processing paused: running jobs finish, no new job starts\n');
         return 0;
       }),
@@ -85,6 +87,7 @@ export function registerQueueCommands(program: Command, io: CliIO): void {
     .action(
       action<object>(io, async (ctx) => {
         await ctx.service.setPaused(false, '');
+        await recordAudit(ctx.db, ctx.log, { actor: COMMAND_LINE, action: 'queue.resume' });
         io.out('processing resumed\n');
         return 0;
       }),
@@ -97,6 +100,7 @@ export function registerQueueCommands(program: Command, io: CliIO): void {
         // The broker's queues are purged too: connected first, or the purge does nothing.
         await brokerReady(ctx);
         const n = await ctx.service.clearQueue('Command line');
+        await recordAudit(ctx.db, ctx.log, { actor: COMMAND_LINE, action: 'queue.clear', target: `${n} job(s)` });
         io.out(`cancelled ${n} queued job(s)\n`);
         return 0;
       }),

@@ -1,4 +1,5 @@
 /** API tokens: create (optionally expiring), list, revoke. */
+import { COMMAND_LINE, recordAudit } from '../../app/audit.js';
 import type { Command } from 'commander';
 import { formatDate } from '../../app/export.js';
 import { createToken, listTokens, revokeToken, type TokenInfo } from '../../app/store/tokens.js';
@@ -40,6 +41,7 @@ export function registerTokenCommands(program: Command, io: CliIO): void {
           if (!user) throw new UsageError(`no user "${name}"`);
           const expiresAt = opts.expires === undefined ? null : Date.now() + parseDuration(opts.expires, '--expires');
           io.out(`${await createToken(ctx.db, user.id, opts.label, expiresAt)}\n`);
+          await recordAudit(ctx.db, ctx.log, { actor: COMMAND_LINE, action: 'token.create', target: `token of ${user.username}`, detail: opts.label });
           if (expiresAt !== null) io.err(`the token expires at ${formatDate(expiresAt)} UTC\n`);
           return 0;
         },
@@ -111,6 +113,7 @@ export function registerTokenCommands(program: Command, io: CliIO): void {
         async (ctx, [raw]) => {
           const outcome = await revokeToken(ctx.db, tokenId(raw));
           if (outcome === 'missing') throw new Error(`token ${raw} does not exist`);
+          if (outcome === 'revoked') await recordAudit(ctx.db, ctx.log, { actor: COMMAND_LINE, action: 'token.revoke', target: `token ${raw}` });
           io.out(outcome === 'revoked' ? `token ${raw} revoked\n` : `token ${raw} was already revoked\n`);
           return 0;
         },

@@ -1,4 +1,5 @@
 /** Accounts: add, change a password, disable and enable. */
+import { COMMAND_LINE, recordAudit } from '../../app/audit.js';
 import { Option, type Command } from 'commander';
 import { createUser, setDisabled, setPassword } from '../../app/store/users.js';
 import type { Role } from '../../app/types.js';
@@ -35,6 +36,7 @@ export function registerUserCommands(program: Command, io: CliIO): void {
     .action(
       action<PasswordOpts>(io, async (ctx, [name], opts) => {
         await setPassword(ctx.db, name, await password(opts, io));
+        await recordAudit(ctx.db, ctx.log, { actor: COMMAND_LINE, action: 'user.password', target: `user ${name}` });
         io.out(`password of "${name}" changed; its sessions are signed out\n`);
         return 0;
       }),

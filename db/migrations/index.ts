@@ -8,6 +8,8 @@ import * as m20261126010000 from './20261126010000_login_failures.js';
 import * as m20261129000000 from './20261129000000_files.js';
 import * as m20261129010000 from './20261129010000_token_expiry_user_disabled.js';
 import * as m20261129023000 from './20261129023000_import_checkpoints_translations.js';
+import * as m20261129040000 from './20261129040000_audit.js';
+import * as m20261129040100 from './20261129040100_jobs_finished_index.js';
 
 /**
  * The migrations, in order. Append-only: a released migration is never edited.
@@ -24,6 +26,8 @@ const migrations: Array<[string, Knex.Migration]> = [
   ['20261129000000_files', m20261129000000],
   ['20261129010000_token_expiry_user_disabled', m20261129010000],
   ['20261129023000_import_checkpoints_translations', m20261129023000],
+  ['20261129040000_audit', m20261129040000],
+  ['20261129040100_jobs_finished_index', m20261129040100],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Knex.Migration]> = {
