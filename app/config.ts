@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { ConfigError } from './errors.js';
 import { fromRoot } from './paths.js';
+import { loadNotifyConfig, type NotifyConfig } from './notify-config.js';
 
 export type DatabaseConfig =
   | { client: 'sqlite'; filename: string; url: string }
@@ -53,6 +54,8 @@ export interface Config {
    * MySQL, `folder` on SQLite.
    */
   readonly fileStore: FileStoreKind;
+  /** Notifications: mail, webhooks and their outbox (see notify-config.ts). */
+  readonly notify: NotifyConfig;
 }
 
 export const FILE_STORE_KINDS = ['database', 'folder'] as const;
@@ -187,5 +190,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     jobsPerMinute: int(env, 'DOCKET_JOBS_PER_MINUTE', 60, 0, 100_000),
     fileStore: fileStoreKind(env, database),
+    notify: loadNotifyConfig(env),
   });
 }
