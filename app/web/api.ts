@@ -81,7 +81,8 @@ export function apiRoutes(ctx: Context): express.Router {
     if (!body || typeof body !== 'object' || Array.isArray(body) || !req.is('application/json')) {
       throw new BadRequestError('send a JSON object: {"task": "...", "params": {...}, "priority": "normal"}');
     }
-    const { task, params, priority } = body as { task?: unknown; params?: unknown; priority?: unknown };
+    const { task, params, priority, notify, webhooks } = body as Record<string, unknown>;
+    if (notify !== undefined && typeof notify !== 'boolean') throw new BadRequestError('notify must be true or false');
     if (priority !== undefined && (typeof priority !== 'string' || !['high', 'normal', 'low'].includes(priority))) {
       throw new BadRequestError('priority must be high, normal or low');
     }
@@ -91,6 +92,8 @@ export function apiRoutes(ctx: Context): express.Router {
       priority: priority as PriorityName | undefined,
       user: actor,
       origin: 'api',
+      notify: notify as boolean | undefined,
+      webhooks,
     });
     res.status(202);
     res.set('Location', `/api/jobs/${job.id}`);
