@@ -70,7 +70,7 @@ export function toRfc5322(m: MailMessage, date = new Date()): string {
 export function jobMail(j: Job, event: string, baseUrl: string): { subject: string; text: string } {
   const title = getTask(j.task)?.title ?? j.task;
   const status = STATUS_LABELS[j.status];
-  const happened = event === j.status ? status.toLowerCase() : `${event} (now ${status.toLowerCase()})`;
+  const happened = event === j.status ? event : `${event} (now ${j.status})`;
   const about = Object.entries(j.params).map(([k, v]) => `  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
   const lines = [
     `Job ${j.id}, ${title} (${j.task}), ${happened}.`,
