@@ -43,8 +43,7 @@ export function profileRoutes(ctx: Context): express.Router {
       await setProfile(ctx.db, { id: user.id }, { email, notifyDefault });
     } catch (err) {
       if (!(err instanceof HttpError) || err.status >= 500) throw err;
-      res.status(err.status);
-      return render(res, 'profile', { title: 'Your profile', profile: { email, notifyDefault }, error: err.message });
+      return render(res, 'profile', { title: 'Your profile', profile: { email, notifyDefault }, error: err.message }, err.status);
     }
     flash(req, 'info', 'Your notification settings are saved.');
     await saveAndRedirect(req, res, '/profile');
