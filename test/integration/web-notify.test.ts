@@ -18,7 +18,7 @@ for (const backend of backends().filter((b) => b.transport === 'db')) {
 
     it('a user sets their email and default on /profile; the new-job form starts with the bell as the default', async () => {
       const alice = await loggedIn(web.base, 'alice');
-      expect((await alice.get('/jobs/new')).text).not.to.match(/name="notify" value="true" checked/);
+      expect((await alice.get(`/jobs/new?task=${ECHO_TASK}`)).text).not.to.match(/name="notify" value="true" checked/);
       await alice.get('/profile');
       const bad = await alice.post('/profile', { email: 'not an address', notify_default: ['false', 'true'] });
       expect(bad.status).to.equal(400);
@@ -26,7 +26,7 @@ for (const backend of backends().filter((b) => b.transport === 'db')) {
       const ok = await alice.post('/profile', { email: 'alice@example.org', notify_default: ['false', 'true'] });
       expect(ok.status).to.equal(303);
       expect(await getProfile(web.ctx.db, web.users.alice.id)).to.deep.equal({ email: 'alice@example.org', notifyDefault: true });
-      expect((await alice.get('/jobs/new')).text).to.match(/name="notify" value="true" checked/);
+      expect((await alice.get(`/jobs/new?task=${ECHO_TASK}`)).text).to.match(/name="notify" value="true" checked/);
     });
 
     it('POST /api/jobs takes notify and webhooks, refuses bad ones with 400; the bell turns the mail off', async () => {
