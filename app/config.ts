@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { ConfigError } from './errors.js';
 import { fromRoot } from './paths.js';
+import { loadNotifyConfig, type NotifyConfig } from './notify-config.js';
 
 export type DatabaseConfig =
   | { client: 'sqlite'; filename: string; url: string }
@@ -64,6 +65,8 @@ export interface Config {
   readonly retentionFailedDays: number;
   /** Days an audit entry is kept (DOCKET_AUDIT_DAYS); 0 keeps them. Default 365. */
   readonly auditDays: number;
+  /** Notifications: mail, webhooks and their outbox (see notify-config.ts). */
+  readonly notify: NotifyConfig;
 }
 
 export const FILE_STORE_KINDS = ['database', 'folder'] as const;
@@ -220,5 +223,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobsPerMinute: int(env, 'DOCKET_JOBS_PER_MINUTE', 60, 0, 100_000),
     fileStore: fileStoreKind(env, database),
     maxUploadBytes: int(env, 'DOCKET_MAX_UPLOAD_MB', 512, 1, 1024 * 1024) * 1024 * 1024,
+    notify: loadNotifyConfig(env),
   });
 }

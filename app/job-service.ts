@@ -22,6 +22,9 @@ import { findJoinable } from './store/job-unique.js';
 import * as store from './store/jobs.js';
 import { capOptional, capText, TEXT_LIMITS } from './store/limits.js';
 import { getSetting, setSetting } from './store/settings.js';
+import { addSubscriptions } from './store/job-subscriptions.js';
+import type { Profile } from './store/user-profile.js';
+import { requestSubscriptions } from './notify/subscribe.js';
 import * as workerRows from './store/workers.js';
 import { getTask, listTasks, requireTask, validateParams } from './tasks/index.js';
 import type { Transport } from './transports/transport.js';
@@ -116,6 +119,7 @@ export class JobService {
     const { def, params, row, actor } = this.prepare(req, this.now(), upload);
     const uniqueKey = (await def.uniqueKey?.(params, this.db)) ?? null;
     row.uniqueKey = uniqueKey;
+    row.subscriptions = await requestSubscriptions(this.db, this.config, req);
     if (uniqueKey) {
       // Only the owner's own job is joined: the answer is the job, which another user may
       // not see (policy.mayJoin).
@@ -129,6 +133,8 @@ export class JobService {
           message: capText(`a request by ${actor} joined this job (unique key ${uniqueKey})`, TEXT_LIMITS.message),
           at: this.now(),
         });
+        // The joining request is told about the job it joined, as it asked.
+        if (row.subscriptions.length) await addSubscriptions(this.db, existing.id, row.subscriptions);
         return { job: existing, joined: true, dispatched: existing.dispatchedAt !== null };
       }
     }
@@ -209,10 +215,12 @@ export class JobService {
     const now = this.now();
     const rows: store.InsertJob[] = [];
     const actors = new Set<string>();
+    const profiles = new Map<number, Profile | null>();
     for (const req of reqs) {
       const { def, row, actor } = this.prepare(req, now);
       if (def.uniqueKey) throw new BadRequestError(`the task "${def.name}" coalesces by unique key; enqueue it alone`);
       actors.add(actor);
+      row.subscriptions = await requestSubscriptions(this.db, this.config, req, profiles);
       rows.push(row);
     }
     if (actors.size > 1) throw new BadRequestError('a bulk enqueue is on behalf of one user');

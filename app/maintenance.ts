@@ -1,5 +1,6 @@
 import type { JobService } from './job-service.js';
 import { Retention } from './retention.js';
+import { Notifier } from './notify/notifier.js';
 import { pruneFailures } from './store/login-failures.js';
 import { pruneExpiredSessions } from './store/sessions.js';
 import { workersWithRunningJobs } from './store/workers.js';
@@ -34,12 +35,15 @@ export class Maintenance {
   private lastPrune = Date.now();
   /** Old jobs and audit entries; runs its rounds beside the sweep, never inside it. */
   readonly retention: Retention;
+  /** Sends the outbox's notifications; started by the sweep, never awaited by it. */
+  readonly notifier: Notifier;
 
   constructor(
     private readonly service: JobService,
     private readonly selfWorkerId: string | null = null,
   ) {
     this.retention = new Retention(service);
+    this.notifier = new Notifier(service.db, service.config, service.log, service.actorName);
   }
 
   start(): void {
@@ -70,6 +74,7 @@ export class Maintenance {
       if (full) this.lastSweep = Date.now();
       const dbSettled = this.dbBackSince === null || Date.now() - this.dbBackSince > s.config.heartbeatMs * 2 + 500;
       if (full && dbSettled) await s.reapExpired();
+      if (full) this.notifier.kick();
       // Expired sessions and failed-login counts go on a timer, not only at a login: the
       // tables would otherwise grow for as long as nobody logs in.
       if (Date.now() - this.lastPrune >= PRUNE_MS) {

@@ -191,4 +191,8 @@ export interface NewJob {
   priority?: PriorityName;
   user?: User | null;
   origin: JobOrigin;
+  /** Mail the owner when the job ends; unset: the owner's default (off unless turned on). */
+  notify?: boolean;
+  /** `[{"url", "events"}]`, checked at enqueue (app/notify/subscribe.ts). */
+  webhooks?: unknown;
 }

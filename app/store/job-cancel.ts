@@ -1,6 +1,7 @@
 /** Cancelling: a queued job at once, a running one by request, the whole queue in one go. */
 import { writeTransaction, type Db } from '../db.js';
 import { addEvent } from './job-events.js';
+import { knexQuery, queueNotifications } from './job-subscriptions.js';
 import type { Row } from './raw.js';
 
 /** queued → cancelled at once: a queued job never starts. */
@@ -22,6 +23,7 @@ export async function cancelQueued(db: Db, id: number, now: number, actor: strin
       actor,
       message: `cancelled by ${actor} before it started`,
     });
+    await queueNotifications(knexQuery(trx), [id], 'cancelled', now);
     return true;
   });
 }
@@ -68,6 +70,7 @@ export async function cancelQueuedMany(db: Db, ids: number[], now: number, actor
         message: `cancelled by ${actor} (queue cleared)`,
       })),
     );
+    await queueNotifications(knexQuery(trx), still.map((r) => Number(r.id)), 'cancelled', now);
     return n;
   });
 }

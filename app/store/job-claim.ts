@@ -5,6 +5,7 @@
 import type { Db } from '../db.js';
 import { insertEventsRaw } from './job-events.js';
 import { rowToJob } from './job-rows.js';
+import { queueNotifications } from './job-subscriptions.js';
 import { marks, rawTransaction, type Row } from './raw.js';
 import type { Job } from '../types.js';
 
@@ -71,6 +72,7 @@ export async function claimJobs(
     );
     const jobs = rows.map(rowToJob);
     if (jobs.length) await insertEventsRaw(q, jobs.map((j) => [j.id, now, 'started', j.attempt, workerId, null]));
+    await queueNotifications(q, jobs.map((j) => j.id), 'running', now);
     return jobs;
   });
 }

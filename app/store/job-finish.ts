@@ -4,6 +4,7 @@
  */
 import type { Db } from '../db.js';
 import { insertEventsRaw } from './job-events.js';
+import { knexQuery, queueNotifications } from './job-subscriptions.js';
 import { marks, rawTransaction, type Row } from './raw.js';
 
 export interface Completion {
@@ -39,6 +40,7 @@ export async function completeJobs(db: Db, items: Completion[], now: number, act
       );
       if (affected !== items.length) throw new StaleInBatch();
       await insertEventsRaw(q, items.map((c) => [c.id, now, 'completed', c.attempt, actor, null]));
+      await queueNotifications(q, ids, 'completed', now);
       return new Set(ids);
     }).catch((err: unknown) => {
       if (err instanceof StaleInBatch) return null;
@@ -67,6 +69,7 @@ export async function completeJobs(db: Db, items: Completion[], now: number, act
       .filter((c) => done.has(c.id))
       .map((c) => ({ job_id: c.id, at: now, type: 'completed', attempt: c.attempt, actor, message: c.resultSummary }));
     if (events.length) await trx('job_events').insert(events);
+    await queueNotifications(knexQuery(trx), [...done], 'completed', now);
     return done;
   });
 }
@@ -114,6 +117,7 @@ export async function finishJob(
     const n = await trx('jobs').where({ id, attempt, status: 'running' }).update(patch);
     if (n !== 1) return false;
     await trx('job_events').insert({ job_id: id, at: now, type: f.status, attempt, actor, message });
+    await queueNotifications(knexQuery(trx), [id], f.status, now);
     return true;
   });
 }

@@ -2,8 +2,10 @@
 import type { Db } from '../db.js';
 import { firstInsertedId, insertIdsConsecutive } from '../dialect.js';
 import { insertEventsRaw } from './job-events.js';
-import { marks, rawTransaction, type Row } from './raw.js';
+import { marks, rawTransaction, type RawQuery, type Row } from './raw.js';
 import type { JobOrigin } from '../types.js';
+import type { Subscription } from '../notify/events.js';
+import { insertSubscriptions, knexQuery, queueNotifications } from './job-subscriptions.js';
 
 export interface InsertJob {
   task: string;
@@ -16,6 +18,8 @@ export interface InsertJob {
   maxAttempts: number;
   objectRef: string | null;
   now: number;
+  /** Mail and webhooks the job asked for; none by default. */
+  subscriptions?: Subscription[];
 }
 
 /** The `jobs` row of a new, queued job. */
@@ -44,6 +48,7 @@ export async function insertJob(db: Db, j: InsertJob, actor: string): Promise<nu
   return rawTransaction(db, async (q) => {
     const { insertId } = await q(`insert into jobs (${cols.join(', ')}) values (${marks(cols.length)})`, Object.values(row));
     await insertEventsRaw(q, [[insertId, j.now, 'queued', 0, actor, null]]);
+    await subscribe(q, insertId, j);
     return insertId;
   });
 }
@@ -72,8 +77,16 @@ export async function insertJobs(db: Db, jobs: InsertJob[], actor: string): Prom
       await trx('job_events').insert(
         part.map((j, k) => ({ job_id: partIds[k], at: j.now, type: 'queued', attempt: 0, actor, message: null })),
       );
+      for (let k = 0; k < part.length; k++) await subscribe(knexQuery(trx), partIds[k], part[k]);
       ids.push(...partIds);
     }
     return ids;
   });
+}
+
+/** A new job's subscriptions, and the `queued` notifications they ask for at once. */
+async function subscribe(q: RawQuery, id: number, j: InsertJob): Promise<void> {
+  if (!j.subscriptions?.length) return;
+  await insertSubscriptions(q, id, j.subscriptions);
+  await queueNotifications(q, [id], 'queued', j.now);
 }

@@ -1,5 +1,6 @@
 /** Back to queued for another attempt: after a failure or a lost worker, or by hand. */
 import { writeTransaction, type Db } from '../db.js';
+import { knexQuery, queueNotifications } from './job-subscriptions.js';
 import type { Row } from './raw.js';
 import type { JobEventType } from '../types.js';
 
@@ -30,6 +31,8 @@ export async function requeueRunning(
     const n = await trx('jobs').where({ id, attempt, status: 'running' }).update(patch);
     if (n !== 1) return false;
     await trx('job_events').insert({ job_id: id, at: now, type, attempt, actor, message });
+    // A hand-back (`requeued`) is not a change the job's owner asked to hear about.
+    if (type === 'retried') await queueNotifications(knexQuery(trx), [id], 'retried', now);
     return true;
   });
 }
@@ -64,6 +67,7 @@ export async function requeueFinal(db: Db, id: number, now: number, actor: strin
       actor,
       message: `retried by ${actor}`,
     });
+    await queueNotifications(knexQuery(trx), [id], 'retried', now);
     return true;
   });
 }

@@ -95,7 +95,8 @@ export function apiRoutes(ctx: Context): express.Router {
         'send a JSON object: {"task": "...", "params": {...}, "priority": "normal"} (or multipart/form-data with a file)',
       );
     }
-    const { task, params, priority } = body as { task?: unknown; params?: unknown; priority?: unknown };
+    const { task, params, priority, notify, webhooks } = body as Record<string, unknown>;
+    if (notify !== undefined && typeof notify !== 'boolean') throw new BadRequestError('notify must be true or false');
     if (priority !== undefined && (typeof priority !== 'string' || !['high', 'normal', 'low'].includes(priority))) {
       throw new BadRequestError('priority must be high, normal or low');
     }
@@ -105,6 +106,8 @@ export function apiRoutes(ctx: Context): express.Router {
       priority: priority as PriorityName | undefined,
       user: req.user as User,
       origin: 'api',
+      notify: notify as boolean | undefined,
+      webhooks,
     });
   }
 

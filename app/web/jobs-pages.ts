@@ -3,6 +3,8 @@
  * CSV export; clear inactive; cancel, retry and download; the "New job" form. Every
  * read goes through the jobs page's own queries and every decision through the policy.
  */
+import { getProfile } from '../store/user-profile.js';
+import { bellState } from './profile-pages.js';
 import express, { type Request, type Response } from 'express';
 import { auditRequest } from '../audit.js';
 import type { Context } from '../context.js';
@@ -240,7 +242,11 @@ export function jobsRoutes(ctx: Context): express.Router {
   router.get('/jobs/new', (req, res) => {
     // An import needs a file uploaded with it: that form lives with the descriptions.
     if (queryValue(req, 'task') === 'csv-import') return res.redirect(303, '/descriptions/import');
-    return newJobPage(req, res, queryValue(req, 'task'), {}, null);
+    return (async () => {
+      // The bell starts as the user's default (off unless turned on in the profile).
+      const profile = await getProfile(ctx.db, (req.user as User).id);
+      return newJobPage(req, res, queryValue(req, 'task'), { notify: profile?.notifyDefault ? 'true' : '' }, null);
+    })();
   });
 
   router.post('/jobs', async (req: Request, res: Response) => {
@@ -259,6 +265,7 @@ export function jobsRoutes(ctx: Context): express.Router {
     }
     const priority = bodyValue(req, 'priority') || 'normal';
     values.priority = priority;
+    values.notify = one(body.notify) ?? '';
     try {
       if (!def) throw new HttpError(400, 'Choose a task from the list.');
       if (!Object.hasOwn(PRIORITIES, priority)) throw new HttpError(400, 'Choose a priority: high, normal or low.');
@@ -269,6 +276,7 @@ export function jobsRoutes(ctx: Context): express.Router {
         priority: priority as keyof typeof PRIORITIES,
         user: actor,
         origin: 'web',
+        notify: values.notify === 'true',
       });
       flash(
         req,
@@ -306,6 +314,7 @@ export function jobsRoutes(ctx: Context): express.Router {
       worker,
       paramsText: JSON.stringify(job.params, null, 2),
       fragment: isFragment(req),
+      bell: await bellState(ctx, actor, job),
     };
     if (isFragment(req)) return render(res, 'jobs/_details', locals);
     const chunks = await readOutput(ctx.db, job.id, 0, INITIAL_CHUNKS);

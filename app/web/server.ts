@@ -1,3 +1,4 @@
+import { profileRoutes } from './profile-pages.js';
 import type { Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import express, { type Request, type RequestHandler, type Response } from 'express';
@@ -177,6 +178,7 @@ export async function createWebApp(ctx: Context, opts: WebOptions = {}): Promise
 
   app.use(authRoutes(ctx, secret, opts.login));
   app.use('/api', apiRoutes(ctx));
+  app.use(profileRoutes(ctx));
   app.use(jobsRoutes(ctx));
   app.use(adminRoutes(ctx));
   app.use(archiveRoutes(ctx));

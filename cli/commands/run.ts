@@ -13,7 +13,8 @@ import type { CliIO } from '../io.js';
 import { UsageError } from '../usage.js';
 import { waitFor } from '../wait.js';
 
-const RUN_USAGE = 'usage: docket run TASK [--PARAM VALUE ...] [--user NAME] [--priority high|normal|low] [--wait]';
+const RUN_USAGE =
+  'usage: docket run TASK [--PARAM VALUE ...] [--user NAME] [--priority high|normal|low] [--notify] [--webhook URL ...] [--webhook-events LIST] [--wait]';
 
 /** What `docket run TASK ...` asked for: the task's parameters and run's own flags. */
 interface RunRequest {
@@ -23,11 +24,16 @@ interface RunRequest {
   userName: string | null;
   priority: PriorityName;
   help: boolean;
+  /** Mail the owner (`--user`) at the end; unset: the owner's default. */
+  notify?: boolean;
+  /** `--webhook URL` (repeatable), following `--webhook-events` (default: the end of the job). */
+  webhooks: string[];
+  webhookEvents?: string[];
 }
 
 /**
  * Reads `TASK --name value --flag --name=value ...`. Run's own flags (`--wait`,
- * `--user`, `--priority`, `--help`) are taken out; the rest are the task's parameters,
+ * `--user`, `--priority`, `--notify`, `--webhook`, `--webhook-events`, `--help`) are taken out; the rest are the task's parameters,
  * in camelCase (`--on-error` is `onError`), checked later by the task's validation.
  */
 function parseRun(args: string[]): RunRequest {
@@ -35,7 +41,7 @@ function parseRun(args: string[]): RunRequest {
   if (!task || task.startsWith('-')) throw new UsageError(RUN_USAGE);
   const def = getTask(task);
   if (!def) throw new UsageError(`unknown task "${task}"; tasks: ${listTasks().map((t) => t.name).join(', ')}`);
-  const req: RunRequest = { def, params: {}, wait: false, userName: null, priority: 'normal', help: false };
+  const req: RunRequest = { def, params: {}, wait: false, userName: null, priority: 'normal', help: false, webhooks: [] };
   for (let i = 0; i < rest.length; i++) {
     const tok = rest[i];
     if (!tok.startsWith('--')) throw new UsageError(`unexpected "${tok}"; parameters look like --name value`);
@@ -52,6 +58,11 @@ function parseRun(args: string[]): RunRequest {
     }
     if (key === 'wait') req.wait = value !== 'false';
     else if (key === 'user') req.userName = value;
+    else if (key === 'notify') req.notify = value !== 'false';
+    else if (key === 'webhook') {
+      if (value === 'true') throw new UsageError('--webhook needs a URL or an email address');
+      req.webhooks.push(value);
+    } else if (key === 'webhook-events') req.webhookEvents = value.split(',').map((e) => e.trim());
     else if (key === 'priority') {
       if (!(value in PRIORITIES)) throw new UsageError('--priority must be high, normal or low');
       req.priority = value as PriorityName;
@@ -135,7 +146,15 @@ export function registerRunCommands(program: Command, io: CliIO): void {
           }
           await brokerReady(ctx);
           const upload = await uploadFiles(ctx, req);
-          const request = { task: def.name, params: req.params, priority: req.priority, user, origin: 'cli' as const };
+          const request = {
+            task: def.name,
+            params: req.params,
+            priority: req.priority,
+            user,
+            origin: 'cli' as const,
+            notify: req.notify,
+            webhooks: req.webhooks.map((url) => ({ url, events: req.webhookEvents })),
+          };
           const { job, joined, dispatched } = upload
             ? await ctx.service.enqueueWithUpload(request, upload)
             : await ctx.service.enqueue(request);

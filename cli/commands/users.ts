@@ -1,7 +1,9 @@
 /** Accounts: add, change a password, disable and enable. */
 import { COMMAND_LINE, recordAudit } from '../../app/audit.js';
 import { Option, type Command } from 'commander';
+import { setProfile } from '../../app/store/user-profile.js';
 import { createUser, setDisabled, setPassword } from '../../app/store/users.js';
+import { UsageError } from '../usage.js';
 import type { Role } from '../../app/types.js';
 import { action } from '../action.js';
 import { readStdinLine, type CliIO } from '../io.js';
@@ -20,10 +22,28 @@ export function registerUserCommands(program: Command, io: CliIO): void {
     .description('add a user (password from --password or the first line of stdin)')
     .addOption(new Option('--role <role>', 'admin or archivist').choices(['admin', 'archivist']).makeOptionMandatory())
     .option('--password <password>', 'the password (else read from stdin)')
+    .option('--email <address>', 'where notifications of their jobs are mailed')
     .action(
-      action<PasswordOpts & { role: Role }>(io, async (ctx, [name], opts) => {
+      action<PasswordOpts & { role: Role; email?: string }>(io, async (ctx, [name], opts) => {
         const user = await createUser(ctx.db, name, await password(opts, io), opts.role);
-        io.out(`added ${user.role} "${user.username}"\n`);
+        if (opts.email !== undefined) await setProfile(ctx.db, { id: user.id }, { email: opts.email });
+        io.out(`added ${user.role} "${user.username}"${opts.email ? ` <${opts.email.trim()}>` : ''}\n`);
+        return 0;
+      }),
+    );
+
+  program
+    .command('users:set')
+    .argument('<name>', 'username')
+    .description("set a user's email address (empty removes it) and whether their jobs mail them at the end by default")
+    .option('--email <address>', 'where notifications of their jobs are mailed ("" removes it)')
+    .addOption(new Option('--notify-default <on|off>', 'mail at the end of each new job unless it says otherwise').choices(['on', 'off']))
+    .action(
+      action<{ email?: string; notifyDefault?: 'on' | 'off' }>(io, async (ctx, [name], opts) => {
+        if (opts.email === undefined && opts.notifyDefault === undefined) throw new UsageError('users:set needs --email or --notify-default');
+        const notifyDefault = opts.notifyDefault === undefined ? undefined : opts.notifyDefault === 'on';
+        if (!(await setProfile(ctx.db, { username: name }, { email: opts.email, notifyDefault }))) throw new UsageError(`no user "${name}"`);
+        io.out(`user "${name}" updated\n`);
         return 0;
       }),
     );

@@ -8,6 +8,7 @@ import * as m20261126010000 from './20261126010000_login_failures.js';
 import * as m20261129000000 from './20261129000000_files.js';
 import * as m20261129010000 from './20261129010000_token_expiry_user_disabled.js';
 import * as m20261129023000 from './20261129023000_import_checkpoints_translations.js';
+import * as m20261129030000 from './20261129030000_outbox.js';
 import * as m20261129040000 from './20261129040000_audit.js';
 import * as m20261129040100 from './20261129040100_jobs_finished_index.js';
 
@@ -26,6 +27,7 @@ const migrations: Array<[string, Knex.Migration]> = [
   ['20261129000000_files', m20261129000000],
   ['20261129010000_token_expiry_user_disabled', m20261129010000],
   ['20261129023000_import_checkpoints_translations', m20261129023000],
+  ['20261129030000_outbox', m20261129030000],
   ['20261129040000_audit', m20261129040000],
   ['20261129040100_jobs_finished_index', m20261129040100],
 ];

@@ -1,0 +1,65 @@
+/**
+ * What a job asked to be told about (mail to its owner, webhooks), and the one statement
+ * every status change runs in its own transaction to queue the notifications it causes
+ * (DESIGN principle 10): an INSERT ... SELECT into `outbox` from the job's subscriptions.
+ * On the jobs of nobody who asked it inserts nothing, through the (job_id, event) index.
+ */
+import type { Knex } from 'knex';
+import type { Db } from '../db.js';
+import type { RawQuery } from './raw.js';
+import { marks } from './raw.js';
+import type { NotifyEvent, Subscription } from '../notify/events.js';
+
+/** A knex transaction as a RawQuery, for the status changes written with knex. */
+export function knexQuery(trx: Knex.Transaction | Db): RawQuery {
+  return async (sql, bindings = []) => {
+    await trx.raw(sql, bindings as Knex.RawBinding[]);
+    return { rows: [], affected: 0, insertId: 0 };
+  };
+}
+
+/**
+ * Queues the notifications `event` causes for these jobs. Call it inside the transaction
+ * of the status change, after the change itself, with the ids that did change.
+ */
+export async function queueNotifications(q: RawQuery, jobIds: number[], event: NotifyEvent, now: number): Promise<void> {
+  if (jobIds.length === 0) return;
+  await q(
+    `insert into outbox (job_id, event, kind, target, state, created_at, due_at, tries)
+     select job_id, ?, kind, target, 'pending', ?, ?, 0 from job_subscriptions
+     where job_id in (${marks(jobIds.length)}) and event in (?, '*')`,
+    [event, now, now, ...jobIds, event],
+  );
+}
+
+/** Inserts a new job's subscriptions (inside its insert's transaction). */
+export async function insertSubscriptions(q: RawQuery, jobId: number, subs: readonly Subscription[]): Promise<void> {
+  if (subs.length === 0) return;
+  await q(
+    `insert into job_subscriptions (job_id, event, kind, target) values ${subs.map(() => '(?, ?, ?, ?)').join(', ')}`,
+    subs.flatMap((s) => [jobId, s.event, s.kind, s.target]),
+  );
+}
+
+export async function listSubscriptions(db: Db, jobId: number): Promise<Subscription[]> {
+  const rows = (await db('job_subscriptions').where({ job_id: jobId }).orderBy('id', 'asc')) as Array<Record<string, unknown>>;
+  return rows.map((r) => ({ event: String(r.event), kind: r.kind as Subscription['kind'], target: (r.target as string | null) ?? null }));
+}
+
+/** Whether the job mails its owner when it ends (the bell). */
+export async function ownerMailOn(db: Db, jobId: number): Promise<boolean> {
+  return (await db('job_subscriptions').where({ job_id: jobId, kind: 'mail' }).whereNull('target').first()) !== undefined;
+}
+
+/** Turns the bell on or off for a job: its owner's end-of-job mail subscriptions. */
+export async function setOwnerMail(db: Db, jobId: number, on: boolean, subs: readonly Subscription[]): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx('job_subscriptions').where({ job_id: jobId, kind: 'mail' }).whereNull('target').delete();
+    if (on) await insertSubscriptions(knexQuery(trx), jobId, subs);
+  });
+}
+
+/** Adds subscriptions to an existing job (a request that joined it asked for them). */
+export async function addSubscriptions(db: Db, jobId: number, subs: readonly Subscription[]): Promise<void> {
+  await insertSubscriptions(knexQuery(db), jobId, subs);
+}
