@@ -28,16 +28,10 @@ let smtp: { url: string; transport: SmtpTransport } | null = null;
 
 async function smtpTransport(url: string): Promise<SmtpTransport> {
   if (smtp?.url === url) return smtp.transport;
-  // A name in a variable: the package is optional until SMTP_URL is set.
-  const name = 'nodemailer';
-  let mod: { createTransport(url: string): SmtpTransport };
-  try {
-    mod = ((await import(name)) as { default: typeof mod }).default;
-  } catch {
-    throw new Error('SMTP_URL is set but the nodemailer package is not installed (npm install nodemailer)');
-  }
+  // Loaded here, not at the top: a process that never mails never loads it.
+  const nodemailer = (await import('nodemailer')).default;
   smtp?.transport.close();
-  smtp = { url, transport: mod.createTransport(url) };
+  smtp = { url, transport: nodemailer.createTransport(url) };
   return smtp.transport;
 }
 
