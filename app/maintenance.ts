@@ -1,4 +1,5 @@
 import type { JobService } from './job-service.js';
+import { checkLostMessagesIfDue } from './lost-messages.js';
 import { pruneFailures } from './store/login-failures.js';
 import { pruneExpiredSessions } from './store/sessions.js';
 import { workersWithRunningJobs } from './store/workers.js';
@@ -14,8 +15,9 @@ const RECONNECT_GRACE_MS = 8000;
 
 /**
  * The sweep every Docket process runs (web and workers alike), so that recovery needs
- * no special process: reap expired leases, publish jobs the broker never confirmed, and
- * (amqp) recover jobs of workers whose broker connection died. All of it is conditional
+ * no special process: reap expired leases, publish jobs the broker never confirmed or
+ * whose messages it lost (app/lost-messages.ts), and (amqp) recover jobs of workers
+ * whose broker connection died. All of it is conditional
  * SQL, safe to run in many processes at once.
  */
 export class Maintenance {
@@ -79,6 +81,9 @@ export class Maintenance {
         }
         if (full) await s.dispatchPending();
         const settled = this.backSince === null || Date.now() - this.backSince > RECONNECT_GRACE_MS;
+        // Messages the broker lost (a purge, a node's disk): compared at most every few
+        // seconds by one process; not right after an outage, while consumers return.
+        if (t.kind === 'amqp' && settled && full) await checkLostMessagesIfDue(s);
         if (t.kind === 'amqp' && settled) {
           const holders = (await workersWithRunningJobs(s.db)).filter((w) => w !== this.selfWorkerId);
           const gone = await t.goneWorkers(holders);

@@ -2,7 +2,7 @@ import amqp from 'amqplib';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { ConsumeOptions, Delivery, PublishItem, Transport, TransportState } from './transport.js';
+import type { ConsumeOptions, Delivery, PublishItem, QueueDepth, Transport, TransportState } from './transport.js';
 
 /** Gearman's three priorities map onto RabbitMQ's per-queue priorities 1..3. */
 const MAX_PRIORITY = 3;
@@ -355,6 +355,34 @@ export class AmqpTransport implements Transport {
     } finally {
       await ch.close().catch(() => undefined);
     }
+  }
+
+  /**
+   * A passive declare per task queue: its ready messages and consumers. A queue that does
+   * not exist holds nothing (404 closes the channel that asked, so a new one follows).
+   */
+  async queueDepths(tasks: readonly string[]): Promise<Map<string, QueueDepth> | null> {
+    const conn = this.conn;
+    if (!conn || this.st !== 'up') throw new Error(this.err ?? 'RabbitMQ is not connected');
+    const out = new Map<string, QueueDepth>();
+    let ch: Channel | null = null;
+    try {
+      for (const t of tasks) {
+        ch ??= await conn.createChannel();
+        ch.on('error', () => undefined);
+        try {
+          const q = await ch.checkQueue(this.queueName(t));
+          out.set(t, { ready: q.messageCount, consumers: q.consumerCount });
+        } catch (e) {
+          if ((e as { code?: number }).code !== 404) throw e;
+          out.set(t, { ready: 0, consumers: 0 });
+          ch = null;
+        }
+      }
+    } finally {
+      if (ch) await ch.close().catch(() => undefined);
+    }
+    return out;
   }
 
   /** Deletes this transport's task queues (tests use a unique prefix per run). */
