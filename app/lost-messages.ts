@@ -22,7 +22,7 @@
  */
 import type { JobService } from './job-service.js';
 import { markRedispatched, waitingDispatched, waitingDispatchedByTask } from './store/jobs.js';
-import { takeTurn } from './store/settings.js';
+import { setSetting, takeTurn } from './store/settings.js';
 import { listWorkers } from './store/workers.js';
 
 /** How often one process (whichever takes the turn) compares the counts. */
@@ -35,6 +35,8 @@ export const DEFICIT_GRACE_MS = 30_000;
 const BATCH = 5000;
 /** A worker's prefetch is twice its concurrency (workers/claimer.ts). */
 const PREFETCH_PER_SLOT = 2;
+/** The setting holding when the last check began (its turn). */
+const TURN = 'lost_check_at';
 
 export interface LostReport {
   /** Jobs published again, per task. */
@@ -43,7 +45,7 @@ export interface LostReport {
 
 /** Whether this process's turn has come; then the check itself. */
 export async function checkLostMessagesIfDue(service: JobService): Promise<LostReport | null> {
-  if (!(await takeTurn(service.db, 'lost_check_at', service.now(), LOST_CHECK_MS))) return null;
+  if (!(await takeTurn(service.db, TURN, service.now(), LOST_CHECK_MS))) return null;
   return checkLostMessages(service);
 }
 
@@ -100,6 +102,8 @@ async function republish(service: JobService, task: string, confirmedBy: number,
     done += confirmed.length;
     // A batch the broker did not confirm: stop here, the next turn tries again.
     if (confirmed.length < items.length) break;
+    // A long republish keeps its turn, or another process would start the same work.
+    await setSetting(service.db, TURN, String(service.now()));
   }
   return done;
 }
