@@ -1,5 +1,8 @@
 import { expect } from 'chai';
 import amqp from 'amqplib';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { Context } from '../../app/context.js';
 import { checkLostMessages, EMPTY_GRACE_MS, LOST_CHECK_MS } from '../../app/lost-messages.js';
 import { getJob } from '../../app/store/jobs.js';
@@ -18,6 +21,13 @@ async function purgeFromOutside(queue: string): Promise<number> {
   } finally {
     await conn.close();
   }
+}
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+async function docket(env: NodeJS.ProcessEnv, args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'docket.ts'), ...args], { env, cwd: ROOT });
+  return stdout;
 }
 
 describe('messages the broker lost (MariaDB + RabbitMQ)', function () {
@@ -101,5 +111,16 @@ describe('messages the broker lost (MariaDB + RabbitMQ)', function () {
     expect((await checkLostMessages(ctx.service)).republished.size).to.equal(0);
     await ctx.service.setPaused(false, '');
     expect((await checkLostMessages(ctx.service)).republished.get('noop')).to.equal(3);
+  });
+
+  it('queue:status shows per task the broker\'s messages beside the queued jobs', async () => {
+    const { ids } = await ctx.service.enqueueMany(Array.from({ length: 4 }, () => ({ task: 'noop', origin: 'cli' as const })));
+    await confirmedAgo(ids, 0);
+    const before = JSON.parse(await docket(env.env, ['queue:status', '--json'])) as { tasks: unknown[] };
+    expect(before.tasks).to.deep.equal([{ task: 'noop', queued: 4, dispatched: 4, brokerReady: 4, consumers: 0 }]);
+    await purgeFromOutside(queue);
+    const text = await docket(env.env, ['queue:status']);
+    expect(text).to.match(/TASK\s+QUEUED\s+DISPATCHED\s+BROKER READY\s+CONSUMERS/);
+    expect(text).to.match(/noop\s+4\s+4\s+0\s+0/);
   });
 });
