@@ -2,7 +2,7 @@ import type { JobService } from './job-service.js';
 import { checkLostMessagesIfDue } from './lost-messages.js';
 import { pruneFailures } from './store/login-failures.js';
 import { pruneExpiredSessions } from './store/sessions.js';
-import { workersWithRunningJobs } from './store/workers.js';
+import { lastHeartbeats, workersWithRunningJobs } from './store/workers.js';
 
 /** How often any process sweeps for expired leases and undispatched jobs. */
 const SWEEP_MS = 1000;
@@ -86,7 +86,7 @@ export class Maintenance {
         if (t.kind === 'amqp' && settled && full) await checkLostMessagesIfDue(s);
         if (t.kind === 'amqp' && settled) {
           const holders = (await workersWithRunningJobs(s.db)).filter((w) => w !== this.selfWorkerId);
-          const gone = await t.goneWorkers(holders);
+          const gone = await this.confirmGone(await t.goneWorkers(holders));
           if (gone.length) {
             const n = await s.recoverWorkers(gone);
             if (n) s.log.warn(`recovered ${n} job(s) of disconnected worker(s) ${gone.join(', ')}`);
@@ -102,6 +102,35 @@ export class Maintenance {
       this.running = false;
       this.schedule();
     }
+  }
+
+  /** Since when each worker's presence queue has been seen missing (several nodes only). */
+  private missingSince = new Map<string, number>();
+
+  /**
+   * With several broker nodes, a worker whose node died loses its presence queue while
+   * it reconnects to another node: it is judged gone only when its heartbeat to the
+   * database has stopped too (three heartbeats: 9 s by default, within the lease), or when its queue stayed missing for the reconnect grace.
+   * With one node, a missing queue is enough (the checker's own connection would have
+   * died with the node, and the grace after an outage covers it).
+   */
+  private async confirmGone(missing: string[]): Promise<string[]> {
+    const s = this.service;
+    if (missing.length === 0 || !(s.config.amqpUrl ?? '').includes(',')) {
+      this.missingSince.clear();
+      return missing;
+    }
+    const now = Date.now();
+    for (const id of [...this.missingSince.keys()]) if (!missing.includes(id)) this.missingSince.delete(id);
+    const beats = await lastHeartbeats(s.db, missing);
+    return missing.filter((id) => {
+      const since = this.missingSince.get(id) ?? now;
+      this.missingSince.set(id, since);
+      // Three heartbeats, as `docket workers` calls a worker lost: beats are not regular
+      // (one is skipped while the previous is still writing).
+      const silent = now - (beats.get(id) ?? 0) > s.config.heartbeatMs * 3;
+      return silent || now - since > RECONNECT_GRACE_MS;
+    });
   }
 
   stop(): void {
