@@ -10,8 +10,10 @@ export type DatabaseConfig =
 /** Everything Docket reads from its environment, validated once at start-up. */
 export interface Config {
   readonly database: DatabaseConfig;
-  /** Unset means the `db` transport. */
+  /** Unset means the `db` transport. Several nodes of a cluster: comma-separated, tried in turn. */
   readonly amqpUrl: string | null;
+  /** Task queues (AMQP_QUEUE_TYPE): `classic` (default, one priority queue per task) or `quorum` (replicated, one per priority). */
+  readonly amqpQueueType: 'classic' | 'quorum';
   /** Prefix of every queue and exchange name; tests use a unique one per run. Default `docket`. */
   readonly amqpPrefix: string;
   /** Default 3000. */
@@ -176,15 +178,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const database = parseDatabaseUrl(env.DATABASE_URL || 'sqlite:db/docket.sqlite3');
   const amqpUrl: string | null = env.AMQP_URL || null;
   if (amqpUrl) {
-    let u: URL;
-    try {
-      u = new URL(amqpUrl);
-    } catch {
-      throw new ConfigError(`AMQP_URL "${amqpUrl}" is not a URL: use amqp://user:pass@host:port/vhost`);
+    const nodes = amqpUrl.split(',').map((n) => n.trim());
+    if (nodes.some((n) => n === '')) throw new ConfigError('AMQP_URL has an empty node: separate the nodes with single commas');
+    for (const node of nodes) {
+      let u: URL;
+      try {
+        u = new URL(node);
+      } catch {
+        throw new ConfigError(`AMQP_URL "${node}" is not a URL: use amqp://user:pass@host:port/vhost (several nodes comma-separated)`);
+      }
+      if (u.protocol !== 'amqp:' && u.protocol !== 'amqps:') {
+        throw new ConfigError(`AMQP_URL must start with amqp:// or amqps://, not "${u.protocol}//"`);
+      }
     }
-    if (u.protocol !== 'amqp:' && u.protocol !== 'amqps:') {
-      throw new ConfigError(`AMQP_URL must start with amqp:// or amqps://, not "${u.protocol}//"`);
-    }
+  }
+  const amqpQueueType = env.AMQP_QUEUE_TYPE || 'classic';
+  if (amqpQueueType !== 'classic' && amqpQueueType !== 'quorum') {
+    throw new ConfigError(`AMQP_QUEUE_TYPE must be classic or quorum, not "${amqpQueueType}"`);
   }
   const logLevel = env.LOG_LEVEL || 'info';
   if (!LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LEVELS.join(', ')}`);
@@ -200,6 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...retention,
     database,
     amqpUrl,
+    amqpQueueType,
     amqpPrefix: prefix,
     port: int(env, 'PORT', 3000, 0, 65535),
     host: env.HOST || '127.0.0.1',

@@ -10,7 +10,8 @@ import type { FileStore } from './files/index.js';
 import { JobService } from './job-service.js';
 import { getLogger, type Logger } from './logger.js';
 import { registerExtraTasks } from './tasks/extra.js';
-import { AmqpTransport, redact } from './transports/amqp-transport.js';
+import { redact } from './transports/amqp-nodes.js';
+import { AmqpTransport } from './transports/amqp-transport.js';
 import { createTransport } from './transports/index.js';
 import type { Transport } from './transports/transport.js';
 

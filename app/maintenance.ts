@@ -1,9 +1,10 @@
 import type { JobService } from './job-service.js';
 import { Retention } from './retention.js';
 import { Notifier } from './notify/notifier.js';
+import { checkLostMessagesIfDue } from './lost-messages.js';
 import { pruneFailures } from './store/login-failures.js';
 import { pruneExpiredSessions } from './store/sessions.js';
-import { workersWithRunningJobs } from './store/workers.js';
+import { lastHeartbeats, workersWithRunningJobs } from './store/workers.js';
 
 /** How often any process sweeps for expired leases and undispatched jobs. */
 const SWEEP_MS = 1000;
@@ -16,9 +17,9 @@ const RECONNECT_GRACE_MS = 8000;
 
 /**
  * The sweep every Docket process runs (web and workers alike), so that recovery needs
- * no special process: reap expired leases, publish jobs the broker never confirmed, and
- * (amqp) recover jobs of workers whose broker connection died, and start retention rounds
- * (retention.ts). All of it is conditional
+ * no special process: reap expired leases, publish jobs the broker never confirmed or
+ * whose messages it lost (app/lost-messages.ts), (amqp) recover jobs of workers whose
+ * broker connection died, and start retention rounds (retention.ts). All of it is conditional
  * SQL, safe to run in many processes at once.
  */
 export class Maintenance {
@@ -95,9 +96,12 @@ export class Maintenance {
         }
         if (full) await s.dispatchPending();
         const settled = this.backSince === null || Date.now() - this.backSince > RECONNECT_GRACE_MS;
+        // Messages the broker lost (a purge, a node's disk): compared at most every few
+        // seconds by one process; not right after an outage, while consumers return.
+        if (t.kind === 'amqp' && settled && full) await checkLostMessagesIfDue(s);
         if (t.kind === 'amqp' && settled) {
           const holders = (await workersWithRunningJobs(s.db)).filter((w) => w !== this.selfWorkerId);
-          const gone = await t.goneWorkers(holders);
+          const gone = await this.confirmGone(await t.goneWorkers(holders));
           if (gone.length) {
             const n = await s.recoverWorkers(gone);
             if (n) s.log.warn(`recovered ${n} job(s) of disconnected worker(s) ${gone.join(', ')}`);
@@ -113,6 +117,35 @@ export class Maintenance {
       this.running = false;
       this.schedule();
     }
+  }
+
+  /** Since when each worker's presence queue has been seen missing (several nodes only). */
+  private missingSince = new Map<string, number>();
+
+  /**
+   * With several broker nodes, a worker whose node died loses its presence queue while
+   * it reconnects to another node: it is judged gone only when its heartbeat to the
+   * database has stopped too (three heartbeats: 9 s by default, within the lease), or when its queue stayed missing for the reconnect grace.
+   * With one node, a missing queue is enough (the checker's own connection would have
+   * died with the node, and the grace after an outage covers it).
+   */
+  private async confirmGone(missing: string[]): Promise<string[]> {
+    const s = this.service;
+    if (missing.length === 0 || !(s.config.amqpUrl ?? '').includes(',')) {
+      this.missingSince.clear();
+      return missing;
+    }
+    const now = Date.now();
+    for (const id of [...this.missingSince.keys()]) if (!missing.includes(id)) this.missingSince.delete(id);
+    const beats = await lastHeartbeats(s.db, missing);
+    return missing.filter((id) => {
+      const since = this.missingSince.get(id) ?? now;
+      this.missingSince.set(id, since);
+      // Three heartbeats, as `docket workers` calls a worker lost: beats are not regular
+      // (one is skipped while the previous is still writing).
+      const silent = now - (beats.get(id) ?? 0) > s.config.heartbeatMs * 3;
+      return silent || now - since > RECONNECT_GRACE_MS;
+    });
   }
 
   stop(): void {

@@ -37,3 +37,14 @@ export async function getOrCreateSetting(db: Db, name: string, make: () => strin
 export async function replaceSetting(db: Db, name: string, expected: string, value: string): Promise<boolean> {
   return (await db('settings').where({ name, value: expected }).update({ value })) === 1;
 }
+
+/**
+ * A turn at a periodic chore that one process at a time should do: true when `everyMs`
+ * has passed since the last turn and this process won the compare-and-set on the
+ * setting (the loser of a race sees its UPDATE match no row).
+ */
+export async function takeTurn(db: Db, name: string, now: number, everyMs: number): Promise<boolean> {
+  const last = await getOrCreateSetting(db, name, () => '0');
+  if (now - Number(last) < everyMs) return false;
+  return replaceSetting(db, name, last, String(now));
+}

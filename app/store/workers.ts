@@ -66,3 +66,10 @@ export async function getWorker(db: Db, id: string): Promise<{ id: string; host:
   const r = (await db('workers').select('id', 'host', 'pid').where({ id }).first()) as Row | undefined;
   return r ? { id: String(r.id), host: String(r.host), pid: Number(r.pid) } : null;
 }
+
+/** The last heartbeat of each of these workers (a worker not found is left out). */
+export async function lastHeartbeats(db: Db, ids: readonly string[]): Promise<Map<string, number>> {
+  if (ids.length === 0) return new Map();
+  const rows = (await db('workers').select('id', 'last_heartbeat_at').whereIn('id', ids)) as Row[];
+  return new Map(rows.map((r) => [String(r.id), Number(r.last_heartbeat_at)]));
+}

@@ -1,17 +1,19 @@
-import amqp from 'amqplib';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { ConsumeOptions, Delivery, PublishItem, Transport, TransportState } from './transport.js';
+import { ackStateOf, flushAcks, type AckState } from './amqp-acks.js';
+import { queueCounts } from './amqp-admin.js';
+import { Puller } from './amqp-pull.js';
+import { AmqpNodes, splitNodes } from './amqp-nodes.js';
+import { clampPriority, QueueLayout, type QueueType } from './amqp-queues.js';
+import type { ConsumeOptions, Delivery, PublishItem, QueueDepth, Transport, TransportState } from './transport.js';
 
-/** Gearman's three priorities map onto RabbitMQ's per-queue priorities 1..3. */
-const MAX_PRIORITY = 3;
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 5000;
 
 /**
- * RabbitMQ: one durable priority queue per task, persistent messages carrying a job id,
- * publisher confirms, manual acks. The worker acks right after its claim, so no message
+ * RabbitMQ: one durable priority queue per task (or three quorum queues: amqp-queues.ts),
+ * persistent messages carrying a job id, publisher confirms, manual acks. The worker acks right after its claim, so no message
  * stays unacked while a long job runs (RabbitMQ's consumer timeout would close the
  * channel). Each worker also holds an exclusive queue named after it: the broker deletes
  * it the moment the worker's connection dies, which is how other processes see a dead
@@ -34,14 +36,24 @@ export class AmqpTransport implements Transport {
   private reconnectDelay = RECONNECT_MIN_MS;
   private connecting: Promise<void> | null = null;
 
+  private readonly nodes: AmqpNodes;
+  readonly layout: QueueLayout;
+  private puller: Puller | null = null;
+
+  /** `url`: one node, or several comma-separated (AMQP_URL). */
   constructor(
-    private readonly url: string,
+    url: string,
     private readonly prefix: string,
     private readonly log: Logger,
-  ) {}
+    queueType: QueueType = 'classic',
+  ) {
+    this.nodes = new AmqpNodes(splitNodes(url));
+    this.layout = new QueueLayout(prefix, queueType);
+  }
 
+  /** The task's queue (classic), or its normal-priority queue (quorum). */
   queueName(task: string): string {
-    return `${this.prefix}.task.${task}`;
+    return this.layout.queueFor(task, 2);
   }
 
   private presenceQueue(workerId: string): string {
@@ -93,11 +105,11 @@ export class AmqpTransport implements Transport {
     this.st = 'connecting';
     let conn: ChannelModel;
     try {
-      conn = await amqp.connect(withHeartbeat(this.url), { timeout: 5000 });
+      conn = await this.nodes.connect(this.log);
     } catch (e) {
       this.st = 'down';
-      this.err = `cannot reach RabbitMQ at ${redact(this.url)}: ${describeError(e)}`;
-      throw new Error(this.err, { cause: e });
+      this.err = (e as Error).message;
+      throw e;
     }
     conn.on('error', (e: Error) => {
       this.err = `RabbitMQ connection error: ${e.message}`;
@@ -136,13 +148,15 @@ export class AmqpTransport implements Transport {
     }, delay);
   }
 
-  private async assertTaskQueue(ch: Channel, task: string): Promise<string> {
-    const q = this.queueName(task);
-    if (!this.asserted.has(q)) {
-      await ch.assertQueue(q, { durable: true, arguments: { 'x-max-priority': MAX_PRIORITY } });
+  /** Declares the task's queues (once per connection); returns them, the highest priority first. */
+  private async assertTaskQueue(ch: Channel, task: string): Promise<string[]> {
+    const queues = this.layout.queues(task);
+    for (const q of queues) {
+      if (this.asserted.has(q)) continue;
+      await ch.assertQueue(q, { durable: true, arguments: this.layout.arguments() });
       this.asserted.add(q);
     }
-    return q;
+    return queues;
   }
 
   async publish(items: PublishItem[]): Promise<number[]> {
@@ -156,11 +170,11 @@ export class AmqpTransport implements Transport {
             new Promise<number | null>((resolve) => {
               try {
                 ch.sendToQueue(
-                  this.queueName(item.task),
+                  this.layout.queueFor(item.task, item.priority),
                   Buffer.from(String(item.id)),
                   {
                     persistent: true,
-                    priority: Math.max(1, Math.min(MAX_PRIORITY, item.priority)),
+                    priority: this.layout.type === 'classic' ? clampPriority(item.priority) : undefined,
                     messageId: String(item.id),
                     contentType: 'text/plain',
                   },
@@ -206,8 +220,17 @@ export class AmqpTransport implements Transport {
     // Global: the limit spans every task queue this worker consumes from.
     await ch.prefetch(opts.prefetch, true);
     this.sub = ch;
-    for (const task of opts.abilities) {
-      const q = await this.assertTaskQueue(ch, task);
+    const byTask: string[][] = [];
+    for (const task of opts.abilities) byTask.push(await this.assertTaskQueue(ch, task));
+    if (this.layout.type === 'quorum') {
+      // Every task's high queue, then every normal one, then every low one.
+      const order = byTask[0] ? byTask[0].map((_, level) => byTask.map((qs) => qs[level])).flat() : [];
+      const acks = this.ackState(ch);
+      this.puller = new Puller(ch, order, opts.prefetch, () => acks.open.length, (msg) => this.onMessage(ch, msg));
+      void this.puller.run();
+      return;
+    }
+    for (const [q] of byTask) {
       const { consumerTag } = await ch.consume(q, (msg) => this.onMessage(ch, msg), { noAck: false });
       this.consumerTags.push(consumerTag);
     }
@@ -241,7 +264,7 @@ export class AmqpTransport implements Transport {
     acks.open.push(tag);
     const d: Delivery = {
       jobId: id,
-      task: msg.fields.routingKey.slice(this.prefix.length + 6),
+      task: this.layout.taskOf(msg.fields.routingKey),
       ack: () =>
         settle(() => {
           acks.done.add(tag);
@@ -263,40 +286,20 @@ export class AmqpTransport implements Transport {
   private acks = new WeakMap<Channel, AckState>();
 
   private ackState(ch: Channel): AckState {
-    let st = this.acks.get(ch);
-    if (!st) {
-      st = { open: [], done: new Set(), scheduled: false };
-      this.acks.set(ch, st);
-    }
-    return st;
+    return ackStateOf(this.acks, ch);
   }
 
-  /**
-   * Acks gathered during one turn go out together: the longest run of acked deliveries
-   * at the front of the unsettled ones as one `ack(tag, allUpTo)`, the rest one by one.
-   * A tag is never acked twice (that would close the channel).
-   */
   private flushAcks(ch: Channel, st: AckState): void {
     st.scheduled = false;
     if (this.sub !== ch) return; // the channel closed: the broker redelivers, the claim drops duplicates
-    let k = 0;
-    while (k < st.open.length && st.done.has(st.open[k])) st.done.delete(st.open[k++]);
-    try {
-      if (k > 0) ch.ack(tagOnly(st.open[k - 1]), true);
-      st.open.splice(0, k);
-      if (st.done.size > 0) {
-        for (const tag of st.done) ch.ack(tagOnly(tag));
-        st.open = st.open.filter((t) => !st.done.has(t));
-        st.done.clear();
-      }
-    } catch {
-      // The channel closed meanwhile: as above.
-    }
+    flushAcks(ch, st);
   }
 
   async stopConsuming(): Promise<void> {
     this.consumer = null;
     const ch = this.sub;
+    this.puller?.stop();
+    this.puller = null;
     // Acks still gathering go out first, or their jobs would be redelivered (and dropped).
     if (ch) this.flushAcks(ch, this.ackState(ch));
     this.sub = null;
@@ -321,25 +324,13 @@ export class AmqpTransport implements Transport {
     await ch.assertQueue(this.presenceQueue(workerId), { exclusive: true, autoDelete: true, durable: false });
   }
 
-  /**
-   * A worker whose exclusive presence queue is gone has lost its connection. Each check
-   * uses its own channel because a missing queue closes the channel that asked.
-   */
+  /** A worker whose exclusive presence queue is gone has lost its connection. */
   async goneWorkers(workerIds: readonly string[]): Promise<string[]> {
     const conn = this.conn;
     if (!conn || this.st !== 'up' || workerIds.length === 0) return [];
-    const gone: string[] = [];
-    for (const id of workerIds) {
-      try {
-        const ch = await conn.createChannel();
-        ch.on('error', () => undefined);
-        await ch.checkQueue(this.presenceQueue(id));
-        await ch.close().catch(() => undefined);
-      } catch (e) {
-        if ((e as { code?: number }).code === 404) gone.push(id);
-      }
-    }
-    return gone;
+    const counts = await queueCounts(conn, workerIds.map((id) => this.presenceQueue(id))).catch(() => null);
+    // No answer (the connection closing): nobody is judged gone on that.
+    return counts ? workerIds.filter((id) => counts.get(this.presenceQueue(id)) === null) : [];
   }
 
   async purge(tasks: readonly string[]): Promise<void> {
@@ -349,12 +340,28 @@ export class AmqpTransport implements Transport {
     ch.on('error', () => undefined);
     try {
       for (const t of tasks) {
-        await this.assertTaskQueue(ch, t);
-        await ch.purgeQueue(this.queueName(t));
+        for (const q of await this.assertTaskQueue(ch, t)) await ch.purgeQueue(q);
       }
     } finally {
       await ch.close().catch(() => undefined);
     }
+  }
+
+  /** Per task, its queues' ready messages summed (a missing queue holds nothing). */
+  async queueDepths(tasks: readonly string[]): Promise<Map<string, QueueDepth> | null> {
+    const conn = this.conn;
+    if (!conn || this.st !== 'up') throw new Error(this.err ?? 'RabbitMQ is not connected');
+    const counts = await queueCounts(conn, tasks.flatMap((t) => this.layout.queues(t)));
+    const out = new Map<string, QueueDepth>();
+    for (const t of tasks) {
+      const depth = { ready: 0, consumers: 0 };
+      for (const q of this.layout.queues(t)) {
+        depth.ready += counts.get(q)?.ready ?? 0;
+        depth.consumers = Math.max(depth.consumers, counts.get(q)?.consumers ?? 0);
+      }
+      out.set(t, depth);
+    }
+    return out;
   }
 
   /** Deletes this transport's task queues (tests use a unique prefix per run). */
@@ -363,9 +370,11 @@ export class AmqpTransport implements Transport {
     if (!conn) return;
     const ch = await conn.createChannel();
     ch.on('error', () => undefined);
-    for (const t of tasks) await ch.deleteQueue(this.queueName(t)).catch(() => undefined);
+    for (const q of tasks.flatMap((t) => this.layout.queues(t))) {
+      await ch.deleteQueue(q).catch(() => undefined);
+      this.asserted.delete(q);
+    }
     await ch.close().catch(() => undefined);
-    for (const t of tasks) this.asserted.delete(this.queueName(t));
   }
 
   state(): TransportState {
@@ -381,38 +390,10 @@ export class AmqpTransport implements Transport {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
     this.consumer = null;
+    this.puller?.stop();
     const conn = this.conn;
     this.conn = null;
     this.st = 'down';
     if (conn) await conn.close().catch(() => undefined);
   }
-}
-
-/** Deliveries of one consumer channel not yet settled (tags in arrival order), and those acked since the last flush. */
-interface AckState {
-  open: number[];
-  done: Set<number>;
-  scheduled: boolean;
-}
-
-/** What `Channel.ack` reads of a message: its delivery tag. */
-function tagOnly(deliveryTag: number): ConsumeMessage {
-  return { fields: { deliveryTag } } as unknown as ConsumeMessage;
-}
-
-/** The URL without its password, for messages. */
-export function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
-}
-
-/** A 5 s AMQP heartbeat unless the URL sets one: a dead peer is noticed within seconds. */
-function withHeartbeat(url: string): string {
-  if (/[?&]heartbeat=/.test(url)) return url;
-  return `${url}${url.includes('?') ? '&' : '?'}heartbeat=5`;
 }

@@ -120,6 +120,10 @@ export class DbTransport implements Transport {
 
   async purge(): Promise<void> {}
 
+  async queueDepths(): Promise<null> {
+    return null;
+  }
+
   state(): TransportState {
     return this.error ? 'down' : 'up';
   }

@@ -30,6 +30,14 @@ export interface ConsumeOptions {
   onDelivery(d: Delivery): void;
 }
 
+/** What the broker holds for one task's queue. */
+export interface QueueDepth {
+  /** Messages waiting (RabbitMQ's messageCount: delivered but unacked ones are not in it). */
+  ready: number;
+  /** Consumers subscribed to it. */
+  consumers: number;
+}
+
 export type TransportState = 'up' | 'down' | 'connecting';
 
 export interface Transport {
@@ -54,6 +62,12 @@ export interface Transport {
   goneWorkers(workerIds: readonly string[]): Promise<string[]>;
   /** Drops every message waiting (amqp); the jobs are cancelled in the database by the caller. */
   purge(tasks: readonly string[]): Promise<void>;
+  /**
+   * Per task, what the broker holds (amqp), for the lost-message check and
+   * `queue:status`; null when the transport keeps no messages of its own (db: the jobs
+   * table is the queue, nothing can be lost between the two).
+   */
+  queueDepths(tasks: readonly string[]): Promise<Map<string, QueueDepth> | null>;
   state(): TransportState;
   /** Why the transport is down, for /healthz and the jobs page. */
   lastError(): string | null;

@@ -3,7 +3,10 @@ import { COMMAND_LINE, recordAudit } from '../../app/audit.js';
 import type { Command } from 'commander';
 import type { Context } from '../../app/context.js';
 import { formatDate } from '../../app/export.js';
+import { queuedByTask } from '../../app/store/job-counts.js';
 import { countJobs } from '../../app/store/job-list.js';
+import { listTasks } from '../../app/tasks/index.js';
+import type { QueueDepth } from '../../app/transports/transport.js';
 import { getSetting, setSetting } from '../../app/store/settings.js';
 import { listWorkers } from '../../app/store/workers.js';
 import { action } from '../action.js';
@@ -26,6 +29,7 @@ async function status(ctx: Context, opts: JsonOpts, io: CliIO): Promise<number> 
   const queued = await countJobs(ctx.db, { tab: 'active', userId: null, status: 'queued' });
   const running = await countJobs(ctx.db, { tab: 'active', userId: null, status: 'running' });
   const pauseOnFailure = await ctx.service.pauseOnFailure();
+  const tasks = await perTask(ctx);
   if (opts.json) {
     const s = {
       paused,
@@ -35,6 +39,7 @@ async function status(ctx: Context, opts: JsonOpts, io: CliIO): Promise<number> 
       running: running.count,
       transport: ctx.transport.kind,
       broker: ctx.transport.state(),
+      tasks,
     };
     io.out(`${JSON.stringify(s, null, 2)}\n`);
     return 0;
@@ -42,7 +47,40 @@ async function status(ctx: Context, opts: JsonOpts, io: CliIO): Promise<number> 
   io.out(`processing: ${paused ? `paused${reason ? ` (${reason})` : ''}` : 'running'}\n`);
   io.out(`queued: ${queued.count}${queued.capped ? '+' : ''}, running: ${running.count}${running.capped ? '+' : ''}\n`);
   io.out(`pause on failure: ${pauseOnFailure ? 'on' : 'off'}; transport: ${ctx.transport.kind}\n`);
+  if (ctx.transport.kind === 'amqp' && tasks.length > 0) {
+    const n = (v: number | null): string => (v === null ? 'unknown' : String(v));
+    const rows = tasks.map((t) => [t.task, String(t.queued), String(t.dispatched), n(t.brokerReady), n(t.consumers)]);
+    io.out(table(['TASK', 'QUEUED', 'DISPATCHED', 'BROKER READY', 'CONSUMERS'], rows));
+  }
   return 0;
+}
+
+interface TaskStatus {
+  task: string;
+  queued: number;
+  dispatched: number;
+  /** Messages waiting in the task's queue (null: db transport, or broker unreachable). */
+  brokerReady: number | null;
+  consumers: number | null;
+}
+
+/**
+ * Per task, the database's queued jobs beside the broker's messages. Fewer messages
+ * than dispatched jobs for long means lost messages, which the sweep publishes again
+ * (delivered but unacked messages are not in the broker's count).
+ */
+async function perTask(ctx: Context): Promise<TaskStatus[]> {
+  const counts = await queuedByTask(ctx.db);
+  let depths: Map<string, QueueDepth> | null = null;
+  if (ctx.transport.kind === 'amqp' && (await brokerReady(ctx))) {
+    depths = await ctx.transport.queueDepths(listTasks().map((t) => t.name)).catch(() => null);
+  }
+  const names = new Set([...counts.map((c) => c.task), ...[...(depths?.entries() ?? [])].filter(([, d]) => d.ready > 0).map(([t]) => t)]);
+  return [...names].sort().map((task) => {
+    const c = counts.find((x) => x.task === task);
+    const d = depths?.get(task);
+    return { task, queued: c?.queued ?? 0, dispatched: c?.dispatched ?? 0, brokerReady: d?.ready ?? null, consumers: d?.consumers ?? null };
+  });
 }
 
 async function workers(ctx: Context, opts: JsonOpts, io: CliIO): Promise<number> {
@@ -108,7 +146,7 @@ export function registerQueueCommands(program: Command, io: CliIO): void {
   program
     .command('queue:status')
     .option('--json', 'as JSON')
-    .description('paused or not, queued and running counts')
+    .description('paused or not, queued and running counts; per task, queued jobs beside the broker\'s messages')
     .action(action<JsonOpts>(io, (ctx, _args, opts) => status(ctx, opts, io)));
   program
     .command('queue:pause-on-failure')

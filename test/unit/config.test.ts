@@ -30,6 +30,16 @@ describe('configuration', () => {
     expect(() => loadConfig({ DOCKET_LEASE_MS: '1000', DOCKET_HEARTBEAT_MS: '900' })).to.throw(/at least twice/);
   });
 
+  it('reads several RabbitMQ nodes and the queue type', () => {
+    const c = loadConfig({ AMQP_URL: 'amqp://a:5672, amqp://b:5673', AMQP_QUEUE_TYPE: 'quorum' });
+    expect(c.amqpUrl).to.equal('amqp://a:5672, amqp://b:5673');
+    expect(c.amqpQueueType).to.equal('quorum');
+    expect(loadConfig({ AMQP_URL: 'amqp://a' }).amqpQueueType).to.equal('classic');
+    expect(() => loadConfig({ AMQP_URL: 'amqp://a,,amqp://b' })).to.throw(ConfigError, /AMQP_URL has an empty node/);
+    expect(() => loadConfig({ AMQP_URL: 'amqp://a,http://b' })).to.throw(ConfigError, /AMQP_URL must start with amqp:\/\//);
+    expect(() => loadConfig({ AMQP_URL: 'amqp://a', AMQP_QUEUE_TYPE: 'mirrored' })).to.throw(ConfigError, /AMQP_QUEUE_TYPE must be classic or quorum, not "mirrored"/);
+  });
+
   it('reads TRUST_PROXY as hops or addresses, refusing "true" and bad addresses', () => {
     expect(loadConfig({}).trustProxy).to.equal('loopback');
     expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).to.equal(1);
