@@ -9,7 +9,7 @@ export { insertJob, insertJobs, type InsertJob } from './job-insert.js';
 export { getJob } from './job-read.js';
 export { addEvent, listEvents } from './job-events.js';
 export { markDispatched, undispatched, type DispatchMark } from './job-dispatch.js';
-export { claimableIds, claimJob, claimJobs } from './job-claim.js';
+export { claimableIds, claimBatch, claimJob, claimJobs, type ClaimResult } from './job-claim.js';
 export { completeJobs, finishJob, type Completion, type Finish } from './job-finish.js';
 export { requeueFinal, requeueRunning } from './job-retry.js';
 export { expiredLeases, renewLeases, runningOfWorker, runningOfWorkers } from './job-leases.js';

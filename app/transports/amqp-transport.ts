@@ -203,10 +203,36 @@ export class AmqpTransport implements Transport {
         }
       }
     });
-    // Global: the limit spans every task queue this worker consumes from.
-    await ch.prefetch(opts.prefetch, true);
     this.sub = ch;
-    for (const task of opts.abilities) {
+    await this.setPrefetch(opts.prefetch);
+  }
+
+  /** Which channel the task-queue consumers run on (null: none, or cancelled for a prefetch of 0). */
+  private consumersOn: Channel | null = null;
+  /** Prefetch changes, one after another: each may cancel or start the consumers. */
+  private credit: Promise<void> = Promise.resolve();
+
+  /** RabbitMQ reads a prefetch of 0 as "no limit": 0 cancels the consumers instead, a rise starts them again. */
+  setPrefetch(n: number): Promise<void> {
+    if (this.consumer) this.consumer.prefetch = n;
+    this.credit = this.credit.then(() => this.applyPrefetch()).catch(() => undefined);
+    return this.credit;
+  }
+
+  private async applyPrefetch(): Promise<void> {
+    const c = this.consumer;
+    const ch = this.sub;
+    if (!c || !ch) return; // subscribe() applies the latest value
+    if (c.prefetch <= 0) {
+      this.consumersOn = null;
+      for (const tag of this.consumerTags.splice(0)) await ch.cancel(tag);
+      return;
+    }
+    // Global: the limit spans every task queue this worker consumes from.
+    await ch.prefetch(c.prefetch, true);
+    if (this.consumersOn === ch) return;
+    this.consumersOn = ch;
+    for (const task of c.abilities) {
       const q = await this.assertTaskQueue(ch, task);
       const { consumerTag } = await ch.consume(q, (msg) => this.onMessage(ch, msg), { noAck: false });
       this.consumerTags.push(consumerTag);
