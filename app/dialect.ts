@@ -159,3 +159,20 @@ export function whereStartsWithNumbered(db: Db, q: Knex.QueryBuilder, column: st
 export function commitSignalFile(cfg: DatabaseConfig): string | null {
   return cfg.client === 'sqlite' && cfg.filename !== ':memory:' ? `${cfg.filename}-wal` : null;
 }
+
+/**
+ * What a claim appends to its read of the pause switch, so that the claim and a pause
+ * are ordered: a pause that returned is seen by every claim after it, and a claim under
+ * way when the pause is written ends before the pause's write does.
+ * - MySQL/MariaDB: a plain read in a transaction reads a snapshot, which may predate a
+ *   pause committed a moment later; LOCK IN SHARE MODE reads the latest value and holds a
+ *   shared lock (on the row, or on the gap where it would be) until the claim commits, so
+ *   the pause's UPDATE or INSERT waits for it. (MariaDB has no FOR SHARE; MySQL 8 still
+ *   takes LOCK IN SHARE MODE.) Claims share the lock, so they never wait on each other.
+ * - SQLite: nothing. The claim runs in BEGIN IMMEDIATE, which holds the one write lock
+ *   from its start, so the pause's write waits for the claim and the claim reads what the
+ *   last committed write left.
+ */
+export function lockForShareSql(db: Db): string {
+  return isSqlite(db) ? '' : ' lock in share mode';
+}

@@ -244,6 +244,11 @@ export class JobService {
     return store.claimJobs(this.db, ids, workerId, this.now(), this.config.leaseMs);
   }
 
+  /** `claimMany` for a worker, saying whether a pause refused the claim (it then claims nothing). */
+  async claim(ids: number[], workerId: string): Promise<store.ClaimResult> {
+    return store.claimBatch(this.db, ids, workerId, this.now(), this.config.leaseMs);
+  }
+
   /** Several completions in one transaction; returns the ids completed (stale ones are refused). */
   async completeMany(
     items: Array<{ job: Pick<Job, 'id' | 'attempt'>; result: { summary?: string; file?: { stored: string; downloadName: string }; objectRef?: string } }>,

@@ -3,6 +3,11 @@
  * until a child is free, claims them in batches (one transaction for all that arrived
  * together), acks them right after the claim, and starts the claimed jobs. With short
  * jobs it claims ahead: a job may wait, claimed, for one short job to end.
+ *
+ * It takes no more deliveries than it can start soon (its credit, the transport's
+ * prefetch): one per free child, or twice the children while short jobs run. A worker
+ * busy with long jobs takes none, so a job never waits on it while another worker has a
+ * free slot. A claim refused for a pause gives its deliveries back and pauses the worker.
  */
 import type { JobService } from '../app/job-service.js';
 import type { Logger } from '../app/logger.js';
@@ -44,6 +49,12 @@ export class Claimer {
   private holdTimer: NodeJS.Timeout | null = null;
   private consuming = false;
   private paused = false;
+  /** Counts pauses and resumes, so that a heartbeat's older reading of the switch is not applied. */
+  private switches = 0;
+  /** The prefetch last given to the transport. */
+  private credit = -1;
+  /** The last prefetch change, settled once it holds. */
+  private creditChange: Promise<void> = Promise.resolve();
   private stopping = false;
 
   constructor(
@@ -59,9 +70,20 @@ export class Claimer {
     this.holdTimer = setInterval(() => this.releaseStale(), 1000);
   }
 
+  /** The pause switch as this worker last saw it. */
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Changes with every pause and resume (see Heartbeat). */
+  get switchCount(): number {
+    return this.switches;
+  }
+
   /** Pause: no new job starts; claimed ones go back. Resume: deliveries come again. */
   async setPaused(paused: boolean): Promise<void> {
     this.paused = paused;
+    this.switches++;
     if (paused) {
       await this.stopConsuming();
       await this.claim;
@@ -102,11 +124,10 @@ export class Claimer {
   private async startConsuming(): Promise<void> {
     if (this.consuming || this.stopping) return;
     this.consuming = true;
+    this.credit = this.wantedCredit();
     await this.transport.consume({
       abilities: this.host.abilities,
-      // Twice the children: deliveries gather while a claim is under way, and the next
-      // claim takes them together.
-      prefetch: this.host.concurrency * 2,
+      prefetch: this.credit,
       onDelivery: (d) => {
         // One that arrives as consuming stops goes straight back.
         if (!this.consuming) return d.release();
@@ -149,6 +170,43 @@ export class Claimer {
     return n;
   }
 
+  /**
+   * How many deliveries this worker should hold: twice the children while a child runs a
+   * short job (deliveries gather while a claim is under way and the next claim takes them
+   * together, and claim-ahead keeps the children busy: bench scenario 1), otherwise one
+   * per free child. Deliveries held beyond what can start soon would wait on this worker
+   * while another one may have a free slot (a 1 s job waited 14.5 s behind two 20 s jobs).
+   * It stays at twice the children through a stream of short jobs, so the transport is
+   * not asked to change it at every job.
+   */
+  private wantedCredit(): number {
+    if (this.paused || this.stopping) return 0;
+    if (this.aheadAllowance() > 0) return this.host.concurrency * 2;
+    return Math.max(0, this.host.freeChildren() - this.waiting.length);
+  }
+
+  /**
+   * Tells the transport the credit when it changed. At 0 (every child busy with a long
+   * job), what is still held goes back at once, once the transport stopped delivering
+   * here, so that it goes to another worker rather than back to this one.
+   */
+  private updateCredit(): void {
+    if (!this.consuming) return;
+    const credit = this.wantedCredit();
+    if (credit !== this.credit) {
+      this.credit = credit;
+      this.creditChange = this.transport.setPrefetch(credit).catch((err: Error) => {
+        this.host.log.warn(`could not change the prefetch to ${credit}: ${err.message}`);
+      });
+    }
+    if (credit === 0 && this.held.length > 0 && this.claiming === 0) {
+      void this.creditChange.then(() => {
+        if (this.claiming > 0 || this.wantedCredit() > 0) return;
+        for (const h of this.held.splice(0)) h.d.release();
+      });
+    }
+  }
+
   /** Pumps on the next turn, so that deliveries arriving together are claimed together. */
   private schedulePump(): void {
     if (this.pumpQueued) return;
@@ -164,6 +222,7 @@ export class Claimer {
     if (this.stopping || this.paused) return;
     // Claimed jobs first: a free child starts one with no database round trip.
     while (this.waiting.length > 0 && this.host.freeChildren() > 0) this.host.run(this.waiting.shift()!);
+    this.updateCredit();
     if (this.claiming > 0 || this.held.length === 0) return;
     const room = this.host.freeChildren() + this.aheadAllowance() - this.waiting.length;
     const n = Math.min(room, this.held.length);
@@ -181,10 +240,24 @@ export class Claimer {
   private async claimAndRun(batch: Delivery[]): Promise<void> {
     let jobs: Job[];
     try {
-      jobs = await this.service.claimMany(
+      const claimed = await this.service.claim(
         batch.map((d) => d.jobId),
         this.host.id,
       );
+      if (claimed.paused) {
+        // Refused: processing was paused after this worker last looked. The deliveries go
+        // back unclaimed (the broker requeues them; the db transport leaves them queued),
+        // and this worker stops taking deliveries until a heartbeat sees the resume.
+        for (const d of batch) d.release();
+        this.claiming = 0;
+        if (!this.paused && !this.stopping) {
+          this.host.log.info('processing paused (seen by a claim): running jobs finish, no new job starts');
+          // Not awaited: the pause waits for this very claim to end.
+          void this.setPaused(true);
+        }
+        return;
+      }
+      jobs = claimed.jobs;
     } catch (err) {
       // The database is unreachable: give the deliveries back rather than lose them.
       // Wait a moment first, or the broker would redeliver them to us at once, in a tight loop.

@@ -3,7 +3,8 @@
  * presence row, then reads which jobs the database still gives it. A job missing there
  * was recovered elsewhere (our lease ran out): its child is a zombie and is killed. A job
  * with a cancel request is cancelled. A change of the pause switch stops or resumes
- * deliveries.
+ * deliveries. (A pause is also seen at once by the claim it refuses: claimer.ts. A resume
+ * is seen here, within a heartbeat.)
  */
 import type { JobService } from '../app/job-service.js';
 import type { Logger } from '../app/logger.js';
@@ -22,8 +23,6 @@ export class Heartbeat {
   private timer: NodeJS.Timeout | null = null;
   private beating = false;
   private stopped = false;
-  /** The pause switch as last read. */
-  private paused = false;
 
   constructor(
     private readonly host: HeartbeatHost,
@@ -31,9 +30,8 @@ export class Heartbeat {
     private readonly claimer: Claimer,
   ) {}
 
-  /** Beats every `heartbeatMs`; `paused` is the switch as the worker read it on starting. */
-  start(paused: boolean): void {
-    this.paused = paused;
+  /** Beats every `heartbeatMs`. */
+  start(): void {
     this.timer = setInterval(() => void this.beat(), this.service.config.heartbeatMs);
   }
 
@@ -77,9 +75,11 @@ export class Heartbeat {
           a.cancel(row.cancelRequestedBy);
         }
       }
+      // A claim may pause the worker while the switch is being read: an older reading
+      // must not undo it.
+      const switches = this.claimer.switchCount;
       const paused = await this.service.isPaused();
-      if (paused !== this.paused) {
-        this.paused = paused;
+      if (paused !== this.claimer.isPaused && switches === this.claimer.switchCount) {
         await this.claimer.setPaused(paused);
         log.info(paused ? 'processing paused: running jobs finish, no new job starts' : 'processing resumed');
       }

@@ -119,7 +119,7 @@ export class Worker {
     await this.transport.announce(this.id);
     const paused = await this.service.isPaused();
     await this.claimer.start(paused);
-    this.heartbeat.start(paused);
+    this.heartbeat.start();
     if (this.opts.maintenance) {
       this.maintenance = new Maintenance(this.service, this.id);
       this.maintenance.start();

@@ -11,7 +11,7 @@ export { addEvent, listEvents } from './job-events.js';
 export { markDispatched, undispatched, type DispatchMark } from './job-dispatch.js';
 export { markRedispatched, waitingDispatched, waitingDispatchedByTask } from './job-lost.js';
 export { queuedByTask, type TaskQueued } from './job-counts.js';
-export { claimableIds, claimJob, claimJobs } from './job-claim.js';
+export { claimableIds, claimBatch, claimJob, claimJobs, type ClaimResult } from './job-claim.js';
 export { completeJobs, finishJob, type Completion, type Finish } from './job-finish.js';
 export { requeueFinal, requeueRunning } from './job-retry.js';
 export { expiredLeases, renewLeases, runningOfWorker, runningOfWorkers } from './job-leases.js';

@@ -19,7 +19,8 @@ export class Puller {
     private readonly ch: Channel,
     /** The queues, the first preferred. */
     private readonly queues: readonly string[],
-    private readonly prefetch: number,
+    /** At most this many unsettled (0: take nothing); the worker changes it as its children free up. */
+    public prefetch: number,
     /** Deliveries not yet settled. */
     private readonly unsettled: () => number,
     private readonly onMessage: (msg: ConsumeMessage) => void,

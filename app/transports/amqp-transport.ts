@@ -217,20 +217,53 @@ export class AmqpTransport implements Transport {
         }
       }
     });
-    // Global: the limit spans every task queue this worker consumes from.
-    await ch.prefetch(opts.prefetch, true);
     this.sub = ch;
-    const byTask: string[][] = [];
-    for (const task of opts.abilities) byTask.push(await this.assertTaskQueue(ch, task));
+    await this.setPrefetch(opts.prefetch);
+  }
+
+  /** Which channel the task-queue consumers run on (null: none, or cancelled for a prefetch of 0). */
+  private consumersOn: Channel | null = null;
+  /** Prefetch changes, one after another: each may cancel or start the consumers. */
+  private credit: Promise<void> = Promise.resolve();
+
+  /** RabbitMQ reads a prefetch of 0 as "no limit": 0 cancels the consumers instead, a rise starts them again. */
+  setPrefetch(n: number): Promise<void> {
+    if (this.consumer) this.consumer.prefetch = n;
+    this.credit = this.credit.then(() => this.applyPrefetch()).catch(() => undefined);
+    return this.credit;
+  }
+
+  private async applyPrefetch(): Promise<void> {
+    const c = this.consumer;
+    const ch = this.sub;
+    if (!c || !ch) return; // subscribe() applies the latest value
     if (this.layout.type === 'quorum') {
+      // Pulled, not pushed (amqp-pull.ts): the puller keeps at most `prefetch` unsettled.
+      if (this.consumersOn === ch && this.puller) {
+        this.puller.prefetch = c.prefetch;
+        return;
+      }
+      this.consumersOn = ch;
+      const byTask: string[][] = [];
+      for (const task of c.abilities) byTask.push(await this.assertTaskQueue(ch, task));
       // Every task's high queue, then every normal one, then every low one.
       const order = byTask[0] ? byTask[0].map((_, level) => byTask.map((qs) => qs[level])).flat() : [];
       const acks = this.ackState(ch);
-      this.puller = new Puller(ch, order, opts.prefetch, () => acks.open.length, (msg) => this.onMessage(ch, msg));
+      this.puller = new Puller(ch, order, c.prefetch, () => acks.open.length, (msg) => this.onMessage(ch, msg));
       void this.puller.run();
       return;
     }
-    for (const [q] of byTask) {
+    if (c.prefetch <= 0) {
+      this.consumersOn = null;
+      for (const tag of this.consumerTags.splice(0)) await ch.cancel(tag);
+      return;
+    }
+    // Global: the limit spans every task queue this worker consumes from.
+    await ch.prefetch(c.prefetch, true);
+    if (this.consumersOn === ch) return;
+    this.consumersOn = ch;
+    for (const task of c.abilities) {
+      const [q] = await this.assertTaskQueue(ch, task);
       const { consumerTag } = await ch.consume(q, (msg) => this.onMessage(ch, msg), { noAck: false });
       this.consumerTags.push(consumerTag);
     }

@@ -53,6 +53,14 @@ export class DbTransport implements Transport {
     this.schedule(0);
   }
 
+  async setPrefetch(n: number): Promise<void> {
+    const c = this.consumer;
+    if (!c) return;
+    const grew = n > c.prefetch;
+    c.prefetch = n; // each poll reads it
+    if (grew) this.nudge();
+  }
+
   private unwatch(): void {
     this.watcher?.close();
     this.watcher = null;

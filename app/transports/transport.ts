@@ -52,6 +52,11 @@ export interface Transport {
    */
   publish(items: PublishItem[]): Promise<number[]>;
   consume(opts: ConsumeOptions): Promise<void>;
+  /**
+   * Changes the consumer's prefetch (deliveries not yet acked or released are kept). 0
+   * stops deliveries until it rises again. Resolves once the change holds.
+   */
+  setPrefetch(n: number): Promise<void>;
   /** Stops deliveries; outstanding ones go back to the queue. */
   stopConsuming(): Promise<void>;
   /** Wakes a local consumer at once (same process). */

@@ -68,6 +68,22 @@ for (const kind of kinds) {
       expect((await ctx.service.get(sleepId)).status).to.equal('queued');
     });
 
+    it('follows a prefetch changed while consuming: 0 delivers nothing, a rise delivers again', async () => {
+      const ids = [await enqueue('print'), await enqueue('print'), await enqueue('print')];
+      const got: Delivery[] = [];
+      await ctx.transport.consume({ abilities: ['print'], prefetch: 1, onDelivery: (d) => got.push(d) });
+      await waitUntil(() => got.length >= 1, 5000, 'one delivery');
+      await ctx.transport.setPrefetch(0);
+      // Given back with a prefetch of 0, it stays queued instead of coming back here.
+      got[0].release();
+      await new Promise((r) => setTimeout(r, 500));
+      expect(got).to.have.length(1);
+      await ctx.transport.setPrefetch(3);
+      await waitUntil(() => new Set(got.map((d) => d.jobId)).size >= 3, 5000, 'three deliveries after the rise');
+      expect(new Set(got.map((d) => d.jobId))).to.deep.equal(new Set(ids));
+      for (const d of got.slice(1)) await take(d);
+    });
+
     it('keeps no more than `prefetch` deliveries outstanding', async () => {
       const ids = [await enqueue('print'), await enqueue('print'), await enqueue('print')];
       const got: Delivery[] = [];

@@ -11,6 +11,7 @@ describe('the job store module', () => {
         'appendOutputParts',
         'cancelQueued',
         'cancelQueuedMany',
+        'claimBatch',
         'claimJob',
         'claimJobs',
         'claimableIds',
