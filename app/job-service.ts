@@ -27,6 +27,7 @@ import type { Profile } from './store/user-profile.js';
 import { requestSubscriptions } from './notify/subscribe.js';
 import * as workerRows from './store/workers.js';
 import { getTask, listTasks, requireTask, validateParams } from './tasks/index.js';
+import { withTimeout } from './timeout.js';
 import type { Transport } from './transports/transport.js';
 import { PRIORITIES, type Job, type NewJob } from './types.js';
 
@@ -154,12 +155,7 @@ export class JobService {
       this.transport.nudge();
       return items.map((i) => i.id);
     }
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<number[]>((resolve) => {
-      timer = setTimeout(() => resolve([]), PUBLISH_TIMEOUT_MS);
-    });
-    const confirmed = await Promise.race([this.transport.publish(items), timeout]);
-    clearTimeout(timer);
+    const confirmed = await withTimeout(this.transport.publish(items), PUBLISH_TIMEOUT_MS, []);
     if (confirmed.length > 0) {
       const attempts = new Map(items.map((i) => [i.id, i.attempt ?? null]));
       this.markLater(confirmed.map((id) => ({ id, attempt: attempts.get(id) ?? null })));

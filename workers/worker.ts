@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import type { JobService } from '../app/job-service.js';
 import type { Logger } from '../app/logger.js';
 import { Maintenance } from '../app/maintenance.js';
+import { withTimeout } from '../app/timeout.js';
 import type { Transport } from '../app/transports/transport.js';
 import type { Job } from '../app/types.js';
 import { Attempt, type AttemptContext } from './attempt.js';
@@ -176,20 +177,12 @@ export class Worker {
     const pending = [...this.running.values()];
     if (pending.length) {
       this.log.info(`waiting up to ${Math.round(timeoutMs / 1000)} s for ${pending.length} running job(s)`);
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.all(pending.map((a) => a.done)),
-        new Promise<void>((res) => (timer = setTimeout(res, timeoutMs))),
-      ]);
-      clearTimeout(timer);
+      await withTimeout(Promise.all(pending.map((a) => a.done)), timeoutMs, []);
       for (const a of this.running.values()) if (a.busy) await a.handBack();
       // Let the finish handlers record the ends (a job that finished is written as such;
       // one handed back is seen as taken and written no more), retrying through a short
       // database outage as they do, or its job would stay running until its lease ran out.
-      await Promise.race([
-        Promise.all(pending.map((a) => a.recorded)),
-        new Promise<void>((res) => setTimeout(res, this.service.config.leaseMs / 2 + 1000).unref()),
-      ]);
+      await withTimeout(Promise.all(pending.map((a) => a.recorded)), this.service.config.leaseMs / 2 + 1000, []);
     }
     this.heartbeat.stop();
     this.pool.stop();

@@ -43,3 +43,20 @@ export function flushAcks(ch: Channel, st: AckState): void {
 function tagOnly(deliveryTag: number): ConsumeMessage {
   return { fields: { deliveryTag } } as unknown as ConsumeMessage;
 }
+
+/**
+ * A delivery is settled (acked or given back) once: later calls do nothing. A channel
+ * that closed meanwhile throws; the broker redelivers, and the claim drops the copy.
+ */
+export function settleOnce(): (fn: () => void) => void {
+  let settled = false;
+  return (fn) => {
+    if (settled) return;
+    settled = true;
+    try {
+      fn();
+    } catch {
+      // the channel closed: see above
+    }
+  };
+}

@@ -1,8 +1,9 @@
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { ackStateOf, flushAcks, type AckState } from './amqp-acks.js';
-import { queueCounts } from './amqp-admin.js';
+import { ackStateOf, flushAcks, settleOnce, type AckState } from './amqp-acks.js';
+import { withTimeout } from '../timeout.js';
+import { queueCounts, taskDepths, withChannel } from './amqp-admin.js';
 import { Puller } from './amqp-pull.js';
 import { AmqpNodes, splitNodes } from './amqp-nodes.js';
 import { clampPriority, QueueLayout, type QueueType } from './amqp-queues.js';
@@ -78,18 +79,8 @@ export class AmqpTransport implements Transport {
    */
   async whenConnected(timeoutMs: number): Promise<boolean> {
     if (this.st === 'up') return true;
-    const attempt = this.connecting;
-    if (!attempt) return false;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-    });
-    try {
-      await Promise.race([attempt.catch(() => undefined), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-    // Read again: the attempt above may have changed it (TypeScript narrowed it before).
+    if (!this.connecting) return false;
+    await withTimeout(this.connecting.catch(() => undefined), timeoutMs, undefined);
     return this.state() === 'up';
   }
 
@@ -273,16 +264,7 @@ export class AmqpTransport implements Transport {
     if (!msg) return; // the broker cancelled us (queue deleted); the close handler resubscribes
     const c = this.consumer;
     const id = Number(msg.content.toString());
-    let settled = false;
-    const settle = (fn: () => void): void => {
-      if (settled) return;
-      settled = true;
-      try {
-        fn();
-      } catch {
-        // The channel closed meanwhile: the broker redelivers, and the claim drops it.
-      }
-    };
+    const settle = settleOnce();
     if (!Number.isInteger(id) || id <= 0) {
       settle(() => ch.ack(msg)); // not a job id: nothing to do with it
       return;
@@ -369,45 +351,27 @@ export class AmqpTransport implements Transport {
   async purge(tasks: readonly string[]): Promise<void> {
     const conn = this.conn;
     if (!conn) return;
-    const ch = await conn.createChannel();
-    ch.on('error', () => undefined);
-    try {
-      for (const t of tasks) {
-        for (const q of await this.assertTaskQueue(ch, t)) await ch.purgeQueue(q);
-      }
-    } finally {
-      await ch.close().catch(() => undefined);
-    }
+    await withChannel(conn, async (ch) => {
+      for (const t of tasks) for (const q of await this.assertTaskQueue(ch, t)) await ch.purgeQueue(q);
+    });
   }
 
-  /** Per task, its queues' ready messages summed (a missing queue holds nothing). */
   async queueDepths(tasks: readonly string[]): Promise<Map<string, QueueDepth> | null> {
     const conn = this.conn;
     if (!conn || this.st !== 'up') throw new Error(this.err ?? 'RabbitMQ is not connected');
-    const counts = await queueCounts(conn, tasks.flatMap((t) => this.layout.queues(t)));
-    const out = new Map<string, QueueDepth>();
-    for (const t of tasks) {
-      const depth = { ready: 0, consumers: 0 };
-      for (const q of this.layout.queues(t)) {
-        depth.ready += counts.get(q)?.ready ?? 0;
-        depth.consumers = Math.max(depth.consumers, counts.get(q)?.consumers ?? 0);
-      }
-      out.set(t, depth);
-    }
-    return out;
+    return taskDepths(conn, tasks, (t) => this.layout.queues(t));
   }
 
   /** Deletes this transport's task queues (tests use a unique prefix per run). */
   async deleteQueues(tasks: readonly string[]): Promise<void> {
     const conn = this.conn;
     if (!conn) return;
-    const ch = await conn.createChannel();
-    ch.on('error', () => undefined);
-    for (const q of tasks.flatMap((t) => this.layout.queues(t))) {
-      await ch.deleteQueue(q).catch(() => undefined);
-      this.asserted.delete(q);
-    }
-    await ch.close().catch(() => undefined);
+    await withChannel(conn, async (ch) => {
+      for (const q of tasks.flatMap((t) => this.layout.queues(t))) {
+        await ch.deleteQueue(q).catch(() => undefined);
+        this.asserted.delete(q);
+      }
+    });
   }
 
   state(): TransportState {
