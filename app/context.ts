@@ -83,7 +83,7 @@ export async function createContext(opts: ContextOptions = {}): Promise<Context>
     files: service.files,
     log,
     async close() {
-      await service.flushMarks();
+      await service.dispatcher.flushMarks();
       await transport.close().catch(() => undefined);
       await db.destroy().catch(() => undefined);
     },

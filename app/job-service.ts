@@ -8,27 +8,23 @@
  *     └──retry / recovery (lost worker, retryable error, hand-back)
  */
 import { hostname } from 'node:os';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Config } from './config.js';
+import { Dispatcher } from './dispatcher.js';
 import type { Db } from './db.js';
 import { createFileStore, type FileStore } from './files/index.js';
 import { BadRequestError, ConflictError, NotFoundError } from './errors.js';
+import { JobCleanup } from './job-cleanup.js';
 import type { Logger } from './logger.js';
 import { assertMayRun, mayJoin } from './policy.js';
-import { deleteFinalJobs, emptyCleared, expiredJobs, jobToDelete } from './store/job-delete.js';
-import { clearInactive, forgetSummaries, type ClearedJobs } from './store/job-list.js';
 import { findJoinable } from './store/job-unique.js';
 import * as store from './store/jobs.js';
 import { capOptional, capText, TEXT_LIMITS } from './store/limits.js';
 import { getSetting, setSetting } from './store/settings.js';
 import { addSubscriptions } from './store/job-subscriptions.js';
-import type { Profile } from './store/user-profile.js';
 import { requestSubscriptions } from './notify/subscribe.js';
-import * as workerRows from './store/workers.js';
-import { getTask, listTasks, requireTask, validateParams } from './tasks/index.js';
-import { withTimeout } from './timeout.js';
+import { listTasks, requireTask, validateParams } from './tasks/index.js';
 import type { Transport } from './transports/transport.js';
+import { WorkerPresence } from './worker-presence.js';
 import { PRIORITIES, type Job, type NewJob } from './types.js';
 
 export interface EnqueueResult {
@@ -52,14 +48,6 @@ export interface FailureInfo {
   retryBackoffMs?: number | null;
 }
 
-/** Whether a task's parameters name files its jobs own (an import's upload). */
-const ownsFiles = (task: string): boolean => getTask(task)?.files !== undefined;
-
-/** Jobs not confirmed by the broker within this long are published again by the dispatcher. */
-const DISPATCH_GRACE_MS = 3000;
-/** Publishing one message must not hold a web request longer than this. */
-const PUBLISH_TIMEOUT_MS = 2000;
-
 export class JobService {
   readonly actorName = `${hostname()}:${process.pid}`;
 
@@ -70,10 +58,24 @@ export class JobService {
     readonly log: Logger,
   ) {
     this.files = createFileStore(config, db);
+    this.dispatcher = new Dispatcher(db, transport, log, () => this.now());
+    this.cleanup = new JobCleanup(this);
+    this.presence = new WorkerPresence(this);
   }
 
   /** Where uploads and results live, reached from every host (DOCKET_FILE_STORE). */
   readonly files: FileStore;
+  /** Publishing jobs, and the round that publishes again what the broker never confirmed. */
+  readonly dispatcher: Dispatcher;
+  /** Clear inactive, discard and retention: finished jobs removed with what they leave. */
+  readonly cleanup: JobCleanup;
+  /** Workers' rows and leases (workers/ calls these; nothing else does). */
+  readonly presence: WorkerPresence;
+
+  /** Publishes and records the confirmed ones; never throws (the dispatcher retries). */
+  dispatch(items: Array<{ id: number; task: string; priority: number; attempt?: number }>): Promise<number[]> {
+    return this.dispatcher.dispatch(items);
+  }
 
   now(): number {
     return Date.now();
@@ -82,7 +84,7 @@ export class JobService {
   // ---- creating jobs -------------------------------------------------------------
 
   /** Checks a request (task, permission, parameters, size, priority) into a row to insert. */
-  private prepare(req: NewJob, now: number, upload: string | null = null) {
+  prepare(req: NewJob, now: number, upload: string | null = null) {
     const def = requireTask(req.task);
     assertMayRun(def, req.origin === 'cli' ? null : (req.user ?? null));
     const params = validateParams(def, req.params);
@@ -143,91 +145,6 @@ export class JobService {
     const dispatched = await this.dispatch([{ id, task: def.name, priority: row.priority, attempt: 0 }]);
     const job = (await store.getJob(this.db, id)) as Job;
     return { job, joined: false, dispatched: dispatched.length === 1 };
-  }
-
-  /**
-   * Publishes and records the confirmed ones; never throws (the dispatcher retries).
-   * `attempt` is the job's attempt as it is published: see `store.markDispatched`.
-   */
-  async dispatch(items: Array<{ id: number; task: string; priority: number; attempt?: number }>): Promise<number[]> {
-    if (!this.transport) return [];
-    if (!this.transport.confirmsDispatch) {
-      this.transport.nudge();
-      return items.map((i) => i.id);
-    }
-    const confirmed = await withTimeout(this.transport.publish(items), PUBLISH_TIMEOUT_MS, []);
-    if (confirmed.length > 0) {
-      const attempts = new Map(items.map((i) => [i.id, i.attempt ?? null]));
-      this.markLater(confirmed.map((id) => ({ id, attempt: attempts.get(id) ?? null })));
-    }
-    return confirmed;
-  }
-
-  private marks: store.DispatchMark[] = [];
-  private markTimer: NodeJS.Timeout | null = null;
-
-  /**
-   * Confirmed ids are marked dispatched in one UPDATE every 20 ms rather than one per job:
-   * the mark only keeps the dispatcher from publishing a job again, so it is off the
-   * request's path. A mark lost with a crash means one duplicate delivery, which the
-   * claim drops.
-   */
-  private markLater(marks: store.DispatchMark[]): void {
-    this.marks.push(...marks);
-    this.markTimer ??= setTimeout(() => void this.flushMarks(), 20);
-  }
-
-  async flushMarks(): Promise<void> {
-    if (this.markTimer) clearTimeout(this.markTimer);
-    this.markTimer = null;
-    const marks = this.marks.splice(0);
-    for (let i = 0; i < marks.length; i += 1000) {
-      try {
-        await store.markDispatched(this.db, marks.slice(i, i + 1000), this.now());
-      } catch (err) {
-        this.log.warn(`could not mark jobs dispatched: ${String(err)}`);
-      }
-    }
-  }
-
-  /** The dispatcher's round: publish queued jobs the broker never confirmed. */
-  async dispatchPending(limit = 500): Promise<number> {
-    if (!this.transport?.confirmsDispatch || this.transport.state() !== 'up') return 0;
-    const now = this.now();
-    const items = await store.undispatched(this.db, now, now - DISPATCH_GRACE_MS, limit);
-    if (items.length === 0) return 0;
-    const done = await this.dispatch(items);
-    if (done.length) this.log.info(`dispatched ${done.length} waiting job(s)`);
-    return done.length;
-  }
-
-  /**
-   * Bulk enqueue: the jobs and their `queued` events in one transaction, then one
-   * publish batch. Unique keys are not coalesced here (a bulk load of distinct work);
-   * a task with a unique key must go through `enqueue`. Returns the ids in order and
-   * how many the broker confirmed (the dispatcher publishes the rest later).
-   */
-  async enqueueMany(reqs: NewJob[]): Promise<{ ids: number[]; dispatched: number }> {
-    const now = this.now();
-    const rows: store.InsertJob[] = [];
-    const actors = new Set<string>();
-    const profiles = new Map<number, Profile | null>();
-    for (const req of reqs) {
-      const { def, row, actor } = this.prepare(req, now);
-      if (def.uniqueKey) throw new BadRequestError(`the task "${def.name}" coalesces by unique key; enqueue it alone`);
-      actors.add(actor);
-      row.subscriptions = await requestSubscriptions(this.db, this.config, req, profiles);
-      rows.push(row);
-    }
-    if (actors.size > 1) throw new BadRequestError('a bulk enqueue is on behalf of one user');
-    const ids = await store.insertJobs(this.db, rows, [...actors][0] ?? 'Command line');
-    let dispatched = 0;
-    // Slices keep one publish batch (and its confirms) to a bounded size.
-    for (let i = 0; i < ids.length; i += 5000) {
-      const items = ids.slice(i, i + 5000).map((id, k) => ({ id, task: rows[i + k].task, priority: rows[i + k].priority, attempt: 0 }));
-      dispatched += (await this.dispatch(items)).length;
-    }
-    return { ids, dispatched };
   }
 
   // ---- a worker's side -----------------------------------------------------------
@@ -358,39 +275,6 @@ export class JobService {
     return store.appendOutputParts(this.db, job.id, job.attempt, parts, this.now(), opts);
   }
 
-  // ---- recovery ------------------------------------------------------------------
-
-  /** Retries or fails running jobs whose lease ran out. Safe to run in many processes. */
-  async reapExpired(): Promise<number> {
-    const expired = await store.expiredLeases(this.db, this.now(), 200);
-    let n = 0;
-    for (const job of expired) {
-      const outcome = await this.fail(job, this.actorName, {
-        message: `worker lost: ${job.workerId ?? 'unknown'} stopped renewing its lease`,
-        lost: true,
-      });
-      if (outcome !== 'stale') {
-        n++;
-        this.log.warn(`recovered job ${job.id} from lost worker ${job.workerId}: ${outcome}`);
-      }
-    }
-    return n;
-  }
-
-  /** Recovers the running jobs of workers known to be dead (the broker saw them go). */
-  async recoverWorkers(workerIds: string[]): Promise<number> {
-    const jobs = await store.runningOfWorkers(this.db, workerIds);
-    let n = 0;
-    for (const job of jobs) {
-      const outcome = await this.fail(job, this.actorName, {
-        message: `worker lost: ${job.workerId ?? 'unknown'} disconnected from the broker`,
-        lost: true,
-      });
-      if (outcome !== 'stale') n++;
-    }
-    return n;
-  }
-
   // ---- people's actions ----------------------------------------------------------
 
   async get(id: number): Promise<Job> {
@@ -422,75 +306,6 @@ export class JobService {
     }
     await this.dispatch([{ id, task: job.task, priority: job.priority, attempt: job.attempt }]);
     return this.get(id);
-  }
-
-  /**
-   * Deletes inactive jobs in `scope` (see `clearScope` in policy.ts) and what they leave
-   * behind: their result files, and the files their tasks say their parameters own (an
-   * import's upload). Returns how many jobs went.
-   */
-  async clearInactive(scope: { userId: number | null; includeCommandLine: boolean }): Promise<number> {
-    const cleared = await clearInactive(this.db, scope, ownsFiles);
-    await this.removeClearedFiles(cleared);
-    return cleared.cleared;
-  }
-
-  /**
-   * Discards one finished job (`policy.canDiscard` decides who may) with its events, output
-   * and files: the clear path for one job. An active job is a conflict.
-   */
-  async discard(id: number): Promise<void> {
-    const row = await jobToDelete(this.db, id);
-    if (!row) throw new NotFoundError(`job ${id} does not exist`);
-    const cleared = await deleteFinalJobs(this.db, [row], ownsFiles, emptyCleared());
-    if (cleared.cleared === 0) {
-      const job = await this.get(id);
-      throw new ConflictError(`job ${id} is ${job.status}; only completed, failed or cancelled jobs can be discarded`);
-    }
-    forgetSummaries(this.db);
-    await this.removeClearedFiles(cleared);
-  }
-
-  /**
-   * One round of retention: up to `batch` jobs past their retention (DOCKET_RETENTION_DAYS
-   * for completed and cancelled, DOCKET_RETENTION_FAILED_DAYS for failed) go the clear
-   * path's way, in one short transaction. Returns how many went (retention.ts repeats it).
-   */
-  async removeExpired(batch = 500): Promise<ClearedJobs> {
-    const day = 24 * 3600 * 1000;
-    const now = this.now();
-    const { retentionDays, retentionFailedDays } = this.config;
-    const rows = retentionDays > 0 ? await expiredJobs(this.db, ['completed', 'cancelled'], now - retentionDays * day, batch) : [];
-    if (retentionFailedDays > 0 && rows.length < batch) {
-      rows.push(...(await expiredJobs(this.db, ['failed'], now - retentionFailedDays * day, batch - rows.length)));
-    }
-    const cleared = await deleteFinalJobs(this.db, rows, ownsFiles, emptyCleared());
-    // The jobs page's cached counts are left to expire (3 s): forgotten after every batch,
-    // each page load during a backlog would count again (scenario 10 measured it).
-    if (cleared.cleared > 0) await this.removeClearedFiles(cleared);
-    return cleared;
-  }
-
-  /**
-   * Removes the files of cleared jobs (clear inactive, discard, retention) through the
-   * store: their result files, the files their tasks say their parameters own (an import's
-   * upload), and any other file of the job (a late attempt's result). A file that cannot
-   * be removed is logged.
-   */
-  private async removeClearedFiles(cleared: ClearedJobs): Promise<void> {
-    const warn = (what: string) => (err: unknown) => this.log.warn(`cannot remove ${what}: ${String(err)}`);
-    for (const file of cleared.files) await this.files.delete(file).catch(warn(`result ${file}`));
-    for (const job of cleared.owners) {
-      for (const file of getTask(job.task)?.files?.(job.params) ?? []) {
-        await this.files.delete(file).catch(warn(`file ${file} of a ${job.task} job`));
-      }
-      await this.files.deleteJobFiles(job.id).catch(warn(`the files of job ${job.id}`));
-    }
-    // The output mirrored on this host (logs/jobs/<id>.log): a cleared job's output goes
-    // with it. Workers on other hosts keep their own copies.
-    for (const id of cleared.ids) {
-      await rm(join(this.config.jobLogDir, `${id}.log`), { force: true }).catch(warn(`the log of job ${id}`));
-    }
   }
 
   /**
@@ -538,31 +353,4 @@ export class JobService {
     return (await getSetting(this.db, 'pause_on_failure')) === '1';
   }
 
-  // ---- a worker's presence and leases (workers/ calls these; nothing else does) ------
-
-  /** A starting worker's row: what it runs and how many at once (`docket workers` lists it). */
-  async registerWorker(w: { id: string; abilities: string[]; concurrency: number }): Promise<void> {
-    await workerRows.registerWorker(this.db, { ...w, host: hostname(), pid: process.pid, now: this.now() });
-  }
-
-  /**
-   * A worker's heartbeat: extends the leases of its jobs (those it runs and those it
-   * claimed ahead), then marks it alive with how many jobs it runs. Leases go first:
-   * they keep its jobs from being recovered elsewhere.
-   */
-  async heartbeat(workerId: string, jobIds: number[], running: number): Promise<void> {
-    const now = this.now();
-    await store.renewLeases(this.db, workerId, jobIds, now + this.config.leaseMs);
-    await workerRows.heartbeatWorker(this.db, workerId, running, now);
-  }
-
-  /** The jobs the database says this worker runs, with their attempts and cancel requests. */
-  async jobsHeldBy(workerId: string): Promise<Array<{ id: number; attempt: number; cancelRequestedBy: string | null }>> {
-    return store.runningOfWorker(this.db, workerId);
-  }
-
-  /** A worker said goodbye: shown as stopped rather than lost. */
-  async unregisterWorker(workerId: string): Promise<void> {
-    await workerRows.stopWorker(this.db, workerId, this.now());
-  }
 }

@@ -1,4 +1,5 @@
 import type { JobService } from './job-service.js';
+import { reapExpired, recoverWorkers } from './recovery.js';
 import { Retention } from './retention.js';
 import { Notifier } from './notify/notifier.js';
 import { checkLostMessagesIfDue } from './lost-messages.js';
@@ -74,7 +75,7 @@ export class Maintenance {
       const full = Date.now() - this.lastSweep >= SWEEP_MS * 0.75;
       if (full) this.lastSweep = Date.now();
       const dbSettled = this.dbBackSince === null || Date.now() - this.dbBackSince > s.config.heartbeatMs * 2 + 500;
-      if (full && dbSettled) await s.reapExpired();
+      if (full && dbSettled) await reapExpired(s);
       if (full) this.notifier.kick();
       // Expired sessions and failed-login counts go on a timer, not only at a login: the
       // tables would otherwise grow for as long as nobody logs in.
@@ -94,7 +95,7 @@ export class Maintenance {
           this.backSince = Date.now();
           this.sawDown = false;
         }
-        if (full) await s.dispatchPending();
+        if (full) await s.dispatcher.pending();
         const settled = this.backSince === null || Date.now() - this.backSince > RECONNECT_GRACE_MS;
         // Messages the broker lost (a purge, a node's disk): compared at most every few
         // seconds by one process; not right after an outage, while consumers return.
@@ -103,7 +104,7 @@ export class Maintenance {
           const holders = (await workersWithRunningJobs(s.db)).filter((w) => w !== this.selfWorkerId);
           const gone = await this.confirmGone(await t.goneWorkers(holders));
           if (gone.length) {
-            const n = await s.recoverWorkers(gone);
+            const n = await recoverWorkers(s, gone);
             if (n) s.log.warn(`recovered ${n} job(s) of disconnected worker(s) ${gone.join(', ')}`);
           }
         }

@@ -72,7 +72,7 @@ export class Retention {
     let jobs = 0;
     while (!this.stopped) {
       const t0 = Date.now();
-      const cleared = await s.removeExpired(RETENTION_BATCH);
+      const cleared = await s.cleanup.removeExpired(RETENTION_BATCH);
       jobs += cleared.cleared;
       // A short batch means nothing older is left; the rest waits for the next round.
       if (cleared.cleared < RETENTION_BATCH) break;

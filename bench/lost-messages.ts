@@ -11,6 +11,7 @@ import { checkLostMessages } from '../app/lost-messages.js';
 import { AmqpTransport } from '../app/transports/amqp-transport.js';
 import { makeDocketEnv } from './lib/docket-env.js';
 import { AMQP_URL } from './lib/services.js';
+import { enqueueMany } from '../app/enqueue-many.js';
 
 const { values } = parseArgs({ options: { jobs: { type: 'string', default: '100000' } } });
 const jobs = Number(values.jobs);
@@ -23,7 +24,7 @@ try {
   let t = Date.now();
   for (let i = 0; i < jobs; i += 10_000) {
     const n = Math.min(10_000, jobs - i);
-    await ctx.service.enqueueMany(Array.from({ length: n }, () => ({ task: 'noop', origin: 'cli' as const })));
+    await enqueueMany(ctx.service, Array.from({ length: n }, () => ({ task: 'noop', origin: 'cli' as const })));
   }
   // The dispatched marks are written in batches shortly after the confirms.
   while (Number((await ctx.db('jobs').whereNull('dispatched_at').count({ n: '*' }))[0].n) > 0) await new Promise((r) => setTimeout(r, 200));

@@ -48,12 +48,12 @@ export class Heartbeat {
     try {
       // Leases first: they are what keeps our jobs from being recovered elsewhere.
       const ids = [...running.keys(), ...this.claimer.claimedAhead().map((j) => j.id)];
-      await this.service.heartbeat(id, ids, running.size);
+      await this.service.presence.heartbeat(id, ids, running.size);
       // Only the jobs we held before reading: one claimed while the read is under way is
       // missing from it, and would be taken for a zombie, killed, and left running.
       const known = [...running.values()];
       const waiting = [...this.claimer.claimedAhead()];
-      const held = await this.service.jobsHeldBy(id);
+      const held = await this.service.presence.jobsHeldBy(id);
       const byId = new Map(held.map((h) => [h.id, h]));
       for (const job of waiting) {
         const row = byId.get(job.id);

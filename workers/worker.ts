@@ -115,7 +115,7 @@ export class Worker {
   }
 
   async start(): Promise<void> {
-    await this.service.registerWorker({ id: this.id, abilities: this.abilities, concurrency: this.concurrency });
+    await this.service.presence.register({ id: this.id, abilities: this.abilities, concurrency: this.concurrency });
     await this.pool.start();
     await this.transport.announce(this.id);
     const paused = await this.service.isPaused();
@@ -186,7 +186,7 @@ export class Worker {
     }
     this.heartbeat.stop();
     this.pool.stop();
-    await this.service.unregisterWorker(this.id).catch(() => undefined);
+    await this.service.presence.unregister(this.id).catch(() => undefined);
     this.log.info(`worker ${this.id} stopped`);
   }
 }

@@ -169,7 +169,7 @@ export function apiRoutes(ctx: Context): express.Router {
     const actor = req.user as User;
     const job = await visibleJob(ctx, actor, jobIdParam(req.params.id));
     assertMayDiscard(actor, job);
-    await ctx.service.discard(job.id);
+    await ctx.service.cleanup.discard(job.id);
     await auditRequest(ctx, req, 'job.discard', `job ${job.id}`, { detail: `${job.task}, ${job.status}` });
     res.status(204).end();
   });

@@ -199,7 +199,7 @@ export function jobsRoutes(ctx: Context): express.Router {
     const actor = req.user as User;
     // The confirmation step: without "confirm=yes" the form only asks.
     if (bodyValue(req, 'confirm') !== 'yes') return clearPage(req, res);
-    const cleared = await ctx.service.clearInactive(clearScope(actor));
+    const cleared = await ctx.service.cleanup.clearInactive(clearScope(actor));
     ctx.log.info(`${actor.username} cleared ${cleared} inactive job(s)`);
     await auditRequest(ctx, req, 'jobs.clear', `${cleared} job(s)`);
     flash(req, 'info', cleared === 0 ? 'There were no inactive jobs to clear.' : `Cleared ${cleared} inactive ${cleared === 1 ? 'job' : 'jobs'}.`);
@@ -369,7 +369,7 @@ export function jobsRoutes(ctx: Context): express.Router {
     const job = await visibleJob(ctx, actor, jobIdParam(req.params.id));
     assertMayDiscard(actor, job);
     if (bodyValue(req, 'confirm') !== 'yes') return res.redirect(303, `/jobs/${job.id}/discard`);
-    await ctx.service.discard(job.id);
+    await ctx.service.cleanup.discard(job.id);
     await auditRequest(ctx, req, 'job.discard', `job ${job.id}`, { detail: `${job.task}, ${job.status}` });
     flash(req, 'info', `Job ${job.id} is discarded.`);
     await saveAndRedirect(req, res, '/jobs');

@@ -8,6 +8,7 @@ import type { NewJob } from '../../app/types.js';
 import { waitForCount } from './bullmq.js';
 import { sleep } from './proc.js';
 import { percentile } from './stats.js';
+import { enqueueMany } from '../../app/enqueue-many.js';
 
 const noop = (): NewJob => ({ task: 'noop', params: {}, origin: 'cli' });
 
@@ -81,7 +82,7 @@ export async function docketThroughput(ctx: Context, n: number): Promise<Through
   const ids: number[] = [];
   // One transaction per 5,000 jobs: what a bulk API call would carry.
   for (let i = 0; i < n; i += 5000) {
-    const r = await ctx.service.enqueueMany(Array.from({ length: Math.min(5000, n - i) }, noop));
+    const r = await enqueueMany(ctx.service, Array.from({ length: Math.min(5000, n - i) }, noop));
     ids.push(...r.ids);
   }
   const enqueueMs = Date.now() - t0;

@@ -11,6 +11,7 @@ import { stuckRows } from '../lib/stuck.js';
 import { rssOf, sleep, startWorker, type Proc } from '../lib/proc.js';
 import { spread } from '../lib/stats.js';
 import type { BenchOptions, Row, Scenario } from '../lib/types.js';
+import { enqueueMany } from '../../app/enqueue-many.js';
 
 async function completed(ctx: Context, lo: number): Promise<number> {
   const r = (await ctx.db('jobs').where('id', '>=', lo).where({ status: 'completed' }).count({ n: '*' }).first()) as { n: number };
@@ -34,7 +35,7 @@ export const scenario: Scenario = {
       const ctx = await env.context();
       worker = await startWorker(env.env, 2);
       const t0 = Date.now();
-      const { ids } = await ctx.service.enqueueMany(Array.from({ length: first }, () => ({ task: 'noop', params: {}, origin: 'cli' as const })));
+      const { ids } = await enqueueMany(ctx.service, Array.from({ length: first }, () => ({ task: 'noop', params: {}, origin: 'cli' as const })));
       const lo = ids[0];
       await waitForCount('the first jobs', () => completed(ctx, lo), first);
       // Let the last finishes of the first batch settle before reading memory.
@@ -50,7 +51,7 @@ export const scenario: Scenario = {
         }
         const began = Date.now();
         const k = Math.min(5000, total - queued);
-        await ctx.service.enqueueMany(Array.from({ length: k }, () => ({ task: 'noop', params: {}, origin: 'cli' as const })));
+        await enqueueMany(ctx.service, Array.from({ length: k }, () => ({ task: 'noop', params: {}, origin: 'cli' as const })));
         queued += k;
         await waitForCount('the worker', () => completed(ctx, lo), queued - 2500, 60_000, 500);
         if (queued % 20_000 === 0) samples.push({ jobs: await completed(ctx, lo), rss: rssOf(worker.pid) });

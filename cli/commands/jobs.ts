@@ -155,7 +155,7 @@ export function registerJobCommands(program: Command, io: CliIO): void {
     .description('delete every inactive (completed, failed, cancelled) job')
     .action(
       action<object>(io, async (ctx) => {
-        const cleared = await ctx.service.clearInactive(clearScope(null));
+        const cleared = await ctx.service.cleanup.clearInactive(clearScope(null));
         await recordAudit(ctx.db, ctx.log, { actor: COMMAND_LINE, action: 'jobs.clear', target: `${cleared} job(s)` });
         io.out(`cleared ${cleared} inactive job(s)\n`);
         return 0;
@@ -172,7 +172,7 @@ export function registerJobCommands(program: Command, io: CliIO): void {
         async (ctx, [raw]) => {
           const job = await ctx.service.get(jobId(raw));
           // The command line clears every inactive job: it may discard any finished one.
-          await ctx.service.discard(job.id);
+          await ctx.service.cleanup.discard(job.id);
           await recordAudit(ctx.db, ctx.log, { actor: COMMAND_LINE, action: 'job.discard', target: `job ${job.id}`, detail: `${job.task}, ${job.status}` });
           io.out(`job ${job.id} discarded\n`);
           return 0;

@@ -6,9 +6,11 @@ import type { Context } from '../../app/context.js';
 import { listEvents, readOutput, getJob } from '../../app/store/jobs.js';
 import { listWorkers } from '../../app/store/workers.js';
 import { Maintenance } from '../../app/maintenance.js';
+import { reapExpired } from '../../app/recovery.js';
 import type { Job } from '../../app/types.js';
 import { Worker } from '../../workers/worker.js';
 import { backends, makeTestEnv, requireService, waitUntil, type TestEnv } from '../helpers.js';
+import { enqueueMany } from '../../app/enqueue-many.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -142,7 +144,7 @@ for (const backend of backends()) {
       // The test lease is 3 s: this job outlives two leases.
       const { job } = await ctx.service.enqueue({ task: 'sleep', params: { seconds: 7 }, origin: 'cli' });
       await new Promise((r) => setTimeout(r, 1000));
-      await ctx.service.reapExpired();
+      await reapExpired(ctx.service);
       const done = await finalJob(ctx, job.id, 20_000);
       expect(done.status).to.equal('completed');
       expect(done.attempt).to.equal(1);
@@ -250,7 +252,7 @@ for (const backend of backends()) {
       worker = new Worker(ctx.service, ctx.transport, { concurrency: 2 });
       await worker.start();
       for (let i = 0; i < 3; i++) await finalJob(ctx, (await ctx.service.enqueue({ task: 'noop', origin: 'cli' })).job.id);
-      const { ids } = await ctx.service.enqueueMany(Array.from({ length: n }, () => ({ task: 'noop', params: {}, origin: 'cli' as const })));
+      const { ids } = await enqueueMany(ctx.service, Array.from({ length: n }, () => ({ task: 'noop', params: {}, origin: 'cli' as const })));
       await waitUntil(async () => ((await ctx.db('jobs').whereIn('id', ids).where({ status: 'completed' }).count({ c: '*' }).first()) as { c: number }).c >= 20 || null, 20_000, 'jobs to run');
       return ids;
     }
@@ -358,7 +360,7 @@ for (const backend of backends()) {
       }
       // No worker is left: the sweep every process runs (here the test's own) fails it.
       const j = await waitUntil(async () => {
-        await ctx.service.reapExpired();
+        await reapExpired(ctx.service);
         const row = await getJob(ctx.db, job.id);
         return row?.status === 'failed' ? row : null;
       }, 20_000, 'the poison pill to fail');

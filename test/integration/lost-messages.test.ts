@@ -9,6 +9,7 @@ import { getJob } from '../../app/store/jobs.js';
 import { AmqpTransport } from '../../app/transports/amqp-transport.js';
 import { Worker } from '../../workers/worker.js';
 import { AMQP_URL, makeTestEnv, requireService, waitUntil, type TestEnv } from '../helpers.js';
+import { enqueueMany } from '../../app/enqueue-many.js';
 
 /** Purges a task queue from outside Docket, as an operator would from the management page. */
 async function purgeFromOutside(queue: string): Promise<number> {
@@ -76,7 +77,7 @@ describe('messages the broker lost (MariaDB + RabbitMQ)', function () {
   });
 
   it('publishes nothing while the broker holds every message, and once each message after a purge', async () => {
-    const { ids } = await ctx.service.enqueueMany(Array.from({ length: 20 }, () => ({ task: 'noop', origin: 'cli' as const })));
+    const { ids } = await enqueueMany(ctx.service, Array.from({ length: 20 }, () => ({ task: 'noop', origin: 'cli' as const })));
     await confirmedAgo(ids, 60_000);
     expect((await checkLostMessages(ctx.service)).republished.size).to.equal(0);
 
@@ -90,7 +91,7 @@ describe('messages the broker lost (MariaDB + RabbitMQ)', function () {
   });
 
   it('publishes only the deficit, oldest first, when the queue holds fewer messages than waiting jobs', async () => {
-    const { ids } = await ctx.service.enqueueMany(Array.from({ length: 20 }, () => ({ task: 'noop', origin: 'cli' as const })));
+    const { ids } = await enqueueMany(ctx.service, Array.from({ length: 20 }, () => ({ task: 'noop', origin: 'cli' as const })));
     await confirmedAgo(ids, 60_000);
     await purgeFromOutside(queue);
     // Five of them back in the queue (the newest): fifteen messages are missing.
@@ -104,7 +105,7 @@ describe('messages the broker lost (MariaDB + RabbitMQ)', function () {
   });
 
   it('leaves a paused queue alone (its workers may hold deliveries)', async () => {
-    const { ids } = await ctx.service.enqueueMany(Array.from({ length: 3 }, () => ({ task: 'noop', origin: 'cli' as const })));
+    const { ids } = await enqueueMany(ctx.service, Array.from({ length: 3 }, () => ({ task: 'noop', origin: 'cli' as const })));
     await confirmedAgo(ids, 60_000);
     await purgeFromOutside(queue);
     await ctx.service.setPaused(true, 'test');
@@ -114,7 +115,7 @@ describe('messages the broker lost (MariaDB + RabbitMQ)', function () {
   });
 
   it('queue:status shows per task the broker\'s messages beside the queued jobs', async () => {
-    const { ids } = await ctx.service.enqueueMany(Array.from({ length: 4 }, () => ({ task: 'noop', origin: 'cli' as const })));
+    const { ids } = await enqueueMany(ctx.service, Array.from({ length: 4 }, () => ({ task: 'noop', origin: 'cli' as const })));
     await confirmedAgo(ids, 0);
     const before = JSON.parse(await docket(env.env, ['queue:status', '--json'])) as { tasks: unknown[] };
     expect(before.tasks).to.deep.equal([{ task: 'noop', queued: 4, dispatched: 4, brokerReady: 4, consumers: 0 }]);

@@ -172,7 +172,7 @@ for (const backend of targets) {
       const done = await finished(exp.id);
       expect(await ctx.files.exists(done.resultFile!)).to.equal(true);
       expect(await storedFiles()).to.be.greaterThan(1);
-      const cleared = await ctx.service.clearInactive({ userId: null, includeCommandLine: true });
+      const cleared = await ctx.service.cleanup.clearInactive({ userId: null, includeCommandLine: true });
       expect(cleared).to.be.greaterThan(2);
       expect(await ctx.files.exists(done.resultFile!)).to.equal(false);
       expect(await storedFiles()).to.equal(0);
