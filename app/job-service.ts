@@ -13,6 +13,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Config } from './config.js';
 import type { Db } from './db.js';
 import { BadRequestError, ConflictError, NotFoundError } from './errors.js';
+import { afterEnded, afterRetried } from './groups/chains.js';
 import type { Logger } from './logger.js';
 import { assertMayRun, mayJoin } from './policy.js';
 import { clearInactive, type ClearedJobs } from './store/job-list.js';
@@ -23,7 +24,7 @@ import { getSetting, setSetting } from './store/settings.js';
 import * as workerRows from './store/workers.js';
 import { getTask, listTasks, requireTask, validateParams } from './tasks/index.js';
 import type { Transport } from './transports/transport.js';
-import { PRIORITIES, type Job, type NewJob } from './types.js';
+import { PRIORITIES, type Job, type NewJob, type ProgressStep } from './types.js';
 
 export interface EnqueueResult {
   job: Job;
@@ -53,6 +54,8 @@ const PUBLISH_TIMEOUT_MS = 2000;
 
 export class JobService {
   readonly actorName = `${hostname()}:${process.pid}`;
+  /** Jobs this process's dispatcher published again since it started (GET /metrics). */
+  republished = 0;
 
   constructor(
     readonly db: Db,
@@ -68,7 +71,7 @@ export class JobService {
   // ---- creating jobs -------------------------------------------------------------
 
   /** Checks a request (task, permission, parameters, size, priority) into a row to insert. */
-  private prepare(req: NewJob, now: number) {
+  prepare(req: NewJob, now: number) {
     const def = requireTask(req.task);
     assertMayRun(def, req.origin === 'cli' ? null : (req.user ?? null));
     const params = validateParams(def, req.params);
@@ -176,6 +179,7 @@ export class JobService {
     const items = await store.undispatched(this.db, now, now - DISPATCH_GRACE_MS, limit);
     if (items.length === 0) return 0;
     const done = await this.dispatch(items);
+    this.republished += done.length;
     if (done.length) this.log.info(`dispatched ${done.length} waiting job(s)`);
     return done.length;
   }
@@ -222,7 +226,7 @@ export class JobService {
     items: Array<{ job: Pick<Job, 'id' | 'attempt'>; result: { summary?: string; file?: { stored: string; downloadName: string }; objectRef?: string } }>,
     workerId: string,
   ): Promise<Set<number>> {
-    return store.completeJobs(
+    const done = await store.completeJobs(
       this.db,
       items.map(({ job, result }) => ({
         id: job.id,
@@ -235,6 +239,8 @@ export class JobService {
       this.now(),
       workerId,
     );
+    await afterEnded(this, items.filter((i) => done.has(i.job.id)).map((i) => i.job));
+    return done;
   }
 
   /**
@@ -258,6 +264,7 @@ export class JobService {
         current.cancelRequestedBy,
         `cancelled by ${current.cancelRequestedBy}${f.lost ? ' (its worker was lost)' : ''}`,
       );
+      if (ok) await afterEnded(this, [job]);
       return ok ? 'cancelled' : 'stale';
     }
     const attemptsLeft = current.attempt < current.maxAttempts;
@@ -284,6 +291,7 @@ export class JobService {
         ? `${f.message} (attempt ${current.attempt} of ${current.maxAttempts}; no attempts left)`
         : f.message;
     const ok = await store.finishJob(this.db, job.id, job.attempt, { status: 'failed', error: reason }, now, actor, reason);
+    if (ok) await afterEnded(this, [job]);
     if (ok && (await this.pauseOnFailure())) {
       await this.setPaused(true, `paused automatically: job ${job.id} failed`);
       this.log.warn(`processing paused automatically after job ${job.id} failed`);
@@ -309,7 +317,9 @@ export class JobService {
 
   /** A cancelled running job, once its child has stopped. */
   async finishCancelled(job: Pick<Job, 'id' | 'attempt'>, by: string): Promise<boolean> {
-    return store.finishJob(this.db, job.id, job.attempt, { status: 'cancelled' }, this.now(), by, `cancelled by ${by}`);
+    const ok = await store.finishJob(this.db, job.id, job.attempt, { status: 'cancelled' }, this.now(), by, `cancelled by ${by}`);
+    if (ok) await afterEnded(this, [job]);
+    return ok;
   }
 
   async progress(
@@ -317,8 +327,9 @@ export class JobService {
     current: number | null,
     total: number | null,
     text: string | null,
+    steps?: ProgressStep[],
   ): Promise<boolean> {
-    return store.setProgress(this.db, job.id, job.attempt, { current, total, text: capOptional(text, TEXT_LIMITS.progressText) });
+    return store.setProgress(this.db, job.id, job.attempt, { current, total, text: capOptional(text, TEXT_LIMITS.progressText), steps });
   }
 
   /** Several chunks of output at once, in order, in one transaction; false for a stale attempt. */
@@ -376,7 +387,10 @@ export class JobService {
     // A running job may go back to queued between the two updates (retried, recovered
     // from a lost worker, handed back): then the first one matches on the next round.
     for (let round = 0; ; round++) {
-      if (await store.cancelQueued(this.db, id, this.now(), actor)) return 'cancelled';
+      if (await store.cancelQueued(this.db, id, this.now(), actor)) {
+        await afterEnded(this, [{ id }]);
+        return 'cancelled';
+      }
       if (await store.requestCancel(this.db, id, this.now(), actor)) return 'cancel-requested';
       const job = await this.get(id);
       if (job.status === 'running' && job.cancelRequestedBy) return 'cancel-requested';
@@ -393,6 +407,7 @@ export class JobService {
       throw new ConflictError(`job ${id} is ${job.status}; only failed or cancelled jobs can be retried`);
     }
     await this.dispatch([{ id, task: job.task, priority: job.priority, attempt: job.attempt }]);
+    await afterRetried(this, job);
     return this.get(id);
   }
 

@@ -7,6 +7,7 @@ import * as m20261126000000 from './20261126000000_jobs_fewer_status_indexes.js'
 import * as m20261126010000 from './20261126010000_login_failures.js';
 import * as m20261129000000 from './20261129000000_files.js';
 import * as m20261129010000 from './20261129010000_token_expiry_user_disabled.js';
+import * as m20261129050000 from './20261129050000_groups.js';
 
 /**
  * The migrations, in order. Append-only: a released migration is never edited.
@@ -22,6 +23,7 @@ const migrations: Array<[string, Knex.Migration]> = [
   ['20261126010000_login_failures', m20261126010000],
   ['20261129000000_files', m20261129000000],
   ['20261129010000_token_expiry_user_disabled', m20261129010000],
+  ['20261129050000_groups', m20261129050000],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Knex.Migration]> = {

@@ -101,6 +101,8 @@ class CsvImport {
   async run(): Promise<TaskResult> {
     const o = this.opts;
     if (o.limit) await this.rows.resolveLimit(this.db, o.limit);
+    this.ctx.steps?.(['Check the file', 'Import rows', 'Report']);
+    this.ctx.step?.('Check the file');
     this.ctx.progress(0, null, 'checking the file');
     this.total = await this.file.check(this.db, o.onError === 'fail');
     console.log(
@@ -110,6 +112,7 @@ class CsvImport {
         `${this.rows.limitText()}; ` +
         `a bad row ${o.onError === 'fail' ? 'fails the import' : 'is skipped'}`,
     );
+    this.ctx.step?.('Import rows', { current: 0, total: this.total, text: `Working on row 0 / ${this.total}` });
     this.ctx.progress(0, this.total, `row 0 of ${this.total}`);
     const reader = await this.file.open();
     let batch: CsvRecord[] = [];
@@ -127,6 +130,7 @@ class CsvImport {
       if (err instanceof CsvFileError) throw new UnrecoverableError(`${err.message}. ${this.committedSoFar()}`);
       throw err;
     }
+    this.ctx.step?.('Report');
     this.report();
     await this.removeUpload();
     const c = this.committed;
@@ -158,6 +162,7 @@ class CsvImport {
     this.committed.add(out.counts);
     if (out.lines.length) process.stdout.write(out.lines.join(''));
     this.ctx.progress(this.committed.rows, this.total, `row ${this.committed.rows} of ${this.total}`);
+    this.ctx.step?.('Import rows', { current: this.committed.rows, total: this.total, text: `Working on row ${this.committed.rows} / ${this.total}` });
   }
 
   private committedSoFar(): string {

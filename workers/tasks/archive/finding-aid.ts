@@ -24,6 +24,8 @@ export const findingAid: TaskDefinition = {
   ...findingAidSpec,
   async run(ctx) {
     const db = ctx.db();
+    ctx.steps?.(['Read the hierarchy', 'Render', 'Store']);
+    ctx.step?.('Read the hierarchy');
     const root = await describedBy(db, ctx.params.description);
     if (root.parentId !== null) {
       throw new UnrecoverableError(
@@ -45,6 +47,7 @@ export const findingAid: TaskDefinition = {
       `Generating the ${publicOnly ? 'public' : 'private'} ${model === 'full-details' ? 'full details' : 'inventory summary'} ` +
         `finding aid of ${label(root)} as ${format.toUpperCase()}`,
     );
+    ctx.step?.('Render');
     ctx.progress(0, null, 'writing');
     try {
       const count = await buildFindingAid({
@@ -55,8 +58,12 @@ export const findingAid: TaskDefinition = {
         root,
         nodes: walkTree(db, root, { publishedOnly: publicOnly }),
         signal: ctx.signal,
-        onProgress: (n) => ctx.progress(n, null, `${n} descriptions written`),
+        onProgress: (n) => {
+          ctx.progress(n, null, `${n} descriptions written`);
+          ctx.step?.('Render', { current: n, text: `${n} descriptions written` });
+        },
       });
+      ctx.step?.('Store');
       await setFindingAid(db, root.id, {
         status: 'generated',
         jobId: ctx.jobId,
