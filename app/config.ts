@@ -53,6 +53,11 @@ export interface Config {
    * MySQL, `folder` on SQLite.
    */
   readonly fileStore: FileStoreKind;
+  /**
+   * A bearer token that may read GET /metrics (a scraper's, `DOCKET_METRICS_TOKEN`); at
+   * least 16 characters. Default none: administrators only.
+   */
+  readonly metricsToken: string | null;
 }
 
 export const FILE_STORE_KINDS = ['database', 'folder'] as const;
@@ -139,6 +144,13 @@ export function parseDatabaseUrl(raw: string): DatabaseConfig {
   };
 }
 
+function metricsToken(env: NodeJS.ProcessEnv): string | null {
+  const t = env.DOCKET_METRICS_TOKEN;
+  if (!t) return null;
+  if (t.length < 16 || /\s/.test(t)) throw new ConfigError('DOCKET_METRICS_TOKEN must be at least 16 characters, without spaces');
+  return t;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const database = parseDatabaseUrl(env.DATABASE_URL || 'sqlite:db/docket.sqlite3');
   const amqpUrl: string | null = env.AMQP_URL || null;
@@ -187,5 +199,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     jobsPerMinute: int(env, 'DOCKET_JOBS_PER_MINUTE', 60, 0, 100_000),
     fileStore: fileStoreKind(env, database),
+    metricsToken: metricsToken(env),
   });
 }
