@@ -10,6 +10,10 @@ import type { Context } from '../../app/context.js';
 import { createToken } from '../../app/store/tokens.js';
 import { createUser } from '../../app/store/users.js';
 import type { User } from '../../app/types.js';
+import { GroupService } from '../../app/groups/service.js';
+import { Maintenance } from '../../app/maintenance.js';
+import { HELD } from '../../app/store/group-chain.js';
+import { completeJobs, listEvents } from '../../app/store/jobs.js';
 import { Worker } from '../../workers/worker.js';
 import { backends, makeTestEnv, requireService, waitUntil, type TestEnv } from '../helpers.js';
 import { GROUP_TASKS_MODULE, ORDER_LOG } from './group-tasks.js';
@@ -197,6 +201,28 @@ for (const backend of backends()) {
       expect((await web.get('/groups')).text).to.include(`data-group="${g.id}"`);
       await ctx.service.cancel(g.jobs[0].id, 'alice');
       expect(users.bob.username).to.equal('bob');
+    });
+
+    it('releases the next step from the sweep when the completing process died before it could', async () => {
+      const g = await new GroupService(ctx.service).create(
+        { name: 'sweep', chain: true, jobs: [{ task: 'noop' }, { task: 'noop' }] },
+        null,
+        'cli',
+      );
+      const [first, second] = g.jobs;
+      const [claimed] = await ctx.service.claimMany([first.id], 'gone-worker');
+      // Completed by the store alone: as if the process died right after its commit.
+      const done = await completeJobs(ctx.db, [{ id: claimed.id, attempt: claimed.attempt, resultSummary: null, resultFile: null, resultName: null, objectRef: null }], Date.now(), 'gone-worker');
+      expect([...done]).to.deep.equal([first.id]);
+      expect((await ctx.service.get(second.id)).runAfter).to.equal(HELD);
+      // Two processes sweeping at once release the step once.
+      await Promise.all([new Maintenance(ctx.service).sweep(), new Maintenance(ctx.service).sweep()]);
+      const released = await ctx.service.get(second.id);
+      expect(released.status).to.equal('queued');
+      expect(released.runAfter).to.equal(null);
+      const events = (await listEvents(ctx.db, second.id)).filter((e) => e.message?.includes('may start'));
+      expect(events.map((e) => e.message)).to.deep.equal([`job ${first.id} completed: this step may start`]);
+      await ctx.service.cancel(second.id, 'tests');
     });
 
     it('refuses a bad request with a message naming what is wrong', async () => {
