@@ -4,6 +4,7 @@
  * cli/commands/ with its options and its handler side by side.
  */
 import { Command, CommanderError } from 'commander';
+import { registerGroupCommands } from './commands/groups.js';
 import { registerJobCommands } from './commands/jobs.js';
 import { registerQueueCommands } from './commands/queue.js';
 import { registerRunCommands } from './commands/run.js';
@@ -26,6 +27,7 @@ export function buildProgram(io: CliIO): Command {
   registerTokenCommands(program, io);
   registerRunCommands(program, io);
   registerJobCommands(program, io);
+  registerGroupCommands(program, io);
   registerQueueCommands(program, io);
   return program;
 }
