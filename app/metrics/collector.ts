@@ -18,6 +18,7 @@ import { listWorkers } from '../store/workers.js';
 import { Exposition, Histogram, type Labels } from './exposition.js';
 
 const EVENTS_PER_SCRAPE = 20_000;
+// Five reads a scrape at most (100,000 events); a larger backlog is counted by the next ones.
 /** Seconds: from a noop's milliseconds to a finding aid's hour. */
 const RUN_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600];
 const WAIT_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600];
