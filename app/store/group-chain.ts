@@ -1,6 +1,6 @@
 /**
  * A chain's steps: the next one released when the one before completes, the rest stopped
- * when it fails or is cancelled, and held again when the failed step is retried.
+ * (cancelled, saying why) when it fails or is cancelled, and held again when the failed step is retried.
  *
  * A held step is a queued job with `run_after` at HELD, a time that never comes: the
  * claim (`run_after <= now`) and the dispatcher skip it without knowing about chains.
@@ -77,7 +77,7 @@ export async function advanceChain(db: Db, groupId: number, now: number, actor: 
       return { id: Number(step.id), task: String(step.task), priority: Number(step.priority), attempt: Number(step.attempt) };
     }
     if (prev.status !== 'failed' && prev.status !== 'cancelled') return null;
-    const reason = 'an earlier step failed';
+    const reason = prev.status === 'failed' ? 'an earlier step failed' : 'an earlier step was cancelled';
     const held = steps.slice(k).filter((s) => s.status === 'queued' && Number(s.run_after) === HELD);
     for (const s of held) {
       const n = await trx('jobs')

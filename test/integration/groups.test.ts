@@ -252,6 +252,7 @@ for (const backend of backends()) {
       const page = (await (await loggedIn(base, 'alice')).get(`/jobs/${id}`)).text;
       const labels = [...page.matchAll(/<li class="step step-done" data-status="2">(\w+)/g)].map((m) => m[1]);
       expect(labels).to.deep.equal(['Prepare', 'Work', 'Finish']);
+      expect(page).to.include(`<a href="/groups/${g.id}">Envelope ${g.id}</a>, step 1`);
     });
   });
 }
