@@ -69,6 +69,11 @@ export interface Config {
   readonly auditDays: number;
   /** Notifications: mail, webhooks and their outbox (see notify-config.ts). */
   readonly notify: NotifyConfig;
+  /**
+   * A bearer token that may read GET /metrics (a scraper's, `DOCKET_METRICS_TOKEN`); at
+   * least 16 characters. Default none: administrators only.
+   */
+  readonly metricsToken: string | null;
 }
 
 export const FILE_STORE_KINDS = ['database', 'folder'] as const;
@@ -174,6 +179,13 @@ export function parseDatabaseUrl(raw: string): DatabaseConfig {
   };
 }
 
+function metricsToken(env: NodeJS.ProcessEnv): string | null {
+  const t = env.DOCKET_METRICS_TOKEN;
+  if (!t) return null;
+  if (t.length < 16 || /\s/.test(t)) throw new ConfigError('DOCKET_METRICS_TOKEN must be at least 16 characters, without spaces');
+  return t;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const database = parseDatabaseUrl(env.DATABASE_URL || 'sqlite:db/docket.sqlite3');
   const amqpUrl: string | null = env.AMQP_URL || null;
@@ -235,5 +247,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     fileStore: fileStoreKind(env, database),
     maxUploadBytes: int(env, 'DOCKET_MAX_UPLOAD_MB', 512, 1, 1024 * 1024) * 1024 * 1024,
     notify: loadNotifyConfig(env),
+    metricsToken: metricsToken(env),
   });
 }

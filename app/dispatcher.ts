@@ -15,6 +15,9 @@ const DISPATCH_GRACE_MS = 3000;
 const PUBLISH_TIMEOUT_MS = 2000;
 
 export class Dispatcher {
+  /** Jobs this process's dispatcher published again since it started (GET /metrics). */
+  republished = 0;
+
   constructor(
     private readonly db: Db,
     private readonly transport: Transport | null,
@@ -74,6 +77,7 @@ export class Dispatcher {
     const items = await store.undispatched(this.db, now, now - DISPATCH_GRACE_MS, limit);
     if (items.length === 0) return 0;
     const done = await this.dispatch(items);
+    this.republished += done.length;
     if (done.length) this.log.info(`dispatched ${done.length} waiting job(s)`);
     return done.length;
   }

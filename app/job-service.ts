@@ -14,6 +14,7 @@ import type { Db } from './db.js';
 import { createFileStore, type FileStore } from './files/index.js';
 import { BadRequestError, ConflictError, NotFoundError } from './errors.js';
 import { JobCleanup } from './job-cleanup.js';
+import { afterEnded, afterRetried } from './groups/chains.js';
 import type { Logger } from './logger.js';
 import { assertMayRun, mayJoin } from './policy.js';
 import { findJoinable } from './store/job-unique.js';
@@ -25,7 +26,7 @@ import { requestSubscriptions } from './notify/subscribe.js';
 import { listTasks, requireTask, validateParams } from './tasks/index.js';
 import type { Transport } from './transports/transport.js';
 import { WorkerPresence } from './worker-presence.js';
-import { PRIORITIES, type Job, type NewJob } from './types.js';
+import { PRIORITIES, type Job, type NewJob, type ProgressStep } from './types.js';
 
 export interface EnqueueResult {
   job: Job;
@@ -167,7 +168,7 @@ export class JobService {
     items: Array<{ job: Pick<Job, 'id' | 'attempt'>; result: { summary?: string; file?: { stored: string; downloadName: string }; objectRef?: string } }>,
     workerId: string,
   ): Promise<Set<number>> {
-    return store.completeJobs(
+    const done = await store.completeJobs(
       this.db,
       items.map(({ job, result }) => ({
         id: job.id,
@@ -180,6 +181,8 @@ export class JobService {
       this.now(),
       workerId,
     );
+    await afterEnded(this, items.filter((i) => done.has(i.job.id)).map((i) => i.job));
+    return done;
   }
 
   /**
@@ -203,6 +206,7 @@ export class JobService {
         current.cancelRequestedBy,
         `cancelled by ${current.cancelRequestedBy}${f.lost ? ' (its worker was lost)' : ''}`,
       );
+      if (ok) await afterEnded(this, [job]);
       return ok ? 'cancelled' : 'stale';
     }
     const attemptsLeft = current.attempt < current.maxAttempts;
@@ -229,6 +233,7 @@ export class JobService {
         ? `${f.message} (attempt ${current.attempt} of ${current.maxAttempts}; no attempts left)`
         : f.message;
     const ok = await store.finishJob(this.db, job.id, job.attempt, { status: 'failed', error: reason }, now, actor, reason);
+    if (ok) await afterEnded(this, [job]);
     if (ok && (await this.pauseOnFailure())) {
       await this.setPaused(true, `paused automatically: job ${job.id} failed`);
       this.log.warn(`processing paused automatically after job ${job.id} failed`);
@@ -254,7 +259,9 @@ export class JobService {
 
   /** A cancelled running job, once its child has stopped. */
   async finishCancelled(job: Pick<Job, 'id' | 'attempt'>, by: string): Promise<boolean> {
-    return store.finishJob(this.db, job.id, job.attempt, { status: 'cancelled' }, this.now(), by, `cancelled by ${by}`);
+    const ok = await store.finishJob(this.db, job.id, job.attempt, { status: 'cancelled' }, this.now(), by, `cancelled by ${by}`);
+    if (ok) await afterEnded(this, [job]);
+    return ok;
   }
 
   async progress(
@@ -262,8 +269,9 @@ export class JobService {
     current: number | null,
     total: number | null,
     text: string | null,
+    steps?: ProgressStep[],
   ): Promise<boolean> {
-    return store.setProgress(this.db, job.id, job.attempt, { current, total, text: capOptional(text, TEXT_LIMITS.progressText) });
+    return store.setProgress(this.db, job.id, job.attempt, { current, total, text: capOptional(text, TEXT_LIMITS.progressText), steps });
   }
 
   /** Several chunks of output at once, in order, in one transaction; false for a stale attempt. */
@@ -288,7 +296,10 @@ export class JobService {
     // A running job may go back to queued between the two updates (retried, recovered
     // from a lost worker, handed back): then the first one matches on the next round.
     for (let round = 0; ; round++) {
-      if (await store.cancelQueued(this.db, id, this.now(), actor)) return 'cancelled';
+      if (await store.cancelQueued(this.db, id, this.now(), actor)) {
+        await afterEnded(this, [{ id }]);
+        return 'cancelled';
+      }
       if (await store.requestCancel(this.db, id, this.now(), actor)) return 'cancel-requested';
       const job = await this.get(id);
       if (job.status === 'running' && job.cancelRequestedBy) return 'cancel-requested';
@@ -305,6 +316,7 @@ export class JobService {
       throw new ConflictError(`job ${id} is ${job.status}; only failed or cancelled jobs can be retried`);
     }
     await this.dispatch([{ id, task: job.task, priority: job.priority, attempt: job.attempt }]);
+    await afterRetried(this, job);
     return this.get(id);
   }
 

@@ -1,3 +1,4 @@
+import { advancePendingChains } from './groups/chains.js';
 import type { JobService } from './job-service.js';
 import { reapExpired, recoverWorkers } from './recovery.js';
 import { Retention } from './retention.js';
@@ -77,6 +78,8 @@ export class Maintenance {
       const dbSettled = this.dbBackSince === null || Date.now() - this.dbBackSince > s.config.heartbeatMs * 2 + 500;
       if (full && dbSettled) await reapExpired(s);
       if (full) this.notifier.kick();
+      // A chain whose step ended in a process that died before releasing the next one.
+      if (full) await advancePendingChains(s);
       // Expired sessions and failed-login counts go on a timer, not only at a login: the
       // tables would otherwise grow for as long as nobody logs in.
       if (Date.now() - this.lastPrune >= PRUNE_MS) {

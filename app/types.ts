@@ -110,6 +110,26 @@ export interface Job {
   cancelRequestedBy: string | null;
   outputBytes: number;
   outputTruncated: boolean;
+  /** The group (envelope) the job belongs to, and its place in it (0, 1, ...). */
+  groupId: number | null;
+  groupSeq: number | null;
+  /** The steps its task reported (see app/steps.ts), or null for a task without steps. */
+  progressSteps: ProgressStep[] | null;
+}
+
+/**
+ * One step of a job's progress, as Swift's `ProgressSteps` has them: a label, a status
+ * (0 waiting, 1 active, 2 done: Swift's `StepStatus`), an extra line ("Working on row
+ * 3,000 / 12,000") and when it started and ended (ms).
+ */
+export interface ProgressStep {
+  label: string;
+  status: 0 | 1 | 2;
+  extra: string | null;
+  current: number | null;
+  total: number | null;
+  startedAt: number | null;
+  finishedAt: number | null;
 }
 
 /** The light columns the jobs page and lists need (no params, no output). */

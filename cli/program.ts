@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerGroupCommands } from './commands/groups.js';
 import { registerJobCommands } from './commands/jobs.js';
 import { registerQueueCommands } from './commands/queue.js';
 import { registerRunCommands } from './commands/run.js';
@@ -27,6 +28,7 @@ export function buildProgram(io: CliIO): Command {
   registerTokenCommands(program, io);
   registerRunCommands(program, io);
   registerJobCommands(program, io);
+  registerGroupCommands(program, io);
   registerQueueCommands(program, io);
   registerAuditCommands(program, io);
   return program;

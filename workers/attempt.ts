@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import type { JobService } from '../app/job-service.js';
 import type { Logger } from '../app/logger.js';
-import type { Job } from '../app/types.js';
+import type { Job, ProgressStep } from '../app/types.js';
 import { decideOutcome, endedCleanly, slotFate, type Reply, type Verdict } from './outcome.js';
 import { OutputCapture } from './output.js';
 import type { ChildPool, ChildStream, Slot, Tenant } from './pool.js';
@@ -49,7 +49,7 @@ export class Attempt implements Tenant {
   recorded: Promise<void> = Promise.resolve();
   private outputIn = false;
   private timers: NodeJS.Timeout[] = [];
-  private progress: { current: number | null; total: number | null; text: string | null } | null = null;
+  private progress: { current: number | null; total: number | null; text: string | null; steps?: ProgressStep[] } | null = null;
   private progressTimer: NodeJS.Timeout | null = null;
   private settle!: () => void;
 
@@ -121,7 +121,9 @@ export class Attempt implements Tenant {
 
   message(m: Exclude<ChildMessage, { type: 'ready' }>): void {
     if (m.type === 'progress') {
-      this.progress = { current: m.current, total: m.total, text: m.text };
+      // Steps stay with the progress until the next step list: a plain report between two
+      // step reports must not drop them from the throttled write.
+      this.progress = { current: m.current, total: m.total, text: m.text, steps: m.steps ?? this.progress?.steps };
       this.progressTimer ??= setTimeout(() => {
         this.progressTimer = null;
         void this.writeProgress();
@@ -239,7 +241,7 @@ export class Attempt implements Tenant {
     const p = this.progress;
     if (!p) return;
     this.progress = null;
-    await this.ctx.service.progress(this.job, p.current, p.total, p.text).catch(() => undefined);
+    await this.ctx.service.progress(this.job, p.current, p.total, p.text, p.steps).catch(() => undefined);
   }
 
   private retry<T>(fn: () => Promise<T>): Promise<T> {

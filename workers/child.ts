@@ -17,6 +17,7 @@ import { createFileStore, type FileStore } from '../app/files/index.js';
 import { getHandler, registerExtraHandlers } from './tasks/index.js';
 import type { ChildMessage, ParentMessage } from './protocol.js';
 import { sentinel } from './protocol.js';
+import { StepTracker } from './steps.js';
 
 // Output goes to the worker as it is printed. A pipe's writes are asynchronous once it is
 // full: a task that prints in a loop without yielding would pile its whole output up in
@@ -95,6 +96,13 @@ async function run(msg: Extract<ParentMessage, { type: 'run' }>): Promise<void> 
   try {
     if (!def) throw new Error(`this worker has no handler for task "${msg.job.task}"`);
     let lastProgress = 0;
+    const tracker = new StepTracker();
+    let lastStep: string | null = null;
+    const sendSteps = () => {
+      const active = tracker.active();
+      const text = active ? (active.extra ? `${active.label}: ${active.extra}` : active.label) : null;
+      send({ type: 'progress', jobId: msg.job.id, current: active?.current ?? null, total: active?.total ?? null, text, steps: tracker.steps });
+    };
     const result = await def.run({
       jobId: msg.job.id,
       attempt: msg.job.attempt,
@@ -114,6 +122,19 @@ async function run(msg: Extract<ParentMessage, { type: 'run' }>): Promise<void> 
         if (!final && now - lastProgress < 100) return;
         lastProgress = now;
         send({ type: 'progress', jobId: msg.job.id, current: cur, total, text });
+      },
+      steps(labels) {
+        tracker.declare(labels);
+        sendSteps();
+      },
+      step(label, detail = {}) {
+        const s = tracker.step(label, detail);
+        // A new step always goes out; the detail of the same step at most ten times a second.
+        const now = Date.now();
+        if (s.label === lastStep && now - lastProgress < 100) return;
+        lastStep = s.label;
+        lastProgress = now;
+        sendSteps();
       },
     });
     reply = { type: 'done', jobId: msg.job.id, result: result ?? {}, rss: 0 };

@@ -1,4 +1,5 @@
 /** Messages between a worker and its child processes (over Node's IPC channel). */
+import type { ProgressStep } from '../app/types.js';
 import type { TaskResult } from './tasks/types.js';
 
 export type ParentMessage =
@@ -11,7 +12,15 @@ export type ParentMessage =
 
 export type ChildMessage =
   | { type: 'ready'; pid: number }
-  | { type: 'progress'; jobId: number; current: number | null; total: number | null; text: string | null }
+  | {
+      type: 'progress';
+      jobId: number;
+      current: number | null;
+      total: number | null;
+      text: string | null;
+      /** The whole step list, when the task reports steps (workers/steps.ts). */
+      steps?: ProgressStep[];
+    }
   | { type: 'done'; jobId: number; result: TaskResult; rss: number }
   | {
       type: 'error';

@@ -88,7 +88,7 @@ export async function claimBatch(
     const { affected } = await q(
       `update jobs set status = 'running', attempt = attempt + 1, worker_id = ?, lease_expires_at = ?,
          started_at = ?, finished_at = null, error = null,
-         progress_current = null, progress_total = null, progress_text = null
+         progress_current = null, progress_total = null, progress_text = null, progress_steps = null
        where id in (${marks(unique.length)}) and status = 'queued' and (run_after is null or run_after <= ?)`,
       [workerId, now + leaseMs, now, ...unique, now],
     );

@@ -23,7 +23,7 @@ export interface InsertJob {
 }
 
 /** The `jobs` row of a new, queued job. */
-function jobRow(j: InsertJob): Row {
+export function jobRow(j: InsertJob): Row {
   return {
     task: j.task,
     params: JSON.stringify(j.params),

@@ -2,9 +2,20 @@
  * A `jobs` row as the code sees it: the full job, or the light summary of the jobs page.
  */
 import type { Row } from './raw.js';
-import type { Job, JobOrigin, JobStatus, JobSummary } from '../types.js';
+import type { Job, JobOrigin, JobStatus, JobSummary, ProgressStep } from '../types.js';
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+/** A stored step list; anything unreadable counts as none (progress is a hint). */
+function parseSteps(v: unknown): ProgressStep[] | null {
+  if (typeof v !== 'string' || v === '') return null;
+  try {
+    const steps = JSON.parse(v) as unknown;
+    return Array.isArray(steps) ? (steps as ProgressStep[]) : null;
+  } catch {
+    return null;
+  }
+}
 
 export function rowToJob(r: Row): Job {
   return {
@@ -37,6 +48,9 @@ export function rowToJob(r: Row): Job {
     cancelRequestedBy: (r.cancel_requested_by as string | null) ?? null,
     outputBytes: Number(r.output_bytes ?? 0),
     outputTruncated: Boolean(Number(r.output_truncated ?? 0)),
+    groupId: num(r.group_id),
+    groupSeq: num(r.group_seq),
+    progressSteps: parseSteps(r.progress_steps),
   };
 }
 

@@ -3,6 +3,8 @@
  * line, why a queued job waits. Pages and API use the same functions, so they say the
  * same things.
  */
+import { JOB_STATUS_CODES } from '../groups/status.js';
+import { stepsOf, stepsText } from '../steps.js';
 import { isoUtc } from '../dates.js';
 import { formatDate, jobInfo, jobUser } from '../export.js';
 import { canCancel, canDiscard, canRetry, type Actor } from '../policy.js';
@@ -206,6 +208,7 @@ export function jobJson(j: JobSummary | Job, q: QueueState | null = null) {
   };
   if (!full) return base;
   const job = j as Job;
+  const steps = stepsOf(job);
   return {
     ...base,
     params: job.params,
@@ -215,6 +218,10 @@ export function jobJson(j: JobSummary | Job, q: QueueState | null = null) {
     resultName: job.resultName,
     outputBytes: job.outputBytes,
     outputTruncated: job.outputTruncated,
+    statusCode: JOB_STATUS_CODES[job.status],
+    group: job.groupId === null ? null : { id: job.groupId, step: (job.groupSeq ?? 0) + 1, link: `/api/groups/${job.groupId}` },
+    steps: steps?.map((s) => ({ label: s.label, status: s.status, statusWord: s.statusWord, extra: s.extra, current: s.current, total: s.total, runningMs: s.runningMs })) ?? null,
+    stepsText: stepsText(steps),
   };
 }
 
@@ -233,6 +240,7 @@ export const viewHelpers = {
   formatDuration,
   durationOf,
   progressOf,
+  stepsOf,
   taskTitle,
   jobUser,
   recordLink,

@@ -12,7 +12,10 @@ import { archiveRoutes } from './archive-routes.js';
 import { apiRoutes } from './api.js';
 import { authRoutes, loadUser, type LoginLimits } from './auth.js';
 import { errorHandler, notFound } from './error-handler.js';
+import { groupApiRoutes } from './group-api.js';
+import { groupPages } from './group-pages.js';
 import { healthHandler } from './health.js';
+import { metricsHandler } from './metrics.js';
 import { isApi, loggedUrl, one } from './http.js';
 import { jobsRoutes } from './jobs-pages.js';
 import { JOB_CREATING_POSTS, jobRateLimit } from './job-rate-limit.js';
@@ -177,8 +180,11 @@ export async function createWebApp(ctx: Context, opts: WebOptions = {}): Promise
   if (jobLimit) app.post(JOB_CREATING_POSTS, jobLimit);
 
   app.use(authRoutes(ctx, secret, opts.login));
+  app.get('/metrics', metricsHandler(ctx));
+  app.use('/api/groups', groupApiRoutes(ctx));
   app.use('/api', apiRoutes(ctx));
   app.use(profileRoutes(ctx));
+  app.use(groupPages(ctx));
   app.use(jobsRoutes(ctx));
   app.use(adminRoutes(ctx));
   app.use(archiveRoutes(ctx));

@@ -11,6 +11,7 @@ import * as m20261129023000 from './20261129023000_import_checkpoints_translatio
 import * as m20261129030000 from './20261129030000_outbox.js';
 import * as m20261129040000 from './20261129040000_audit.js';
 import * as m20261129040100 from './20261129040100_jobs_finished_index.js';
+import * as m20261129050000 from './20261129050000_groups.js';
 
 /**
  * The migrations, in order. Append-only: a released migration is never edited.
@@ -30,6 +31,7 @@ const migrations: Array<[string, Knex.Migration]> = [
   ['20261129030000_outbox', m20261129030000],
   ['20261129040000_audit', m20261129040000],
   ['20261129040100_jobs_finished_index', m20261129040100],
+  ['20261129050000_groups', m20261129050000],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Knex.Migration]> = {

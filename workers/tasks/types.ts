@@ -12,6 +12,16 @@ export interface TaskContext {
   db(): Db;
   /** Report progress: `current` of `total` (Gearman's numerator/denominator) and a step text. */
   progress(current: number | null, total?: number | null, text?: string | null): void;
+  /**
+   * Declares the task's steps to come, each shown as waiting (Swift's `ProgressSteps`).
+   * Optional, like `step`, so that a context made by hand (a benchmark, a test) needs neither.
+   */
+  steps?(labels: string[]): void;
+  /**
+   * Makes `label` the active step (the ones before it done), with its sub-steps:
+   * `ctx.step('Import rows', { current: 3000, total: 12000, text: 'Working on row 3,000 / 12,000' })`.
+   */
+  step?(label: string, detail?: { current?: number | null; total?: number | null; text?: string | null }): void;
   /** This host's results folder: files of jobs from before the file store, and scratch space. */
   readonly resultsDir: string;
   /** A file of the store (an upload the job's params name), streamed; NotFoundError if gone. */

@@ -139,6 +139,8 @@ class CsvImport {
   async run(): Promise<TaskResult> {
     const o = this.opts;
     if (o.limit) await this.rows.resolveLimit(this.db, o.limit);
+    this.ctx.steps?.(['Check the file', 'Import rows', 'Report']);
+    this.ctx.step?.('Check the file');
     this.ctx.progress(0, null, 'checking the file');
     this.total = await this.file.check(this.db, o.onError === 'fail');
     console.log(
@@ -151,7 +153,9 @@ class CsvImport {
     // The header's warnings head the report: an ignored column is the first thing to check.
     for (const w of this.file.warnings) console.log(`Warning: ${w}.`);
     await this.resume();
-    this.ctx.progress(this.committed.rows, this.total, `row ${this.committed.rows} of ${this.total}`);
+    const done = this.committed.rows;
+    this.ctx.step?.('Import rows', { current: done, total: this.total, text: `Working on row ${done} / ${this.total}` });
+    this.ctx.progress(done, this.total, `row ${done} of ${this.total}`);
     const reader = await this.file.open();
     let batch: CsvRecord[] = [];
     try {
@@ -169,6 +173,7 @@ class CsvImport {
       if (err instanceof CsvFileError) throw new UnrecoverableError(`${err.message}. ${this.committedSoFar()}`);
       throw err;
     }
+    this.ctx.step?.('Report');
     this.report();
     await deleteImportCheckpoint(this.db, this.ctx.jobId);
     await this.removeUpload();
@@ -227,6 +232,7 @@ class CsvImport {
     this.committed.add(out.counts);
     if (out.lines.length) process.stdout.write(out.lines.join(''));
     this.ctx.progress(this.committed.rows, this.total, `row ${this.committed.rows} of ${this.total}`);
+    this.ctx.step?.('Import rows', { current: this.committed.rows, total: this.total, text: `Working on row ${this.committed.rows} / ${this.total}` });
   }
 
   private committedSoFar(): string {

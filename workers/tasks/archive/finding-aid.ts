@@ -25,6 +25,8 @@ export const findingAid: TaskDefinition = {
   ...findingAidSpec,
   async run(ctx) {
     const db = ctx.db();
+    ctx.steps?.(['Read the hierarchy', 'Render', 'Store']);
+    ctx.step?.('Read the hierarchy');
     const root = await describedBy(db, ctx.params.description);
     if (root.parentId !== null) {
       throw new UnrecoverableError(
@@ -47,6 +49,7 @@ export const findingAid: TaskDefinition = {
       `Generating the ${publicOnly ? 'public' : 'private'} ${model === 'full-details' ? 'full details' : 'inventory summary'} ` +
         `finding aid of ${label(root)} as ${format.toUpperCase()}`,
     );
+    ctx.step?.('Render');
     ctx.progress(0, null, 'writing');
     try {
       const count = await buildFindingAid({
@@ -57,8 +60,12 @@ export const findingAid: TaskDefinition = {
         root,
         nodes: walkTree(db, root, { publishedOnly: publicOnly }),
         signal: ctx.signal,
-        onProgress: (n) => ctx.progress(n, null, `${n} descriptions written`),
+        onProgress: (n) => {
+          ctx.progress(n, null, `${n} descriptions written`);
+          ctx.step?.('Render', { current: n, text: `${n} descriptions written` });
+        },
       });
+      ctx.step?.('Store');
       const file = await ctx.putResult(createReadStream(path), downloadName, format === 'pdf' ? 'application/pdf' : 'application/rtf');
       await setFindingAid(db, root.id, {
         status: 'generated',
