@@ -10,6 +10,8 @@ import { PUBLIC_DIR, VIEWS_DIR } from '../paths.js';
 import { adminRoutes } from './admin-pages.js';
 import { archiveRoutes } from './archive-routes.js';
 import { apiRoutes } from './api.js';
+import { bulkRoutes } from './bulk-pages.js';
+import { queueApiRoutes } from './queue-routes.js';
 import { authRoutes, loadUser, type LoginLimits } from './auth.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { healthHandler } from './health.js';
@@ -177,8 +179,10 @@ export async function createWebApp(ctx: Context, opts: WebOptions = {}): Promise
   if (jobLimit) app.post(JOB_CREATING_POSTS, jobLimit);
 
   app.use(authRoutes(ctx, secret, opts.login));
+  app.use('/api', queueApiRoutes(ctx));
   app.use('/api', apiRoutes(ctx));
   app.use(profileRoutes(ctx));
+  app.use(bulkRoutes(ctx));
   app.use(jobsRoutes(ctx));
   app.use(adminRoutes(ctx));
   app.use(archiveRoutes(ctx));

@@ -319,7 +319,12 @@ for (const backend of backends()) {
       expect(page.text).to.include('<strong>Processing is paused</strong> (paused by admin)');
       expect(page.text).not.to.include('Resume processing'); // archivists cannot resume
       expect((await admin.get('/jobs')).text).to.include('Resume processing');
-      expect((await admin.post('/queue/resume')).status).to.equal(303);
+      // Resuming asks first, naming how many queued jobs would start.
+      const ask = await admin.post('/queue/resume');
+      expect(ask.status).to.equal(200);
+      expect(ask.text).to.match(/Resume processing\?[\s\S]*\d+ queued jobs? starts? in turn/);
+      expect(await web.ctx.service.isPaused()).to.equal(true);
+      expect((await admin.post('/queue/resume', { confirm: 'yes' })).status).to.equal(303);
       expect(await web.ctx.service.isPaused()).to.equal(false);
       expect((await alice.get('/jobs')).text).not.to.include('Processing is paused');
     });
