@@ -22,7 +22,7 @@
 
   document.addEventListener('change', function (event) {
     var t = event.target;
-    if (!(t instanceof HTMLInputElement)) return;
+    if (!t || t.tagName !== 'INPUT') return;
     if (t.id === 'bulk-all') {
       rowBoxes(document).forEach(function (b) { b.checked = t.checked; });
     } else if (t.classList.contains('bulk-select')) {
