@@ -74,7 +74,7 @@ for (const backend of backends().filter((b) => b.transport === 'db')) {
       expect(page.text).to.include('<form method="post" action="/jobs/bulk" id="bulk-form"');
       expect(page.text).to.match(new RegExp(`<input type="checkbox" name="id" value="${j.id}" form="bulk-form" id="select-${j.id}" class="bulk-select" aria-label="Select Echo \\(web tests\\), job ${j.id}">`));
       expect(page.text).to.include(`<input type="hidden" name="page_id" value="${j.id}">`);
-      expect(page.text).to.match(/<input type="checkbox" name="all" value="page" id="bulk-all">\s*<label for="bulk-all">Select all \d+ on this page<\/label>/);
+      expect(page.text).to.match(/<input type="checkbox" name="all" value="page" id="bulk-all">\s*<label for="bulk-all">Select all<span class="wide-only"> \d+ on this page<\/span><\/label>/);
       expect(page.text).not.to.include('Retry all failed'); // administrators only
       await web.ctx.service.cancel(j.id, 'test');
     });
