@@ -21,6 +21,7 @@ export const AUDIT_ACTIONS = {
   'queue.pause': 'paused processing',
   'queue.resume': 'resumed processing',
   'queue.clear': 'cancelled every queued job',
+  'queue.pause-on-failure': 'switched pause on failure',
   'user.password': 'changed a password',
   'token.create': 'created an API token',
   'token.revoke': 'revoked an API token',

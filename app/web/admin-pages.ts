@@ -1,18 +1,17 @@
 /**
- * Administrators' pages: the workers, the queue's pause switch, (token-pages.ts) the API
+ * Administrators' pages: the workers and what they did, (queue-routes.ts) the queue's switches, (token-pages.ts) the API
  * tokens and (audit-pages.ts) the audit trail.
  */
 import express, { type Request, type Response } from 'express';
-import { auditRequest } from '../audit.js';
 import type { Context } from '../context.js';
 import { secondsUtc } from '../dates.js';
+import { waitingByTask, workerTallies } from '../store/worker-jobs.js';
 import { listWorkers } from '../store/workers.js';
-import type { User } from '../types.js';
 import { requireAdmin } from './auth.js';
-import { bodyValue, localPath } from './http.js';
-import { forgetQueueState, queueState } from './jobs-query.js';
-import { formatDuration } from './present.js';
-import { flash, render, saveAndRedirect } from './render.js';
+import { queueState } from './jobs-query.js';
+import { formatDuration, isoDate, taskTitle } from './present.js';
+import { render } from './render.js';
+import { queuePageRoutes, queueStatus } from './queue-routes.js';
 import { auditRoutes } from './audit-pages.js';
 import { tokenRoutes } from './token-pages.js';
 
@@ -20,19 +19,31 @@ export function adminRoutes(ctx: Context): express.Router {
   const router = express.Router();
   router.use(tokenRoutes(ctx));
   router.use(auditRoutes(ctx));
+  router.use(queuePageRoutes(ctx));
 
   router.get('/workers', requireAdmin, async (_req: Request, res: Response) => {
     const now = Date.now();
     const workers = await listWorkers(ctx.db, now, ctx.config.heartbeatMs);
-    const queue = await queueState(ctx);
+    const [queue, status, tallies, waiting] = await Promise.all([
+      queueState(ctx),
+      queueStatus(ctx),
+      workerTallies(ctx.db, workers.map((w) => w.id)),
+      waitingByTask(ctx.db),
+    ]);
     render(res, 'workers', {
       title: 'Workers',
       queue,
+      status,
+      // By title, as the jobs page names them; the name stays for the CLI's sake.
+      tasks: waiting
+        .map((t) => ({ ...t, title: taskTitle(t.task), waitingFor: formatDuration(now - t.oldestAt), oldestIso: isoDate(t.oldestAt) }))
+        .sort((x, y) => x.title.localeCompare(y.title)),
       transport: { kind: ctx.transport.kind, state: ctx.transport.state(), error: ctx.transport.lastError() },
       workers: workers.map((w) => {
         const lost = w.state === 'lost';
         return {
           ...w,
+          tally: tallies.get(w.id) ?? { completed: 0, failed: 0, current: [] },
           stateLabel: w.state === 'active' ? 'Active' : lost ? `Lost since ${secondsUtc(w.lastHeartbeatAt)} UTC (no heartbeat)` : 'Stopped',
           // A lost worker runs nothing: its last count is stale, and its jobs are
           // recovered (retried or failed) once their leases run out.
@@ -43,26 +54,6 @@ export function adminRoutes(ctx: Context): express.Router {
         };
       }),
     });
-  });
-
-  router.post('/queue/pause', requireAdmin, async (req: Request, res: Response) => {
-    const actor = req.user as User;
-    await ctx.service.setPaused(true, `paused by ${actor.username}`);
-    forgetQueueState(ctx);
-    ctx.log.info(`processing paused by ${actor.username}`);
-    await auditRequest(ctx, req, 'queue.pause', null);
-    flash(req, 'info', 'Processing is paused: running jobs finish, no new job starts.');
-    await saveAndRedirect(req, res, localPath(bodyValue(req, 'back'), '/jobs'));
-  });
-
-  router.post('/queue/resume', requireAdmin, async (req: Request, res: Response) => {
-    const actor = req.user as User;
-    await ctx.service.setPaused(false, '');
-    forgetQueueState(ctx);
-    ctx.log.info(`processing resumed by ${actor.username}`);
-    await auditRequest(ctx, req, 'queue.resume', null);
-    flash(req, 'info', 'Processing is resumed.');
-    await saveAndRedirect(req, res, localPath(bodyValue(req, 'back'), '/jobs'));
   });
 
   return router;

@@ -9,12 +9,13 @@ import express, { type Request, type Response } from 'express';
 import { auditRequest } from '../audit.js';
 import type { Context } from '../context.js';
 import type { EnqueueResult } from '../job-service.js';
-import { BadRequestError, ConflictError, NotFoundError } from '../errors.js';
-import { canCancel, canRetry, isAdmin, listScope } from '../policy.js';
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
+import { canAdminister, canCancel, canRetry, isAdmin, listScope } from '../policy.js';
 import { EMPTY_PAGE, listJobs, summarize } from '../store/job-list.js';
 import { eventsPage } from '../store/job-events.js';
 import { STATUS_LABELS, type PriorityName, type User } from '../types.js';
 import { multipartJob } from './api-upload.js';
+import { bulkAct, failedFor, bulkText, parseBulkAction, parseBulkIds } from './bulk.js';
 import { requireUser } from './auth.js';
 import { chunkCursorParam, jobIdParam, queryValue, sendJsonWithEtag } from './http.js';
 import { assertMayDiscard, assertMayRetryTask, filterQuery, listQueryFor, PAGE_SIZE, parseJobFilter, queueState, visibleJob } from './jobs-query.js';
@@ -110,6 +111,28 @@ export function apiRoutes(ctx: Context): express.Router {
       webhooks,
     });
   }
+
+  // Several jobs at once, by ids or (administrators) every failed job: each job is
+  // checked as its single action is; the ones refused are listed in `skipped` with why.
+  router.post('/jobs/bulk', async (req: Request, res: Response) => {
+    const actor = req.user as User;
+    const body = req.body as Record<string, unknown> | undefined;
+    if (!body || typeof body !== 'object' || Array.isArray(body) || !req.is('application/json')) {
+      throw new BadRequestError('send a JSON object: {"action": "cancel" | "retry" | "clear", "ids": [12, 13]} or {"action": "retry", "all": "failed"}');
+    }
+    const action = parseBulkAction(body.action);
+    let ids: number[];
+    if (body.all !== undefined) {
+      if (body.all !== 'failed' || action === 'cancel') throw new BadRequestError('"all" takes "failed", with the action retry or clear');
+      if (!canAdminister(actor)) throw new ForbiddenError('only administrators act on every failed job');
+      ids = (await failedFor(ctx, actor, action)).ids;
+    } else {
+      if (!Array.isArray(body.ids) || body.ids.length === 0) throw new BadRequestError('ids must be a list of one or more job numbers');
+      ids = parseBulkIds(body.ids);
+    }
+    const result = await bulkAct(ctx, req, actor, action, ids);
+    res.json({ ...result, message: bulkText(result) });
+  });
 
   router.get('/jobs/:id', async (req: Request, res: Response) => {
     const job = await visibleJob(ctx, req.user as User, jobIdParam(req.params.id));

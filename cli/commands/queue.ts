@@ -158,6 +158,7 @@ export function registerQueueCommands(program: Command, io: CliIO): void {
         async (ctx, [v]) => {
           const value = onOff(v);
           await setSetting(ctx.db, 'pause_on_failure', value === 'on' ? '1' : '0');
+          await recordAudit(ctx.db, ctx.log, { actor: COMMAND_LINE, action: 'queue.pause-on-failure', detail: value });
           io.out(`pause on failure: ${value}\n`);
           return 0;
         },

@@ -214,10 +214,12 @@
         // A dialog opened while the list was loading: do not change the page under it.
         if (paused() && !manual) return;
         var before = rowStates(results);
+        var picked = window.DocketBulk ? window.DocketBulk.picked(results) : [];
         var key = focusKey(document.activeElement, results);
         var x = window.scrollX;
         var y = window.scrollY;
         results.innerHTML = html;
+        if (window.DocketBulk) window.DocketBulk.restore(results, picked);
         localTimes(results);
         updateTabCounts();
         window.scrollTo(x, y);

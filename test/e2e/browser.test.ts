@@ -190,6 +190,34 @@ for (const backend of chosen) {
       await shot('06-cleared');
     });
 
+    it('selects two jobs with their boxes and cancels them together, keeping the selection across an auto refresh', async () => {
+      // A task the in-process worker does not take: the jobs stay queued until cancelled.
+      const one = await web.ctx.service.enqueue({ task: ECHO_TASK, params: {}, user: web.users.admin, origin: 'web' });
+      const two = await web.ctx.service.enqueue({ task: ECHO_TASK, params: {}, user: web.users.admin, origin: 'web' });
+      const other = await web.ctx.service.enqueue({ task: ECHO_TASK, params: {}, user: web.users.admin, origin: 'web' });
+      await page.goto(`${web.base}/jobs?tab=active`);
+      await page.check(`#select-${one.job.id}`);
+      await page.check(`#select-${two.job.id}`);
+      expect(await page.$eval('#bulk-all', (el) => (el as HTMLInputElement).indeterminate)).to.equal(true);
+      // An auto refresh replaces the rows: the boxes stay ticked.
+      await page.click('#refresh-link');
+      await page.waitForFunction(() => (document.getElementById('refresh-announcer')?.textContent ?? '') !== '');
+      expect(await page.isChecked(`#select-${one.job.id}`)).to.equal(true);
+      expect(await page.isChecked(`#select-${other.job.id}`)).to.equal(false);
+      await shot('06b-bulk-selected');
+      const [posted] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith('/jobs/bulk') && r.request().method() === 'POST'),
+        page.click('#bulk-form button[value=cancel]'),
+      ]);
+      expect(posted.status()).to.equal(303);
+      await page.waitForLoadState('load');
+      expect(await page.textContent('.flash')).to.equal('2 jobs cancelled.');
+      expect((await web.ctx.service.get(one.job.id)).status).to.equal('cancelled');
+      expect((await web.ctx.service.get(two.job.id)).status).to.equal('cancelled');
+      expect((await web.ctx.service.get(other.job.id)).status).to.equal('queued');
+      await web.ctx.service.cancel(other.job.id, 'test');
+    });
+
     it('tails a running job’s output live on its details page', async () => {
       const { job } = await web.ctx.service.enqueue({
         task: 'print',

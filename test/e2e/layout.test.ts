@@ -88,6 +88,7 @@ describe('browser: the pages on a phone and a laptop', function () {
         '/jobs/new?task=finding-aid',
         '/jobs/new?task=print',
         '/workers',
+        '/jobs/failed-all?action=clear',
         '/descriptions',
         '/descriptions/import',
         `/descriptions/${slug}`,
@@ -131,9 +132,10 @@ describe('browser: the pages on a phone and a laptop', function () {
             name: inView(tr.querySelector('a[href^="/jobs/"]')),
             status: inView(tr.querySelector('.status')),
             action: inView(tr.querySelector('.actions button')),
+            select: inView(tr.querySelector('input.bulk-select')),
           };
         })()`);
-        expect(seen).to.deep.equal({ name: true, status: true, action: true });
+        expect(seen).to.deep.equal({ name: true, status: true, action: true, select: true });
       });
 
       it('keeps the job page’s history inside the screen', async () => {

@@ -178,7 +178,7 @@ for (const backend of backends().filter((b) => b.transport === 'db')) {
         expect((await alice.post('/jobs/clear-inactive', { confirm: 'yes' })).status).to.equal(303);
         const admin = await loggedIn(web.base, 'admin');
         expect((await admin.post('/queue/pause')).status).to.equal(303);
-        expect((await admin.post('/queue/resume')).status).to.equal(303);
+        expect((await admin.post('/queue/resume', { confirm: 'yes' })).status).to.equal(303);
         await createToken(ctx.db, users.bob.id, 'to revoke');
         const tokenId = Number(((await ctx.db('api_tokens').max({ id: 'id' }).first()) as { id: number }).id);
         await admin.get('/tokens');
