@@ -90,7 +90,7 @@ export async function bulkAct(ctx: Context, req: Request, actor: User, action: B
         await ctx.service.retry(id, actor.username);
         await auditRequest(ctx, req, 'job.retry', `job ${id}`, { detail: 'bulk' });
       } else {
-        await ctx.service.discard(id);
+        await ctx.service.cleanup.discard(id);
         await auditRequest(ctx, req, 'job.discard', `job ${id}`, { detail: `${job.task}, ${job.status}, bulk` });
       }
       result.done.push(id);

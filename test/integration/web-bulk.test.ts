@@ -259,7 +259,7 @@ for (const backend of backends().filter((b) => b.transport === 'db')) {
       const r = await running(web.ctx, web.users.alice, ECHO_TASK);
       const w1 = await queued(web.ctx, web.users.alice, ECHO_TASK);
       const w2 = await queued(web.ctx, web.users.bob, ECHO_TASK);
-      await web.ctx.service.registerWorker({ id: 'web-test-worker', abilities: [ECHO_TASK], concurrency: 2 });
+      await web.ctx.service.presence.register({ id: 'web-test-worker', abilities: [ECHO_TASK], concurrency: 2 });
       const done = Number((await web.ctx.db('jobs').where({ worker_id: 'web-test-worker', status: 'completed' }).count({ n: '*' }).first() as { n: number | string }).n);
       const page = await admin.get('/workers');
       expect(page.status).to.equal(200);
