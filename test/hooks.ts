@@ -6,8 +6,8 @@
  * and then ends the process, so CI gets a red run instead of a stuck one.
  */
 
-/** How long handles may take to finish closing after the last `after` hook (sockets, child exits). */
-const GRACE_MS = 2000;
+/** How long handles may take to finish closing after the last `after` hook (sockets, child exits: seconds on a loaded machine). */
+const GRACE_MS = 10_000;
 /** Time for the reporter to print the failure before the process is ended. */
 const EXIT_DELAY_MS = 1000;
 

@@ -116,9 +116,10 @@ describe('browser: the pages on a phone and a laptop', function () {
         expect(wide).to.deep.equal([]);
       });
 
-      // (On a 640 px tall screen the toolbar and filters fill the first screen; from 390×844 up they do not.)
-      it('shows each job’s name, status and actions in the first screen', async function () {
-        if (size.height < 800) this.skip();
+      // Asked of screens from 390×844 up: on a 640 px tall one the toolbar and filters fill
+      // the first screen, so there the test is not defined at all (rather than skipped).
+      const onTallScreens = size.height >= 800 ? it : (): void => undefined;
+      onTallScreens('shows each job’s name, status and actions in the first screen', async function () {
         await page.goto(`${web.base}/jobs?tab=all`);
         // A string, not a function: the test runner's transpiler would add helpers the page lacks.
         const seen = await page.evaluate(`(() => {

@@ -7,8 +7,9 @@
  */
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse/sync';
 import { RAD_EXPORT_COLUMNS } from '../../app/archive/csv-columns.js';
 import { getDescriptionBySlug, listChildren } from '../../app/archive/descriptions.js';
@@ -77,6 +78,14 @@ for (const backend of targets) {
       const { job } = await ctx.service.enqueue({ task: 'csv-import', params: { file, ...extra }, origin: 'cli', user: null });
       const done = await waitFor(job.id);
       return { job: done, output: await outputOf(ctx, job.id) };
+    }
+
+    /** A job's result, copied out of the file store into a file of its own (readers want a path). */
+    async function storedCopy(job: Job): Promise<string> {
+      const file = await ctx.files.get(job.resultFile!);
+      const path = join(env.config.resultsDir, '..', `copy-${job.id}-${file.name}`);
+      await pipeline(file.stream, createWriteStream(path));
+      return path;
     }
 
     async function runTask(task: string, params: Record<string, unknown>): Promise<Job> {
@@ -180,7 +189,7 @@ for (const backend of targets) {
 
       const exported = await runTask('csv-export', { description: fonds.slug });
       expect(exported.status, exported.error ?? '').to.equal('completed');
-      const path = join(env.config.resultsDir, exported.resultFile!);
+      const path = await storedCopy(exported);
       const rows = parse(readFileSync(path), { columns: false }) as string[][];
       expect(rows[0]).to.deep.equal([...RAD_EXPORT_COLUMNS]);
       expect(rows[1][rows[0].indexOf('radTitleSourceOfTitleProper')]).to.equal('Example Fonds source of title proper');
@@ -193,7 +202,7 @@ for (const backend of targets) {
       expect(aid.status, aid.error ?? '').to.equal('completed');
       let text: string;
       try {
-        text = execFileSync('pdftotext', ['-layout', join(env.config.resultsDir, aid.resultFile!), '-'], { encoding: 'utf8' });
+        text = execFileSync('pdftotext', ['-layout', await storedCopy(aid), '-'], { encoding: 'utf8' });
       } catch (err) {
         if (REQUIRE_SERVICES) throw err;
         return this.skip();
