@@ -76,7 +76,7 @@ export const s11: Scenario = {
   title: 'webhooks at the end of jobs: a worker SIGKILLed after jobs end, a web process while it sends',
   backends: (full) => (full ? [SQLITE_DB, MYSQL_DB, MYSQL_AMQP] : [MYSQL_AMQP]),
   async run(backend, o) {
-    const firstJobs = o.full ? 300 : 45;
+    const firstJobs = o.full ? 300 : 40;
     const burst = o.full ? 100 : 20;
     const workerKills = o.full ? 10 : 3;
     const receiver = await startReceiver(SECRET);
@@ -88,7 +88,7 @@ export const s11: Scenario = {
       DOCKET_NOTIFY_BACKOFF_MS: '200',
     };
     try {
-      return await staged(backend, o, { workers: { count: 3, concurrency: 2 }, extraEnv }, async ({ env, ctx, fleet, started }) => {
+      return await staged(backend, o, { workers: { count: o.full ? 4 : 3, concurrency: 2 }, extraEnv }, async ({ env, ctx, fleet, started }) => {
         const web = await startWeb(env.env);
         webs.push(web.proc);
         const hook = `http://127.0.0.1:${receiver.port}/hook?job=\${JOB_ID}&event=\${EVENT}`;
@@ -101,11 +101,13 @@ export const s11: Scenario = {
         });
 
         // 1. Workers killed between a job's end (its notification queued) and the send.
-        // Paced so that jobs keep ending while replacements start.
-        const first = submit(ctx, firstJobs, o.full ? 10 : 3, make);
-        let firstDoneAt = 0;
-        void first.done.then(() => (firstDoneAt = Date.now()));
-        const kills = await killAfterJobEnds(ctx, fleet!, workerKills, () => firstDoneAt > 0 && Date.now() - firstDoneAt > 10_000);
+        // Jobs keep coming, paced, until the kills are done (replacements start slowly on
+        // a busy machine) and at least `firstJobs` were submitted.
+        const first = submit(ctx, firstJobs * 10, o.full ? 5 : 3, make);
+        const phaseEnd = Date.now() + (o.full ? 300_000 : 90_000);
+        const kills = await killAfterJobEnds(ctx, fleet!, workerKills, () => Date.now() > phaseEnd);
+        while (first.ids.length < firstJobs && Date.now() < phaseEnd) await sleep(100);
+        first.stop();
         await first.done;
 
         // 2. The web process killed while its sweep waits on a slow receiver.
