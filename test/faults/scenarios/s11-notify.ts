@@ -22,7 +22,8 @@ const SLOW_MS = 2500;
 
 /** The process id in an event's actor: a worker id (`host-pid-hex`) or a process (`host:pid`). */
 function pidOf(actor: string): number | null {
-  return pidOfWorker(actor) ?? (/:(\d+)$/.exec(actor) ? Number(/:(\d+)$/.exec(actor)![1]) : null);
+  const m = /:(\d+)$/.exec(actor);
+  return pidOfWorker(actor) ?? (m ? Number(m[1]) : null);
 }
 
 /**
@@ -71,6 +72,10 @@ async function killWebWhileSending(ctx: Context, web: ChildProcess, receiver: Re
   return [];
 }
 
+function stopAll(procs: ChildProcess[]): void {
+  for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+}
+
 export const s11: Scenario = {
   n: 11,
   title: 'webhooks at the end of jobs: a worker SIGKILLed after jobs end, a web process while it sends',
@@ -88,7 +93,9 @@ export const s11: Scenario = {
       DOCKET_NOTIFY_BACKOFF_MS: '200',
     };
     try {
-      return await staged(backend, o, { workers: { count: o.full ? 4 : 3, concurrency: 2 }, extraEnv }, async ({ env, ctx, fleet, started }) => {
+      // The web processes stop before the environment (its database) is dropped.
+      const after = async (): Promise<void> => stopAll(webs);
+      return await staged(backend, o, { workers: { count: o.full ? 4 : 3, concurrency: 2 }, extraEnv, after }, async ({ env, ctx, fleet, started }) => {
         const web = await startWeb(env.env);
         webs.push(web.proc);
         const hook = `http://127.0.0.1:${receiver.port}/hook?job=\${JOB_ID}&event=\${EVENT}`;
@@ -148,7 +155,7 @@ export const s11: Scenario = {
         return rowOf(backend.name, c, started, checks);
       });
     } finally {
-      for (const p of webs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+      stopAll(webs);
       await receiver.close();
     }
   },
