@@ -153,7 +153,13 @@ export class Fleet {
   killWorker(replace = true): boolean {
     const live = this.ready;
     if (live.length === 0) return false;
-    const w = live[Math.floor(Math.random() * live.length)];
+    return this.killPid(live[Math.floor(Math.random() * live.length)].pid, replace);
+  }
+
+  /** SIGKILLs the ready worker `pid` and starts a replacement; false when it is not one. */
+  killPid(pid: number, replace = true): boolean {
+    const w = this.procs.get(pid);
+    if (!w || !w.ready || w.exited) return false;
     this.kills.workers.set(w.pid, Date.now());
     w.proc.kill('SIGKILL');
     if (replace) this.spawnWorker().catch((e: Error) => this.log.write(`replacement failed: ${e.message}\n`));

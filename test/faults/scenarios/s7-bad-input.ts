@@ -13,8 +13,9 @@ import type { Context } from '../../../app/context.js';
 import { TEXT_LIMITS } from '../../../app/store/limits.js';
 import { createToken } from '../../../app/store/tokens.js';
 import { createUser } from '../../../app/store/users.js';
-import { count, persist, ROOT, rowOf, settle, sleep, track, type Check } from '../harness.js';
+import { count, persist, ROOT, rowOf, settle, sleep, type Check } from '../harness.js';
 import { MYSQL_AMQP, SQLITE_DB, staged, SWEEP_ALLOWANCE_MS, type Scenario } from '../scenario.js';
+import { startWeb } from '../web.js';
 
 const GIB = 1024 * 1024 * 1024;
 
@@ -103,33 +104,6 @@ function cli(env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number; st
     let err = '';
     p.stderr!.on('data', (b: Buffer) => (err += b.toString()));
     p.on('exit', (code) => resolve({ code: code ?? -1, stderr: err.split('\n').filter(Boolean) }));
-  });
-}
-
-/** Starts `docket web` on a free port; resolves with the process and its port. */
-function startWeb(env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; port: number }> {
-  return new Promise((resolve, reject) => {
-    const proc = track(
-      spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'docket.ts'), 'web'], {
-        env: { ...env, PORT: '0', HOST: '127.0.0.1', DOCKET_ADMIN_PASSWORD: 'fault-suite-admin' },
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      }),
-    );
-    let errText = '';
-    proc.stderr!.on('data', (b: Buffer) => (errText += b.toString()));
-    const timer = setTimeout(() => reject(new Error('docket web did not start within 60 s')), 60_000);
-    proc.stdout!.on('data', (b: Buffer) => {
-      const m = /listening on http:\/\/[^:]+:(\d+)\//.exec(b.toString());
-      if (m) {
-        clearTimeout(timer);
-        resolve({ proc, port: Number(m[1]) });
-      }
-    });
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`docket web exited (${code}): ${errText.trim().split('\n').pop() ?? ''}`));
-    });
   });
 }
 
