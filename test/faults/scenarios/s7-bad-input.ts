@@ -199,12 +199,13 @@ export const s7: Scenario = {
         for (const until = Date.now() + 30_000; (await ctx.service.get(adminOnly.id)).status !== 'cancelled' && Date.now() < until; ) await sleep(100);
         await http('an archivist retrying her job of an administrators-only task', 403, call(port, 'POST', `/api/jobs/${adminOnly.id}/retry`, { token: archivistToken }));
 
-        // A CSV header of 120,000 unknown columns: the import fails at once with a short
-        // reason (the first few named, the rest counted), recorded as Failed, never
-        // "Running" until its worker is taken for lost.
+        // A CSV header of 120,000 unknown columns, imported with --strict (without it they are
+        // ignored, as AtoM does): the import fails at once with a short reason (the first few
+        // named, the rest counted), recorded as Failed, never "Running" until its worker is
+        // taken for lost.
         const wide = join(tmpdir(), `docket-wide-header-${process.pid}.csv`);
         writeFileSync(wide, `${Array.from({ length: 120_000 }, (_, i) => `unknownColumn${i}`).join(',')}\nx\n`);
-        const { job: wideJob } = await ctx.service.enqueue({ task: 'csv-import', params: { file: wide }, user: null, origin: 'cli' });
+        const { job: wideJob } = await ctx.service.enqueue({ task: 'csv-import', params: { file: wide, strict: true }, user: null, origin: 'cli' });
         let wideNow = await ctx.service.get(wideJob.id);
         for (const until = Date.now() + 60_000; wideNow.status === 'queued' || wideNow.status === 'running'; ) {
           if (Date.now() > until) break;
