@@ -137,6 +137,7 @@ try {
 
 const failures = results.reduce((n, r) => n + r.rows.filter((row) => missed(row).length > 0).length, 0);
 const total = results.reduce((n, r) => n + r.rows.length, 0);
-out(`\n${LEGEND}\n\nfault suite: ${Math.round((Date.now() - t0) / 1000)} s\n${total - failures} passed, ${failures} failed\n`);
+const skipped = results.reduce((n, r) => n + r.rows.filter((row) => row.skipped).length, 0);
+out(`\n${LEGEND}\n\nfault suite: ${Math.round((Date.now() - t0) / 1000)} s\n${total - failures - skipped} passed, ${failures} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
 clearTimeout(watchdog);
 process.exit(failures > 0 ? 1 : 0);
