@@ -22,7 +22,8 @@ export const s10: Scenario = {
       const sub = submit(
         ctx,
         jobs,
-        o.full ? 20 : 10,
+        // Within what the workers take on this machine, so the outage's backlog drains.
+        10,
         () => ({ task: 'fault-probe', params: { ms: 100 + Math.floor(Math.random() * 200), lines: 3 }, origin: 'cli' }),
         (_i, id) => {
           if (down.from && !down.to) whileDown.push(id);
