@@ -49,6 +49,6 @@ export const LEGEND =
   'twice = completed twice; max stuck = longest a job stayed running after its worker (or child) died; ' +
   'stuck = jobs running longer than one lease period plus one sweep (1.5 s) after that; ' +
   're-run = attempts whose work had run to its end before the job ran again (at-least-once; not a target). ' +
-  'Scenarios 8–10 (a RabbitMQ cluster): max stuck = longest a job waited, not counting the outages; stuck = jobs that waited over 60 s; ' +
+  'Scenarios 8–10 (a RabbitMQ cluster): max stuck = longest a job waited, not counting the outages; stuck = jobs that waited over 60 s (9: 90 s, the deficit rule waits 30 s); ' +
   'death→1st = from the fault to the first job completed after it (8: the longest over the kills; 9: from the purge to a job published again; 10: from the cluster back); ' +
   'republished = jobs the lost-message check published again';
