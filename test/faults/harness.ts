@@ -64,10 +64,17 @@ export interface Row {
   seconds: number;
   checks: Check[];
   error?: string;
+  /** Why it did not run, when that is allowed (no cluster here, services not required). */
+  skipped?: string;
+  /** Cluster scenarios: from the fault (a node's death, the cluster back) to the first job completed after it. */
+  deathToFirstMs?: number | null;
+  /** Cluster scenarios: jobs the lost-message check published again. */
+  republished?: number;
 }
 
 export function missed(r: Row): string[] {
   const m: string[] = [];
+  if (r.skipped) return m;
   if (r.error) m.push(r.error);
   if (r.lost) m.push(`${r.lost} lost`);
   if (r.completedTwice) m.push(`${r.completedTwice} completed twice`);
@@ -436,6 +443,11 @@ export function rowOf(backend: string, c: Counted, startedAt: number, checks: Ch
     seconds: Math.round((Date.now() - startedAt) / 1000),
     checks: c.lostDetail.length ? [...checks, { what: 'lost jobs', ok: false, detail: c.lostDetail.join('; ') }] : checks,
   };
+}
+
+/** A row for a run that could not run here, and need not. */
+export function skippedRow(backend: string, why: string): Row {
+  return { ...brokenRow(backend, Date.now(), ''), error: undefined, skipped: why };
 }
 
 /** A row for a run that broke, or could not run, before it could count. */

@@ -9,6 +9,9 @@
  * lease period (plus one sweep) after its worker died, and each scenario's own checks.
  * Exit status: 0 when every target is met, 1 when one is missed (or a scenario broke),
  * 2 on a usage error. Bounded in time; RabbitMQ and MariaDB are always left running.
+ * Scenarios 8–10 run against a three-node RabbitMQ cluster of the suite's own (ports
+ * 5811–5813), started once for all of them and always stopped at the end; skipped with
+ * the reason where it cannot start (not root), failed under DOCKET_TEST_REQUIRE_SERVICES=1.
  */
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,13 +35,16 @@ try {
   process.exit(2);
 }
 if (args.help) {
-  process.stdout.write(`${USAGE}\n  --full   the full counts (1,000 jobs per run, every backend)\n  --only   scenarios to run, e.g. 1,4\n  --backend  only the backends whose name holds NAME, e.g. RabbitMQ\n`);
+  process.stdout.write(`${USAGE}\n  --full   the full counts (1,000 jobs per run, every backend)\n  --only   scenarios to run, e.g. 1,4 (8-10: a RabbitMQ cluster, needs root)\n  --backend  only the backends whose name holds NAME, e.g. RabbitMQ\n`);
   process.exit(0);
 }
 const full = args.full;
 const only = args.only ? args.only.split(',').map((s) => Number(s.trim())) : null;
 
-const { brokenRow, missed, started } = await import('./harness.js');
+const { brokenRow, missed, skippedRow, started } = await import('./harness.js');
+const { stopSharedCluster } = await import('./cluster.js');
+const { RabbitCluster } = await import('../cluster/rabbit-cluster.js');
+const { REQUIRE_SERVICES } = await import('../helpers.js');
 const { LEGEND, printTable } = await import('./report.js');
 const { amqpProblem, mysqlProblem, restoreAll, servicesAreLocal, waitQuiet } = await import('./services.js');
 const { scenarios } = await import('./scenarios/index.js');
@@ -60,18 +66,20 @@ mkdirSync(logRoot, { recursive: true });
 // Whatever happens (a signal, the time bound), the shared services are left running.
 let restoring: Promise<void> | null = null;
 const restore = (): Promise<void> => (restoring ??= restoreAll(say).finally(() => (restoring = null)));
+// The suite's own RabbitMQ cluster (scenarios 8–10) is stopped at the end, whatever happened.
+const stopCluster = (): Promise<void> => stopSharedCluster().catch((e: Error) => say(`stopping the cluster: ${e.message}`));
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
     say(`${sig}: restoring the services and stopping`);
     for (const p of started) p.kill('SIGKILL');
-    void restore().finally(() => process.exit(130));
+    void Promise.all([restore(), stopCluster()]).finally(() => process.exit(130));
   });
 }
 const boundMs = (full ? 90 : 25) * 60_000;
 const watchdog = setTimeout(() => {
   say(`the suite passed its time bound of ${boundMs / 60_000} min; stopping`);
   for (const p of started) p.kill('SIGKILL');
-  void restore().finally(() => process.exit(1));
+  void Promise.all([restore(), stopCluster()]).finally(() => process.exit(1));
 }, boundMs);
 watchdog.unref();
 
@@ -94,9 +102,14 @@ try {
       if (args.backend && !backend.name.toLowerCase().includes(args.backend.toLowerCase())) continue;
       const t = Date.now();
       let row: Row;
-      const unreachable = (backend.db === 'mysql' && mysqlDown) || (backend.transport === 'amqp' && amqpDown);
+      const unreachable = (backend.db === 'mysql' && mysqlDown) || (backend.transport === 'amqp' && !s.cluster && amqpDown);
+      const noCluster = s.cluster ? RabbitCluster.unavailable() : null;
       if (unreachable) {
         row = brokenRow(backend.name, t, `not run: ${unreachable}`);
+      } else if (noCluster && REQUIRE_SERVICES) {
+        row = brokenRow(backend.name, t, `not run: a RabbitMQ cluster is required (DOCKET_TEST_REQUIRE_SERVICES=1) but ${noCluster}`);
+      } else if (noCluster) {
+        row = skippedRow(backend.name, noCluster);
       } else if (s.stopsSharedService && !servicesAreLocal()) {
         row = brokenRow(backend.name, t, 'not run: stopping the services needs them local and root');
       } else if (s.stopsSharedService && !(await waitQuiet(full ? 900_000 : 300_000, say))) {
@@ -119,10 +132,12 @@ try {
   }
 } finally {
   await restore();
+  await stopCluster();
 }
 
 const failures = results.reduce((n, r) => n + r.rows.filter((row) => missed(row).length > 0).length, 0);
 const total = results.reduce((n, r) => n + r.rows.length, 0);
-out(`\n${LEGEND}\n\nfault suite: ${Math.round((Date.now() - t0) / 1000)} s\n${total - failures} passed, ${failures} failed\n`);
+const skipped = results.reduce((n, r) => n + r.rows.filter((row) => row.skipped).length, 0);
+out(`\n${LEGEND}\n\nfault suite: ${Math.round((Date.now() - t0) / 1000)} s\n${total - failures - skipped} passed, ${failures} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
 clearTimeout(watchdog);
 process.exit(failures > 0 ? 1 : 0);

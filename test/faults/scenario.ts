@@ -18,6 +18,8 @@ export interface Scenario {
   title: string;
   /** True when it stops a service other people's tests may be using. */
   stopsSharedService?: boolean;
+  /** True when it runs against the suite's own RabbitMQ cluster (test/faults/cluster.ts), not the main broker. */
+  cluster?: boolean;
   backends(full: boolean): Backend[];
   run(backend: Backend, o: RunOptions): Promise<Row>;
 }
@@ -34,6 +36,11 @@ export const SQLITE_AMQP: Backend = { db: 'sqlite', transport: 'amqp', name: 'SQ
  * recovery is a write that waits its turn on a busy database.
  */
 export const SWEEP_ALLOWANCE_MS = 1500;
+
+/** Where `staged` writes a run's worker logs. */
+export function fleetLogFile(backend: Backend, o: RunOptions): string {
+  return join(o.logDir, `workers-${backend.db}-${backend.transport}.log`);
+}
 
 export interface Stage {
   env: TestEnv;
@@ -66,7 +73,7 @@ export async function staged(
       fleet = new Fleet(
         env.env,
         ['--concurrency', String(opts.workers.concurrency), '--stop-timeout', '5'],
-        join(o.logDir, `workers-${backend.db}-${backend.transport}.log`),
+        fleetLogFile(backend, o),
       );
       await fleet.start(opts.workers.count);
     }

@@ -6,7 +6,10 @@ import { s4 } from './s4-consumer-timeout.js';
 import { s5 } from './s5-cancel.js';
 import { s6 } from './s6-output-disk.js';
 import { s7 } from './s7-bad-input.js';
+import { s8 } from './s8-node-kill.js';
+import { s9 } from './s9-purge.js';
+import { s10 } from './s10-cluster-restart.js';
 import { s11 } from './s11-notify.js';
 
 /** Every scenario, in the order. */
-export const scenarios: Scenario[] = [s1, s2, s3, s4, s5, s6, s7, s11];
+export const scenarios: Scenario[] = [s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11];
