@@ -56,7 +56,7 @@ for (const backend of backends()) {
       expect(c.cookies.get('docket.sid')).to.be.a('string').and.not.equal(before);
       const page = await c.get('/jobs');
       expect(page.status).to.equal(200);
-      expect(page.text).to.include('Signed in as <strong>alice</strong> (archivist)');
+      expect(page.text).to.match(/Signed in as <a href="\/profile"[^>]*><strong>alice<\/strong><\/a> \(archivist\)/);
 
       for (const evil of ['//evil.example/x', '/\\evil.example', 'https://evil.example/']) {
         const d = new Client(web.base);
@@ -182,7 +182,7 @@ for (const backend of backends()) {
         d.cookies = new Map(c.cookies);
         const page = await d.get('/jobs');
         expect(page.status).to.equal(200);
-        expect(page.text).to.include('Signed in as <strong>bob</strong>');
+        expect(page.text).to.match(/Signed in as <a href="\/profile"[^>]*><strong>bob<\/strong><\/a>/);
       } finally {
         await closeServer(other.server);
       }

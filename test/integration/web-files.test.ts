@@ -200,7 +200,8 @@ for (const backend of targets) {
       expect(after).to.not.include(`href="/descriptions/${slug}/finding-aid"`);
       expect((await browser.get(`/descriptions/${slug}/finding-aid`)).status).to.equal(404);
       const empty = (await browser.get('/jobs/clear-inactive')).text;
-      expect(empty).to.include('No result file (finding aid or export) goes with them.');
+      expect(empty).to.include('There are no completed, failed or cancelled jobs to clear');
+      expect(empty).to.not.include('Finding aid ');
     });
 
     it('keeps an abandoned upload only until the sweep', async () => {

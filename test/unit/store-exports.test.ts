@@ -23,6 +23,8 @@ describe('the job store module', () => {
         'insertJobs',
         'listEvents',
         'markDispatched',
+        'markRedispatched',
+        'queuedByTask',
         'queuedIds',
         'readOutput',
         'renewLeases',
@@ -35,6 +37,8 @@ describe('the job store module', () => {
         'runningOfWorkers',
         'setProgress',
         'undispatched',
+        'waitingDispatched',
+        'waitingDispatchedByTask',
       ].sort(),
     );
   });
