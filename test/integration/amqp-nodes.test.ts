@@ -82,7 +82,9 @@ describe('several RabbitMQ nodes and quorum queues (MariaDB + RabbitMQ)', functi
   });
 
   it('moves to another node when its node dies; the worker is not judged dead, and its job ends once', async () => {
-    await setUp();
+    // Heartbeats every 2 s: a worker judged dead after three silent ones has 6 s, not 1.5 s,
+    // which a loaded machine can take to write one (the reconnect itself takes about 1 s).
+    await setUp({ DOCKET_HEARTBEAT_MS: '2000' });
     const node = await relay();
     relays.push(node);
     const nodes = (first: string, second: string): Record<string, string> => ({ AMQP_URL: `${first},${second}` });

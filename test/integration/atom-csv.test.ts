@@ -39,16 +39,25 @@ async function count(ctx: Context): Promise<number> {
   return Number(r.n);
 }
 
-/** This process's child processes (the worker's job processes). */
+/**
+ * The worker's job processes among this process's children: only those running
+ * workers/child, never the others (tsx's esbuild service is a child too, and killing it
+ * breaks every later import of a TypeScript file in the run).
+ */
 function childPids(): number[] {
+  let pids: number[];
   try {
-    return execFileSync('pgrep', ['-P', String(process.pid)], { encoding: 'utf8' })
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
+    pids = execFileSync('pgrep', ['-P', String(process.pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
   } catch {
     return [];
   }
+  return pids.filter((pid) => {
+    try {
+      return /workers\/child\.(ts|js)/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+    } catch {
+      return false;
+    }
+  });
 }
 
 const seen = new Set<string>();
