@@ -2,7 +2,7 @@
 import type { Writable } from 'node:stream';
 import { isoUtc } from './dates.js';
 import type { Db } from './db.js';
-import { csvField, safeCell, write } from './export.js';
+import { csvField, endStream, safeCell, write } from './export.js';
 import { auditPage, type AuditEntry, type AuditQuery } from './store/audit.js';
 
 export const AUDIT_CSV_COLUMNS = ['time', 'actor', 'address', 'action', 'target', 'detail', 'id'];
@@ -26,12 +26,7 @@ export async function writeAuditCsv(db: Db, q: Omit<AuditQuery, 'after' | 'limit
       if (page.next === null) break;
       after = page.next;
     }
-    // As writeJobsCsv: end() without a callback (express-session wraps end()).
-    await new Promise<void>((resolve, reject) => {
-      out.once('error', reject);
-      out.once('finish', () => resolve());
-      out.end();
-    });
+    await endStream(out);
   } catch (err) {
     out.destroy(err as Error);
     throw err;

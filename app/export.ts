@@ -74,15 +74,7 @@ export async function writeJobsCsv(db: Db, q: Omit<ListQuery, 'after' | 'limit'>
       for (const chunk of encodeLines(current.jobs)) await write(out, chunk);
       n += current.jobs.length;
     }
-    // end() without a callback, waiting for 'finish' instead: express-session wraps a
-    // response's end(chunk, encoding) and, when the session's touch is due and
-    // asynchronous, writes its first argument as data, so a callback given to end()
-    // was written as a chunk ("Received function") and the download was cut.
-    await new Promise<void>((resolve, reject) => {
-      out.once('error', reject);
-      out.once('finish', () => resolve());
-      out.end();
-    });
+    await endStream(out);
   } catch (err) {
     out.destroy(err as Error);
     throw err;
@@ -116,6 +108,20 @@ function encodeLines(jobs: ExportJob[]): Buffer[] {
 }
 
 /** Writes, waiting for the stream to drain when its buffer is full. */
+/**
+ * Ends a streamed download and waits for 'finish'. Never end() with a callback:
+ * express-session wraps a response's end(chunk, encoding) and, when the session's touch
+ * is due and asynchronous, writes its first argument as data, so a callback given to
+ * end() was written as a chunk ("Received function") and the download was cut.
+ */
+export function endStream(out: Writable): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    out.once('error', reject);
+    out.once('finish', () => resolve());
+    out.end();
+  });
+}
+
 export function write(out: Writable, text: string | Buffer): Promise<void> {
   if (out.destroyed) return Promise.reject(new Error('the client went away'));
   if (out.write(text)) return Promise.resolve();
