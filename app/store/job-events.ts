@@ -17,9 +17,8 @@ export async function addEvent(
   });
 }
 
-export async function listEvents(db: Db, jobId: number): Promise<JobEvent[]> {
-  const rows = (await db('job_events').where({ job_id: jobId }).orderBy('id', 'asc')) as Row[];
-  return rows.map((r) => ({
+function rowToEvent(r: Row): JobEvent {
+  return {
     id: Number(r.id),
     jobId: Number(r.job_id),
     at: Number(r.at),
@@ -27,7 +26,12 @@ export async function listEvents(db: Db, jobId: number): Promise<JobEvent[]> {
     attempt: Number(r.attempt),
     actor: String(r.actor),
     message: (r.message as string | null) ?? null,
-  }));
+  };
+}
+
+export async function listEvents(db: Db, jobId: number): Promise<JobEvent[]> {
+  const rows = (await db('job_events').where({ job_id: jobId }).orderBy('id', 'asc')) as Row[];
+  return rows.map(rowToEvent);
 }
 
 /**
@@ -56,15 +60,7 @@ export async function eventsPage(db: Db, jobId: number, after: number, limit: nu
     .where({ job_id: jobId })
     .where('id', '>', after)
     .orderBy('id', 'asc')
-    .limit(limit + 1)) as Array<Record<string, unknown>>;
-  const events = rows.slice(0, limit).map((r) => ({
-    id: Number(r.id),
-    jobId: Number(r.job_id),
-    at: Number(r.at),
-    type: r.type as JobEventType,
-    attempt: Number(r.attempt),
-    actor: String(r.actor),
-    message: (r.message as string | null) ?? null,
-  }));
+    .limit(limit + 1)) as Row[];
+  const events = rows.slice(0, limit).map(rowToEvent);
   return { events, next: rows.length > limit ? events[events.length - 1].id : null };
 }
