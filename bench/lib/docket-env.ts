@@ -64,6 +64,10 @@ export async function makeDocketEnv(
     DOCKET_RESULTS_DIR: join(dir, 'results'),
     // The hot path is measured as an operator runs it: warnings and errors only.
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+    // Kept for ever: the scenarios' million jobs are dated months back, and retention
+    // would remove them under the page and export measurements (scenario 10 turns it on).
+    DOCKET_RETENTION_DAYS: '0',
+    DOCKET_RETENTION_FAILED_DAYS: '0',
     ...extra,
   };
   const config = loadConfig(env);
