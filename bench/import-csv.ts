@@ -174,9 +174,11 @@ async function runOn(kind: 'sqlite' | 'mysql', csv: string, dir: string): Promis
     const importPeak = peakSeen;
     if (args.outputs) {
       const tasks: Array<[string, Record<string, unknown>]> = [
-        ['finding-aid', { format: 'pdf', model: 'inventory-summary' }],
-        ['finding-aid', { format: 'rtf', model: 'full-details' }],
-        ['finding-aid', { format: 'pdf', model: 'full-details' }],
+        // The full finding aids (drafts included): most of the generated fonds is draft, and
+        // a public one would hold a few descriptions.
+        ['finding-aid', { format: 'pdf', model: 'inventory-summary', public: false }],
+        ['finding-aid', { format: 'rtf', model: 'full-details', public: false }],
+        ['finding-aid', { format: 'pdf', model: 'full-details', public: false }],
         ['csv-export', {}],
       ];
       for (const [task, params] of tasks) {
