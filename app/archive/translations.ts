@@ -156,3 +156,27 @@ export async function* inCulture(
 
 /** A culture code as AtoM writes them: "en", "fr", "pt_BR", "sr-Latn". */
 export const CULTURE_PATTERN = /^[a-z]{2,3}(?:[_-][A-Za-z0-9]{2,8}){0,2}$/;
+
+/** A tree walk with every translation of each description (for an export of all cultures), `chunk` at a time. */
+export async function* withTranslations(
+  db: Db,
+  nodes: AsyncIterable<TreeNode>,
+  chunk = 500,
+): AsyncGenerator<TreeNode & { translations: Translation[] }> {
+  let batch: TreeNode[] = [];
+  const flush = async function* (): AsyncGenerator<TreeNode & { translations: Translation[] }> {
+    const found = await translationsOf(
+      db,
+      batch.map((n) => n.description.id),
+    );
+    for (const n of batch) {
+      yield { ...n, translations: (found.get(n.description.id) ?? []).filter((t) => t.culture !== n.description.culture) };
+    }
+    batch = [];
+  };
+  for await (const n of nodes) {
+    batch.push(n);
+    if (batch.length >= chunk) yield* flush();
+  }
+  if (batch.length) yield* flush();
+}
