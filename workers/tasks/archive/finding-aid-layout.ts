@@ -7,7 +7,7 @@
  * points (`controlaccess`), and the inventory (`dsc`). Pure functions: the sinks in
  * finding-aid-render.ts and finding-aid-pdf.ts decide how each piece looks.
  */
-import { labelOf } from '../../../app/archive/csv-columns.js';
+import { displayOrder, fieldValue, labelOf } from '../../../app/archive/csv-columns.js';
 import type { Description } from '../../../app/archive/types.js';
 
 /** Display form of a CSV value: `|` separates the values of a list. */
@@ -204,4 +204,37 @@ export function spanRow(d: Description, reference: string, publicOnly: boolean):
     if (storage) notes.push({ label: 'Physical storage', value: storage });
   }
   return { title: d.levelOfDescription ? `${d.levelOfDescription}: ${name}` : name, line, notes };
+}
+
+/** Columns the summary table and the sections above already show. */
+const SHOWN_ABOVE: ReadonlySet<string> = new Set<string>([
+  'identifier',
+  'title',
+  'repository',
+  'eventActors',
+  'eventDates',
+  'eventStartDates',
+  'eventEndDates',
+  'extentAndMedium',
+  'physicalObjectName',
+  'physicalObjectLocation',
+  'physicalObjectType',
+  'language',
+  'eventActorHistories',
+  'archivalHistory',
+  'scopeAndContent',
+  ...NOTE_COLUMNS,
+  ...ACCESS_POINT_COLUMNS,
+]);
+
+/**
+ * The top-level description's other fields (level, RAD's title and edition areas,
+ * identifiers, control area...), in its template's order: a full-details finding aid
+ * adds them to the summary table so that no field of the description is left out.
+ */
+export function otherRows(d: Description, publicOnly: boolean): Row[] {
+  return displayOrder(d)
+    .filter((c) => !SHOWN_ABOVE.has(c) && !(publicOnly && PRIVATE_COLUMNS.has(c)))
+    .map((c) => ({ label: labelOf(d, c), value: shown(fieldValue(d, c)) }))
+    .filter((r) => r.value.trim() !== '');
 }

@@ -22,6 +22,7 @@ import {
   inventoryCells,
   isHeadingLevel,
   narrativeSections,
+  otherRows,
   shown,
   spanRow,
   summaryRows,
@@ -115,7 +116,8 @@ export async function buildFindingAid(o: BuildOptions): Promise<number> {
     const inventory: TocEntry = { id: 'inventory', title: 'Inventory' };
     await sink.contents([summary, ...sections, inventory]);
     await sink.section(summary);
-    await sink.summaryTable(summaryRows(root, { reference, publicOnly: o.publicOnly }));
+    const rows = summaryRows(root, { reference, publicOnly: o.publicOnly });
+    await sink.summaryTable(o.model === 'full-details' ? [...rows, ...otherRows(root, o.publicOnly)] : rows);
     for (const s of sections) {
       await sink.section(s);
       for (const p of s.paragraphs) await sink.paragraph(p);
