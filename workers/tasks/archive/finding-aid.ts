@@ -1,9 +1,10 @@
 /**
- * finding-aid: a PDF or RTF document of a top-level description and its hierarchy, in
- * AtoM's two models:
- * - inventory summary: the top-level description's main fields, then one table row per
- *   lower level (reference code, title, level, dates), indented by depth;
- * - full details: every description in order, each with all its ISAD fields.
+ * finding-aid: a PDF or RTF document of a top-level description and its hierarchy, laid
+ * out as AtoM's (finding-aid-layout.ts): cover, contents, summary information, narrative
+ * sections, then the inventory in one of AtoM's two models:
+ * - inventory summary: a table of reference code, level and title, dates and physical
+ *   description, each series across it with its notes;
+ * - full details: every lower level in order, each with all its fields.
  * A finding aid is public unless asked otherwise (`public: false`), as AtoM's default: it
  * holds published descriptions only (a draft hides its branch; a draft top level is still
  * written) and leaves physical storage out. With a culture, each field is written in that
