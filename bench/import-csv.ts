@@ -14,11 +14,13 @@
  * (PDF inventory summary, RTF and PDF full details) and the CSV export. The child is
  * reused between jobs, so its peak is the highest so far, not that job's alone.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 
 process.env.LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'warn';
@@ -81,8 +83,34 @@ interface OutputResult {
   task: string;
   seconds: number;
   childPeakMb: number;
-  fileMb: number;
+  bytes: number;
+  /** Pages of a PDF (pdfinfo), when poppler's tools are installed. */
+  pages: number | null;
   summary: string | null;
+}
+
+/** The size of a job's result file in the store, and its page count when it is a PDF. */
+async function resultFigures(
+  files: import('../app/files/types.js').FileStore,
+  jobId: number,
+  dir: string,
+): Promise<{ bytes: number; pages: number | null }> {
+  const [info] = await files.list(jobId);
+  if (!info) return { bytes: 0, pages: null };
+  let pages: number | null = null;
+  if (info.contentType === 'application/pdf') {
+    const copy = join(dir, `result-${jobId}.pdf`);
+    const { stream } = await files.get(info.id);
+    await pipeline(stream, createWriteStream(copy));
+    try {
+      const out = execFileSync('pdfinfo', [copy], { encoding: 'utf8' });
+      pages = Number(/^Pages:\s+(\d+)/m.exec(out)?.[1] ?? NaN);
+    } catch {
+      // No pdfinfo here: the size alone.
+    }
+    rmSync(copy, { force: true });
+  }
+  return { bytes: info.size, pages };
 }
 const outputs: OutputResult[] = [];
 
@@ -146,9 +174,11 @@ async function runOn(kind: 'sqlite' | 'mysql', csv: string, dir: string): Promis
     const importPeak = peakSeen;
     if (args.outputs) {
       const tasks: Array<[string, Record<string, unknown>]> = [
-        ['finding-aid', { format: 'pdf', model: 'inventory-summary' }],
-        ['finding-aid', { format: 'rtf', model: 'full-details' }],
-        ['finding-aid', { format: 'pdf', model: 'full-details' }],
+        // The full finding aids (drafts included): most of the generated fonds is draft, and
+        // a public one would hold a few descriptions.
+        ['finding-aid', { format: 'pdf', model: 'inventory-summary', public: false }],
+        ['finding-aid', { format: 'rtf', model: 'full-details', public: false }],
+        ['finding-aid', { format: 'pdf', model: 'full-details', public: false }],
         ['csv-export', {}],
       ];
       for (const [task, params] of tasks) {
@@ -164,7 +194,7 @@ async function runOn(kind: 'sqlite' | 'mysql', csv: string, dir: string): Promis
           task: `${task} ${Object.values(params).join(' ')}`.trim(),
           seconds: Math.round(((j.finishedAt ?? 0) - (j.startedAt ?? 0)) / 100) / 10,
           childPeakMb: Math.round(peakSeen),
-          fileMb: j.resultFile ? Math.round(statSync(join(dir, 'results', j.resultFile)).size / 104857.6) / 10 : 0,
+          ...(await resultFigures(ctx.files, j.id, dir)),
           summary: j.resultSummary ?? j.error,
         });
       }

@@ -13,15 +13,16 @@ import type { Description, TreeNode } from './types.js';
  * children, so leaves cost no query of their own.
  *
  * `publishedOnly` leaves out drafts and everything below them: a published item under a
- * draft series is not public either.
+ * draft series is not public either. `draftRoot` still walks a draft root (and its
+ * published descendants): AtoM generates the public finding aid of a draft fonds so.
  */
 export async function* walkTree(
   db: Db,
   root: Description,
-  opts: { publishedOnly?: boolean; pageSize?: number } = {},
+  opts: { publishedOnly?: boolean; draftRoot?: boolean; pageSize?: number } = {},
 ): AsyncGenerator<TreeNode> {
   const pageSize = opts.pageSize ?? 500;
-  if (opts.publishedOnly && root.publicationStatus !== 'published') return;
+  if (opts.publishedOnly && !opts.draftRoot && root.publicationStatus !== 'published') return;
   yield { description: root, depth: 0 };
   interface Frame {
     parentId: number;

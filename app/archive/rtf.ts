@@ -66,17 +66,53 @@ export class RtfWriter {
     return (
       '{\\rtf1\\ansi\\ansicpg1252\\deff0\\uc1\n' +
       '{\\fonttbl{\\f0\\fswiss\\fcharset0 Arial;}{\\f1\\froman\\fcharset0 Times New Roman;}}\n' +
-      '{\\colortbl;\\red0\\green0\\blue0;\\red96\\green96\\blue96;}\n' +
+      '{\\colortbl;\\red0\\green0\\blue0;\\red96\\green96\\blue96;\\red235\\green235\\blue235;}\n' +
       `{\\info{\\title ${rtfEscape(info.title)}}{\\author ${rtfEscape(info.author ?? 'Docket')}}{\\creatim${time}}}\n` +
       `\\paperw${PAGE.width}\\paperh${PAGE.height}\\margl${PAGE.margin}\\margr${PAGE.margin}\\margt${PAGE.margin}\\margb${PAGE.margin}\n` +
       '\\f0\\fs20\n'
     );
   }
 
-  /** A heading; level 0 is the document title, 1–4 sections by depth. */
-  heading(text: string, level: number): string {
+  /**
+   * A heading; level 0 is the document title, 1–4 sections by depth. With `bookmark`, a
+   * bookmark of that name marks it (a table of contents links there); with `outline`,
+   * Word's navigation pane lists it at that level (0 = top).
+   */
+  heading(text: string, level: number, opts: { bookmark?: string; outline?: number } = {}): string {
     const size = [36, 28, 24, 22, 20][Math.min(Math.max(level, 0), 4)];
-    return `{\\pard\\keepn\\sb${level === 0 ? 0 : 240}\\sa120\\b\\fs${size} ${rtfEscape(text)}\\par}\n`;
+    const outline = opts.outline === undefined ? '' : `\\outlinelevel${Math.min(Math.max(opts.outline, 0), 8)}`;
+    const mark = opts.bookmark ? `{\\*\\bkmkstart ${opts.bookmark}}{\\*\\bkmkend ${opts.bookmark}}` : '';
+    return `{\\pard\\keepn${outline}\\sb${level === 0 ? 0 : 240}\\sa120\\b\\fs${size} ${mark}${rtfEscape(text)}\\par}\n`;
+  }
+
+  /** Starts a new page. */
+  pageBreak(): string {
+    return '{\\pard\\page\\par}\n';
+  }
+
+  /**
+   * A table of contents: Word's TOC field over the headings' outline levels, its result
+   * written in advance as one linked line per entry (a reader that does not update fields,
+   * unrtf among them, shows that result). Page numbers come when Word updates the field.
+   */
+  contents(entries: Array<{ bookmark: string; title: string; level: number }>): string {
+    let body = '';
+    for (const e of entries) {
+      body +=
+        `{\\pard\\li${e.level * 360}\\sa60 {\\field{\\*\\fldinst HYPERLINK \\\\l "${e.bookmark}"}` +
+        `{\\fldrslt ${rtfEscape(e.title)}}}\\par}\n`;
+    }
+    return `{\\field{\\*\\fldinst TOC \\\\o "1-2" \\\\h}{\\fldrslt\n${body}}}\n`;
+  }
+
+  /**
+   * A row spanning the whole table width: a bold title, then lines of its own (label in
+   * bold, value), as an inventory shows a series with its notes above its files.
+   */
+  spanRow(title: string, lines: Array<{ label?: string; value: string }>, width: number, indent = 0): string {
+    let cell = `\\pard\\intbl\\li${indent}{\\b ${rtfEscape(title)}}`;
+    for (const l of lines) cell += `\\line ${l.label ? `{\\b ${rtfEscape(l.label)}:} ` : ''}${rtfEscape(l.value)}`;
+    return `\\trowd\\trgaph80\\trleft0\\clcbpat3\\clbrdrb\\brdrs\\brdrw5\\cellx${width}\n${cell}\\cell\n\\row\n\\pard\n`;
   }
 
   paragraph(text: string, opts: { italic?: boolean; indent?: number; grey?: boolean } = {}): string {
@@ -93,7 +129,11 @@ export class RtfWriter {
    * One table row. `widths` are the columns' widths in twips; `indent` (twips) shifts
    * the text of one column, for the levels of an inventory.
    */
-  tableRow(cells: string[], widths: number[], opts: { header?: boolean; indentColumn?: number; indent?: number } = {}): string {
+  tableRow(
+    cells: string[],
+    widths: number[],
+    opts: { header?: boolean; indentColumn?: number; indent?: number; boldColumn?: number } = {},
+  ): string {
     let row = '\\trowd\\trgaph80\\trleft0';
     if (opts.header) row += '\\trhdr';
     let x = 0;
@@ -104,7 +144,8 @@ export class RtfWriter {
     row += '\n';
     cells.forEach((cell, i) => {
       const li = opts.indentColumn === i && opts.indent ? `\\li${opts.indent}` : '';
-      row += `\\pard\\intbl${li}${opts.header ? '\\b' : ''} ${rtfEscape(cell)}${opts.header ? '\\b0' : ''}\\cell\n`;
+      const bold = opts.header || opts.boldColumn === i;
+      row += `\\pard\\intbl${li}${bold ? '\\b' : ''} ${rtfEscape(cell)}${bold ? '\\b0' : ''}\\cell\n`;
     });
     return `${row}\\row\n\\pard\n`;
   }

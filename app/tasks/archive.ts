@@ -19,6 +19,13 @@ export function descriptionRef(params: Record<string, unknown>): string | null {
   return typeof ref === 'string' && ref !== '' ? `description:${ref.slice(0, 80)}` : null;
 }
 
+/** `--culture`: the language of a finding aid or an export ("fr", "pt_BR"); checked by the task. */
+export const cultureParam: ParamSpec = {
+  type: 'string',
+  description: "the culture to write (\"fr\", \"pt_BR\"): its translation's values, the source culture's where it lacks one; default: the source culture",
+  maxLength: 16,
+};
+
 /** The start of the unique key of every finding-aid job of a description. */
 export const findingAidKeyPrefix = (descriptionId: number): string => `finding-aid:${descriptionId}:`;
 
@@ -38,14 +45,23 @@ export const findingAidSpec: TaskSpec = {
       default: 'inventory-summary',
       description: 'inventory-summary or full-details',
     },
-    public: { type: 'boolean', default: false, description: 'published descriptions only' },
+    // AtoM generates finding aids as a public user by default (its "generate finding aid
+    // as public user" setting): published descriptions only, physical storage hidden.
+    public: {
+      type: 'boolean',
+      default: true,
+      description: 'public: published descriptions only, physical storage hidden (default); --public false for the full one, drafts and storage included',
+    },
+    culture: cultureParam,
   },
   // Two requests for the same finding aid share one job: same description (a slug and an
-  // id alike), format, model and public. A request for another document is another job.
+  // id alike), format, model, public and culture. A request for another document is another job.
   async uniqueKey(p, db) {
     // No description, no key: the job fails on its own with "no such description".
     const d = await findDescription(db, String(p.description));
-    return d ? `${findingAidKeyPrefix(d.id)}${String(p.format)}:${String(p.model)}:${p.public ? 'public' : 'private'}` : null;
+    if (!d) return null;
+    const key = `${findingAidKeyPrefix(d.id)}${String(p.format)}:${String(p.model)}:${p.public ? 'public' : 'private'}`;
+    return typeof p.culture === 'string' && p.culture !== '' ? `${key}:${p.culture}` : key;
   },
   objectRef: (p) => `description:${String(p.description).slice(0, 80)}`,
   timeLimitMs: { soft: 60 * 60_000, hard: 65 * 60_000 },
@@ -127,6 +143,11 @@ export const csvExportSpec: TaskSpec = {
   params: {
     description: descriptionParam,
     public: { type: 'boolean', default: false, description: 'published descriptions only' },
+    culture: {
+      ...cultureParam,
+      description:
+        "write this culture's values (the source culture's where a translation lacks one); without it, each translation follows its description as a row of its own, as AtoM exports",
+    },
   },
   objectRef: descriptionRef,
   // Its CSV is a stored file of the job: it goes when the job is cleared.

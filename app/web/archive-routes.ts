@@ -15,6 +15,7 @@ import {
   referenceCode,
   type Page,
 } from '../archive/descriptions.js';
+import { culturesOf, localize, translationsOf } from '../archive/translations.js';
 import { FINDING_AID_LABELS, type Description } from '../archive/types.js';
 import type { Context } from '../context.js';
 import { BadRequestError, HttpError, NotFoundError } from '../errors.js';
@@ -26,6 +27,7 @@ import type { Job, User } from '../types.js';
 import { requireUser } from './auth.js';
 import { bodyValue, one, queryValue } from './http.js';
 import { registerRecordLink } from './links.js';
+import { cultureName, readerCulture } from './reader-culture.js';
 import { flash, render, saveAndRedirect } from './render.js';
 import { sendStoredFile } from './send-file.js';
 import { uploadError, uploadName, uploadToStore } from './upload-storage.js';
@@ -116,6 +118,11 @@ function cursor(raw: string | null): { position: number; id: number } | null {
 }
 
 const cursorText = (c: Page<Description>['next']): string | null => (c ? `${c.position}.${c.id}` : null);
+
+/** The culture select of the export and finding-aid forms: blank for "all" / the source culture. */
+function cultureChoice(req: Request): string | undefined {
+  return bodyValue(req, 'culture')?.trim() || undefined;
+}
 
 function checkbox(req: Request, name: string): boolean {
   const v = bodyValue(req, name);
@@ -253,17 +260,45 @@ export function archiveRoutes(ctx: Context): express.Router {
       ctx.db,
       page.items.map((c) => c.id),
     );
+    // The page in the reader's culture, field by field in the source culture where the
+    // translation lacks one (AtoM shows those too, marked as in the source language).
+    const cultures = await culturesOf(ctx.db, d);
+    const culture = readerCulture(req, cultures);
+    const [own] = (await translationsOf(ctx.db, [d.id], culture)).get(d.id) ?? [];
+    const shown = localize(d, culture, own);
+    const local = shown.description;
     const fields = displayOrder(d)
       .filter((c) => c !== 'title')
-      .map((c) => ({ label: labelOf(d, c), value: fieldValue(d, c).split('|').join('; ') }))
+      .map((c) => ({
+        label: labelOf(d, c),
+        value: fieldValue(local, c).split('|').join('; '),
+        lang: culture !== d.culture && shown.fallback.has(c) ? d.culture : null,
+      }))
       .filter((f) => f.value.trim() !== '');
+    const childTranslations = await translationsOf(
+      ctx.db,
+      page.items.map((c) => c.id),
+      culture,
+    );
     render(res, 'archive/show', {
-      title: d.title ?? d.slug,
-      d,
+      title: local.title ?? d.slug,
+      d: local,
+      culture,
+      sourceCulture: d.culture,
+      cultures: cultures.map((c) => ({
+        code: c,
+        name: cultureName(c),
+        href: `/descriptions/${encodeURIComponent(d.slug)}?culture=${encodeURIComponent(c)}`,
+      })),
+      cultureName: cultureName(culture),
+      translated: culture === d.culture || own !== undefined,
       chain,
       reference: referenceCode([...chain, d]),
       fields,
-      children: page.items.map((c) => ({ d: c, children: counts.get(c.id) ?? 0 })),
+      children: page.items.map((c) => ({
+        d: localize(c, culture, childTranslations.get(c.id)?.[0]).description,
+        children: counts.get(c.id) ?? 0,
+      })),
       nextHref: page.next ? `/descriptions/${encodeURIComponent(d.slug)}?after=${cursorText(page.next)}` : null,
       firstHref: queryValue(req, 'after') ? `/descriptions/${encodeURIComponent(d.slug)}` : null,
       findingAid: d.parentId === null ? await findingAidView(ctx, d, req.user as User) : null,
@@ -285,9 +320,11 @@ export function archiveRoutes(ctx: Context): express.Router {
 
   router.post('/descriptions/:ref/export', async (req, res) => {
     const d = await descriptionParam(ctx, req.params.ref);
-    await startJob(ctx, req, res, 'csv-export', { description: String(d.id), public: checkbox(req, 'public') }).catch(
-      (err: unknown) => formError(req, res, err, back(d)),
-    );
+    await startJob(ctx, req, res, 'csv-export', {
+      description: String(d.id),
+      public: checkbox(req, 'public'),
+      culture: cultureChoice(req),
+    }).catch((err: unknown) => formError(req, res, err, back(d)));
   });
 
   router.post('/descriptions/:ref/finding-aid', async (req, res) => {
@@ -296,7 +333,9 @@ export function archiveRoutes(ctx: Context): express.Router {
       description: String(d.id),
       format: bodyValue(req, 'format') || 'pdf',
       model: bodyValue(req, 'model') || 'inventory-summary',
+      // The form's box starts ticked (public is the default); unticked asks for the full one.
       public: checkbox(req, 'public'),
+      culture: cultureChoice(req),
     }).catch((err: unknown) => formError(req, res, err, back(d)));
   });
 

@@ -515,7 +515,8 @@ for (const backend of targets) {
           it(`generates a ${format.toUpperCase()} ${model} that a reader opens, with the titles in it`, async function () {
             await importFile(IMPORT_ORDER);
             const fonds = (await getDescriptionBySlug(ctx.db, 'csv-import-order-fonds'))!;
-            const { job, output } = await run('finding-aid', { description: String(fonds.id), format, model });
+            // A full finding aid: the imported descriptions are drafts.
+            const { job, output } = await run('finding-aid', { description: String(fonds.id), format, model, public: false });
             expect(job.status, job.error ?? '').to.equal('completed');
             expect(job.resultName).to.equal(`csv-import-order-fonds.${format}`);
             expect(output).to.include('Wrote 34 descriptions');
@@ -548,7 +549,7 @@ for (const backend of targets) {
         await importFile(file);
         const fonds = (await getDescriptionBySlug(ctx.db, 'fonds-brace-back-cafe-oeuvre'))!;
         expect(fonds, 'the slug drops accents and punctuation').to.not.equal(null);
-        const { job } = await run('finding-aid', { description: fonds.slug, format: 'rtf', model: 'full-details' });
+        const { job } = await run('finding-aid', { description: fonds.slug, format: 'rtf', model: 'full-details', public: false });
         expect(job.status, job.error ?? '').to.equal('completed');
         const path = await storedCopy(job);
         const raw = readFileSync(path, 'latin1');
@@ -558,7 +559,7 @@ for (const backend of targets) {
         expect(html).to.include('Caf&eacute; &OElig;uvre');
         expect(html).to.include('S&eacute;rie &Auml;rger');
         expect(html).to.include('Line one<br> Line two &mdash; &uuml;n&iuml;c&ouml;d&eacute;');
-        const pdf = await run('finding-aid', { description: fonds.slug, format: 'pdf', model: 'full-details' });
+        const pdf = await run('finding-aid', { description: fonds.slug, format: 'pdf', model: 'full-details', public: false });
         const pdfText = readBack(this, 'pdf', await storedCopy(pdf.job));
         expect(pdfText).to.include('Café Œuvre');
         expect(pdfText).to.include('Série Ärger');
@@ -584,16 +585,22 @@ for (const backend of targets) {
           expect(text).to.not.include('SA Item 3');
           expect(text).to.include('Public: published descriptions only');
         }
-        // Private includes everything.
-        const priv = await run('finding-aid', { description: fonds.slug, format: 'rtf' });
+        // The full one includes everything.
+        const priv = await run('finding-aid', { description: fonds.slug, format: 'rtf', public: false });
         expect(readBack(this, 'rtf', await storedCopy(priv.job))).to.include('SB Item 7');
       });
 
-      it('refuses a public finding aid of a draft, and one of a description that is not top-level', async () => {
+      it('writes the public finding aid of a draft top level without its drafts, and refuses one of a lower level', async function () {
         await importFile(IMPORT_ORDER);
-        const draft = await run('finding-aid', { description: 'csv-import-order-fonds', public: true });
-        expect(draft.job.status).to.equal('failed');
-        expect(draft.job.error).to.include('is a draft: a public finding aid needs it published');
+        await run('publication-status', { description: 'series-a', status: 'published', descendants: true });
+        const draft = await run('finding-aid', { description: 'csv-import-order-fonds', format: 'rtf' });
+        expect(draft.job.status, draft.job.error ?? '').to.equal('completed');
+        expect(draft.output).to.include('the description is a draft, its published lower levels are included');
+        const text = readBack(this, 'rtf', await storedCopy(draft.job));
+        expect(text).to.include('CSV import order fonds');
+        // Series A was published with its items; series B and C are drafts.
+        expect(text).to.include('SA Item 15');
+        expect(text).to.not.include('Series B');
         const lower = await run('finding-aid', { description: 'series-a' });
         expect(lower.job.status).to.equal('failed');
         expect(lower.job.error).to.include('is not a top-level description');

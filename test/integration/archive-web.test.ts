@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getDescriptionBySlug, listChildren, setFindingAid } from '../../app/archive/descriptions.js';
 import { seedDemoData } from '../../app/archive/seed.js';
+import { saveTranslation } from '../../app/archive/translations.js';
 import { getJob } from '../../app/store/jobs.js';
 import type { Job } from '../../app/types.js';
 import { uploadsDir } from '../../app/tasks/uploads.js';
@@ -240,6 +241,41 @@ for (const backend of targets) {
       expect(nowhere.status).to.equal(303);
       expect(nowhere.location).to.equal('/descriptions/photographs');
       expect((await alice.get('/descriptions/photographs')).text).to.include('No description has the slug or id');
+    });
+
+    it("shows a description in the reader's language: ?culture= remembered in the session, else Accept-Language, else the source", async () => {
+      const d = (await getDescriptionBySlug(web.ctx.db, 'harbour-commission-fonds'))!;
+      // A French translation of the title only: the rest falls back to the source, field by field.
+      await saveTranslation(web.ctx.db, d.id, { culture: 'fr', fields: { title: 'Fonds de la Commission du port' } });
+      const reader = await loggedIn(web.base, 'alice');
+      const source = await reader.get('/descriptions/harbour-commission-fonds');
+      expect(source.text).to.include('Fonds: Harbour Commission fonds');
+      expect(source.text).to.include('aria-current="true">English (source)</a>');
+      expect(source.text).to.include('href="/descriptions/harbour-commission-fonds?culture=fr" lang="fr">Français</a>');
+      // The browser's language, when the description has it.
+      const browser = await reader.get('/descriptions/harbour-commission-fonds', { 'accept-language': 'fr-CA,fr;q=0.9,en;q=0.5' });
+      expect(browser.text).to.include('Fonds: Fonds de la Commission du port');
+      expect(browser.text).to.include('<dd style="white-space: pre-wrap" lang="en" class="fallback">Records of the commission that built and ran the harbour');
+      // A choice on the page beats the browser and is remembered for the next pages.
+      const chosen = await reader.get('/descriptions/harbour-commission-fonds?culture=en', { 'accept-language': 'fr' });
+      expect(chosen.text).to.include('Fonds: Harbour Commission fonds');
+      const next = await reader.get('/descriptions/harbour-commission-fonds', { 'accept-language': 'fr' });
+      expect(next.text).to.include('Fonds: Harbour Commission fonds');
+      await reader.get('/descriptions/harbour-commission-fonds?culture=fr');
+      const again = await reader.get('/descriptions/harbour-commission-fonds');
+      expect(again.text).to.include('Fonds: Fonds de la Commission du port');
+      expect(again.text).to.include('<option value="fr" selected>Français</option>');
+      // A language the description lacks: the source, said so.
+      const german = await reader.get('/descriptions/harbour-commission-fonds?culture=de');
+      expect(german.text).to.include('Fonds: Harbour Commission fonds');
+      expect(german.text).to.include('No translation in Deutsch: shown in the source language.');
+      const bad = await reader.get('/descriptions/harbour-commission-fonds?culture=%3Cscript%3E');
+      expect(bad.status).to.equal(400);
+      expect(bad.text).to.include('is not a culture code');
+      // The finding-aid form's language goes to the job.
+      const job = await submit('/descriptions/harbour-commission-fonds/finding-aid', { format: 'rtf', model: 'inventory-summary', culture: 'fr' });
+      expect(job.status, job.error ?? '').to.equal('completed');
+      expect(job.resultName).to.equal('harbour-commission-fonds-fr.rtf');
     });
 
     it('sends anonymous visitors to the login page', async () => {

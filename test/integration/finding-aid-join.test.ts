@@ -78,7 +78,7 @@ for (const backend of targets) {
 
     it('joins a second identical request of the same user, by slug or by id', async () => {
       const first = await request('alice', { description: FONDS });
-      const again = await request('alice', { description: String(fonds.id), format: 'pdf', model: 'inventory-summary', public: false });
+      const again = await request('alice', { description: String(fonds.id), format: 'pdf', model: 'inventory-summary', public: true });
       expect(again.body.joined).to.equal(true);
       expect(again.body.job.id).to.equal(first.body.job.id);
       const events = await listEvents(web.ctx.db, first.body.job.id);
@@ -89,7 +89,8 @@ for (const backend of targets) {
       const pdf = await request('alice', { description: FONDS });
       const rtf = await request('alice', { description: FONDS, format: 'rtf' });
       const full = await request('alice', { description: FONDS, model: 'full-details' });
-      const pub = await request('alice', { description: FONDS, public: true });
+      // Public is the default: the full one is another document.
+      const pub = await request('alice', { description: FONDS, public: false });
       const ids = [pdf, rtf, full, pub].map((p) => p.body.job.id);
       expect(new Set(ids).size).to.equal(4);
       expect([rtf, full, pub].map((p) => p.body.joined)).to.deep.equal([false, false, false]);

@@ -1,5 +1,6 @@
 /** Helpers the archival task handlers share. */
 import { findDescription } from '../../../app/archive/descriptions.js';
+import { CULTURE_PATTERN } from '../../../app/archive/translations.js';
 import type { Description } from '../../../app/archive/types.js';
 import type { Db } from '../../../app/db.js';
 import { UnrecoverableError } from '../../../app/errors.js';
@@ -9,6 +10,16 @@ export async function describedBy(db: Db, ref: unknown, what = 'description'): P
   const d = await findDescription(db, String(ref ?? ''));
   if (!d) throw new UnrecoverableError(`no ${what} has the slug or id "${String(ref).slice(0, 100)}"`);
   return d;
+}
+
+/** The `culture` parameter: null when absent, an UnrecoverableError when it is no culture code. */
+export function cultureOf(raw: unknown): string | null {
+  if (raw === undefined || raw === null || raw === '') return null;
+  const c = String(raw).trim();
+  if (!CULTURE_PATTERN.test(c)) {
+    throw new UnrecoverableError(`"${c.slice(0, 20)}" is not a culture code; give one such as en, fr or pt_BR`);
+  }
+  return c;
 }
 
 /** How output lines name a description: its title and slug. */
