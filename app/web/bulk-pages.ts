@@ -52,6 +52,7 @@ export function bulkRoutes(ctx: Context): express.Router {
       verb: FAILED_ACTIONS[action].verb,
       count: failed.ids.length,
       others: failed.others,
+      onInput: failed.onInput,
       back: localPath(bodyValue(req, 'back') ?? queryValue(req, 'back'), '/jobs?tab=failed'),
     });
   };
@@ -62,10 +63,21 @@ export function bulkRoutes(ctx: Context): express.Router {
     const action = failedAction(bodyValue(req, 'action'));
     if (bodyValue(req, 'confirm') !== 'yes') return confirmPage(req, res, action);
     const actor = req.user as User;
-    const result = await bulkAct(ctx, req, actor, action, (await failedFor(ctx, actor, action)).ids);
-    flash(req, 'info', result.done.length + result.skipped.length === 0 ? 'There were no failed jobs.' : bulkText(result));
+    const failed = await failedFor(ctx, actor, action);
+    const result = await bulkAct(ctx, req, actor, action, failed.ids);
+    const none = result.done.length + result.skipped.length === 0;
+    const head = !none ? bulkText(result) : failed.onInput > 0 ? 'No failed job was retried.' : 'There were no failed jobs.';
+    flash(req, 'info', head + onInputText(failed.onInput));
     await saveAndRedirect(req, res, localPath(bodyValue(req, 'back'), '/jobs?tab=failed'));
   });
 
   return router;
+}
+
+/** What "retry all failed" left alone because retrying could not help. */
+export function onInputText(n: number): string {
+  if (n === 0) return '';
+  return n === 1
+    ? ' 1 failed job was left as it is: it failed on its input, and the same input would fail again.'
+    : ` ${n} failed jobs were left as they are: they failed on their input, and the same input would fail again.`;
 }

@@ -170,7 +170,9 @@ export function jobRow(j: JobSummary, actor: Actor, q: QueueState | null, s: Sub
     record: subjectRecord(j.objectRef, s),
     user: jobUser(j),
     canCancel: canCancel(actor, j),
-    canRetry: canRetry(actor, j) && mayRetryTask(actor, j),
+    // A failure on the job's own input would only happen again: no Retry (README, "Retry").
+    canRetry: canRetry(actor, j) && mayRetryTask(actor, j) && j.failureKind !== 'input',
+    failedOnInput: j.status === 'failed' && j.failureKind === 'input',
     canDiscard: canDiscard(actor, j),
   };
 }
@@ -196,6 +198,8 @@ export function jobJson(j: JobSummary | Job, q: QueueState | null = null) {
     progress: progressOf(j),
     info: waitingReason(j, q) ?? (jobInfo(j) || null),
     error: j.error,
+    /** `input`: the job's own input was refused, and a retry is refused too (409). */
+    failureKind: j.failureKind,
     resultSummary: j.resultSummary,
     objectRef: j.objectRef,
     download: j.status === 'completed' && j.resultFile ? `/api/jobs/${j.id}/download` : null,

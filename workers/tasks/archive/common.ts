@@ -2,12 +2,12 @@
 import { findDescription } from '../../../app/archive/descriptions.js';
 import type { Description } from '../../../app/archive/types.js';
 import type { Db } from '../../../app/db.js';
-import { UnrecoverableError } from '../../../app/errors.js';
+import { InputError } from '../../../app/errors.js';
 
-/** The description a parameter names, or an UnrecoverableError (retrying cannot help). */
+/** The description a parameter names, or an InputError (retrying cannot help). */
 export async function describedBy(db: Db, ref: unknown, what = 'description'): Promise<Description> {
   const d = await findDescription(db, String(ref ?? ''));
-  if (!d) throw new UnrecoverableError(`no ${what} has the slug or id "${String(ref).slice(0, 100)}"`);
+  if (!d) throw new InputError(`no ${what} has the slug or id "${String(ref).slice(0, 100)}"`);
   return d;
 }
 

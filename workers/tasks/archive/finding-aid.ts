@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { walkTree } from '../../../app/archive/description-tree.js';
 import { setFindingAid } from '../../../app/archive/descriptions.js';
-import { UnrecoverableError, coerceError } from '../../../app/errors.js';
+import { InputError, UnrecoverableError, coerceError } from '../../../app/errors.js';
 import { findingAidSpec } from '../../../app/tasks/archive.js';
 import type { TaskDefinition } from '../types.js';
 import { describedBy, label } from './common.js';
@@ -29,7 +29,7 @@ export const findingAid: TaskDefinition = {
     ctx.step?.('Read the hierarchy');
     const root = await describedBy(db, ctx.params.description);
     if (root.parentId !== null) {
-      throw new UnrecoverableError(
+      throw new InputError(
         `${label(root)} is not a top-level description; finding aids are generated for top-level descriptions`,
       );
     }
