@@ -24,7 +24,7 @@ import { requireUser } from './auth.js';
 import { bodyValue, chunkCursorParam, isFragment, jobIdParam, localPath, one, queryValue } from './http.js';
 import { assertMayDiscard, assertMayRetryTask, filterQuery, listQueryFor, PAGE_SIZE, parseJobFilter, queueState, visibleJob, type JobFilter } from './jobs-query.js';
 import { outputHandler } from './output.js';
-import { jobRow, retentionText, type QueueState, type Subjects } from './present.js';
+import { correctionHref, jobRow, retentionText, type QueueState, type Subjects } from './present.js';
 import { flash, render, saveAndRedirect } from './render.js';
 import { sendStoredFile } from './send-file.js';
 
@@ -90,9 +90,8 @@ export function nextStep(actor: User, job: Job): { import: boolean; onInput: boo
   if (job.status !== 'failed') return null;
   const onInput = job.failureKind === 'input';
   const mayRun = runnableTasks(actor).some((t) => t.name === job.task);
-  if (job.task === 'csv-import') return { import: true, onInput, href: mayRun ? `/descriptions/import?corrects=${job.id}` : null };
-  if (!onInput) return null;
-  return { import: false, onInput, href: mayRun ? `/jobs/new?task=${encodeURIComponent(job.task)}&from=${job.id}` : null };
+  if (job.task !== 'csv-import' && !onInput) return null;
+  return { import: job.task === 'csv-import', onInput, href: mayRun ? correctionHref(job) : null };
 }
 
 function back(req: Request, fallback: string): string {

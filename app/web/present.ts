@@ -136,6 +136,11 @@ function subjectRecord(ref: string | null, s: Subjects | null) {
   return { ...link, title: title ?? null, ref: id };
 }
 
+/** The form that starts a corrected job: the upload form for an import, else the job form filled in. */
+export function correctionHref(j: Pick<JobSummary, 'id' | 'task'>): string {
+  return j.task === 'csv-import' ? `/descriptions/import?corrects=${j.id}` : `/jobs/new?task=${encodeURIComponent(j.task)}&from=${j.id}`;
+}
+
 /** One row of the jobs table. */
 export function jobRow(j: JobSummary, actor: Actor, q: QueueState | null, s: Subjects | null = null, now = Date.now()) {
   const queuedIso = isoDate(j.queuedAt);
@@ -173,6 +178,8 @@ export function jobRow(j: JobSummary, actor: Actor, q: QueueState | null, s: Sub
     // A failure on the job's own input would only happen again: no Retry (README, "Retry").
     canRetry: canRetry(actor, j) && mayRetryTask(actor, j) && j.failureKind !== 'input',
     failedOnInput: j.status === 'failed' && j.failureKind === 'input',
+    /** Where Retry would be, for a job that failed on its input: the form to correct it. */
+    correctHref: j.status === 'failed' && j.failureKind === 'input' && mayRetryTask(actor, j) ? correctionHref(j) : null,
     canDiscard: canDiscard(actor, j),
   };
 }

@@ -109,6 +109,7 @@ for (const backend of targets) {
       // Nor in the list.
       const list = await alice.get('/jobs?tab=failed');
       expect(list.text).to.not.include(`action="/jobs/${refused.id}/retry"`);
+      expect(list.text).to.include(`href="/descriptions/import?corrects=${refused.id}" aria-label="Import a corrected file for job ${refused.id}">Correct</a>`);
     });
 
     it('refuses its retry on the web (409), in the API (409 with the reason) and in the service', async () => {
