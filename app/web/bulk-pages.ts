@@ -52,7 +52,7 @@ export function bulkRoutes(ctx: Context): express.Router {
       verb: FAILED_ACTIONS[action].verb,
       count: failed.ids.length,
       others: failed.others,
-      onInput: failed.onInput,
+      onInput: failed.onInput.length,
       back: localPath(bodyValue(req, 'back') ?? queryValue(req, 'back'), '/jobs?tab=failed'),
     });
   };
@@ -64,20 +64,10 @@ export function bulkRoutes(ctx: Context): express.Router {
     if (bodyValue(req, 'confirm') !== 'yes') return confirmPage(req, res, action);
     const actor = req.user as User;
     const failed = await failedFor(ctx, actor, action);
-    const result = await bulkAct(ctx, req, actor, action, failed.ids);
-    const none = result.done.length + result.skipped.length === 0;
-    const head = !none ? bulkText(result) : failed.onInput > 0 ? 'No failed job was retried.' : 'There were no failed jobs.';
-    flash(req, 'info', head + onInputText(failed.onInput));
+    const result = await bulkAct(ctx, req, actor, action, [...failed.ids, ...failed.onInput]);
+    flash(req, 'info', result.done.length + result.skipped.length === 0 ? 'There were no failed jobs.' : bulkText(result));
     await saveAndRedirect(req, res, localPath(bodyValue(req, 'back'), '/jobs?tab=failed'));
   });
 
   return router;
-}
-
-/** What "retry all failed" left alone because retrying could not help. */
-export function onInputText(n: number): string {
-  if (n === 0) return '';
-  return n === 1
-    ? ' 1 failed job was left as it is: it failed on its input, and the same input would fail again.'
-    : ` ${n} failed jobs were left as they are: they failed on their input, and the same input would fail again.`;
 }

@@ -116,17 +116,18 @@ export async function failedFor(
   ctx: Context,
   actor: User,
   action: 'retry' | 'clear',
-): Promise<{ ids: number[]; others: number; onInput: number }> {
+): Promise<{ ids: number[]; others: number; onInput: number[] }> {
   const ids: number[] = [];
   let others = 0;
-  // Retry only: failed jobs left out because they failed on their input.
-  let onInput = 0;
+  // Retry only: the failed jobs left out because they failed on their input (bulkAct
+  // skips them with that reason, so that the answer counts them in words).
+  const onInput: number[] = [];
   let after: number | null = null;
   for (;;) {
     const page = await listJobs(ctx.db, { tab: 'failed', userId: null, order: 'asc', after, limit: 500 });
     for (const j of page.jobs) {
       const may = action === 'clear' ? canDiscard(actor, j) : canRetry(actor, j) && mayRetryTask(actor, j);
-      if (may && action === 'retry' && j.failureKind === 'input') onInput++;
+      if (may && action === 'retry' && j.failureKind === 'input') onInput.push(j.id);
       else if (may) ids.push(j.id);
       else others++;
     }

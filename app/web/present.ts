@@ -233,6 +233,8 @@ export function jobJson(j: JobSummary | Job, q: QueueState | null = null) {
     group: job.groupId === null ? null : { id: job.groupId, step: (job.groupSeq ?? 0) + 1, link: `/api/groups/${job.groupId}` },
     steps: steps?.map((s) => ({ label: s.label, status: s.status, statusWord: s.statusWord, extra: s.extra, current: s.current, total: s.total, runningMs: s.runningMs })) ?? null,
     stepsText: stepsText(steps),
+    /** The failed import this job corrects (the upload form's "Import a corrected file"). */
+    corrects: typeof job.params.corrects === 'number' ? { id: job.params.corrects, link: `/api/jobs/${job.params.corrects}` } : null,
   };
 }
 

@@ -109,7 +109,7 @@ for (const backend of targets) {
       // Nor in the list.
       const list = await alice.get('/jobs?tab=failed');
       expect(list.text).to.not.include(`action="/jobs/${refused.id}/retry"`);
-      expect(list.text).to.include(`href="/descriptions/import?corrects=${refused.id}" aria-label="Import a corrected file for job ${refused.id}">Correct</a>`);
+      expect(list.text).to.include(`href="/descriptions/import?corrects=${refused.id}" aria-label="Correct job ${refused.id}: import a corrected file">Correct</a>`);
     });
 
     it('refuses its retry on the web (409), in the API (409 with the reason) and in the service', async () => {
@@ -143,7 +143,11 @@ for (const backend of targets) {
       const done = await admin.post('/jobs/failed-all', { action: 'retry', confirm: 'yes', back: '/jobs?tab=failed' });
       expect(done.status).to.equal(303);
       const after = (await admin.get('/jobs?tab=failed')).text;
-      expect(after).to.include('1 failed job was left as it is: it failed on its input, and the same input would fail again.');
+      expect(after).to.match(/\d+ jobs? retried; 1 could not be \(it failed on its input, which would only fail again\)\./);
+      const token = await createToken(web.ctx.db, web.users.admin.id, 'bulk test');
+      const api = await new Client(web.base, token).request('POST', '/api/jobs/bulk', { json: { action: 'retry', all: 'failed' } });
+      expect(api.status).to.equal(200);
+      expect(api.json<{ skipped: unknown[] }>().skipped).to.deep.include({ id: refused.id, reason: 'failed on its input, which would only fail again' });
       expect((await getJob(web.ctx.db, refused.id))!.status).to.equal('failed');
     });
 
@@ -180,6 +184,9 @@ for (const backend of targets) {
       expect(fixed.status, fixed.error ?? '').to.equal('completed');
       expect(fixed.params.corrects).to.equal(refused.id);
       expect(fixed.params.strict).to.equal(true);
+      const token = await createToken(web.ctx.db, web.users.alice.id, 'corrects test');
+      const shown = await new Client(web.base, token).get(`/api/jobs/${fixed.id}`);
+      expect(shown.json<{ job: { corrects: unknown } }>().job.corrects).to.deep.equal({ id: refused.id, link: `/api/jobs/${refused.id}` });
       const page = await alice.get(`/jobs/${fixed.id}`);
       expect(page.text).to.match(new RegExp(`id="job-corrects"><a href="/jobs/${refused.id}">Job ${refused.id}</a>`));
     });
