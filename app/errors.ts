@@ -68,6 +68,19 @@ export class UnrecoverableError extends Error {
   }
 }
 
+/**
+ * Thrown by a task when the job's own input is refused (the file's content, parameters
+ * that cannot work together, a record that does not exist): the job fails at once and is
+ * marked so that it is not retried, since the same input can only fail again.
+ */
+export class InputError extends UnrecoverableError {
+  readonly permanent = true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'InputError';
+  }
+}
+
 /** Turn anything thrown into an Error, keeping the original as the cause. */
 export function coerceError(thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;

@@ -26,7 +26,7 @@ import { requestSubscriptions } from './notify/subscribe.js';
 import { listTasks, requireTask, validateParams } from './tasks/index.js';
 import type { Transport } from './transports/transport.js';
 import { WorkerPresence } from './worker-presence.js';
-import { PRIORITIES, type Job, type NewJob, type ProgressStep } from './types.js';
+import { NO_RETRY_TEXT, PRIORITIES, type Job, type NewJob, type ProgressStep } from './types.js';
 
 export interface EnqueueResult {
   job: Job;
@@ -43,6 +43,11 @@ export interface FailureInfo {
   message: string;
   /** Fail now, whatever attempts remain. */
   unrecoverable?: boolean;
+  /**
+   * The job's own input was refused (its file, its parameters, a record it names): fail
+   * now and mark it so that nobody retries it (Job.failureKind `input`).
+   */
+  permanent?: boolean;
   /** The worker vanished (lease expired or broker saw it die): retry if attempts remain. */
   lost?: boolean;
   /** Retry this failure after this many ms (the task's retry policy), if attempts remain. */
@@ -210,7 +215,7 @@ export class JobService {
       return ok ? 'cancelled' : 'stale';
     }
     const attemptsLeft = current.attempt < current.maxAttempts;
-    const retryable = !f.unrecoverable && (f.lost || (f.retryBackoffMs ?? null) !== null);
+    const retryable = !f.unrecoverable && !f.permanent && (f.lost || (f.retryBackoffMs ?? null) !== null);
     if (attemptsLeft && retryable) {
       const base = f.lost ? 0 : (f.retryBackoffMs as number);
       const delay = base * 2 ** (current.attempt - 1);
@@ -232,7 +237,8 @@ export class JobService {
       f.lost && !attemptsLeft
         ? `${f.message} (attempt ${current.attempt} of ${current.maxAttempts}; no attempts left)`
         : f.message;
-    const ok = await store.finishJob(this.db, job.id, job.attempt, { status: 'failed', error: reason }, now, actor, reason);
+    const finish = { status: 'failed' as const, error: reason, failureKind: f.permanent ? ('input' as const) : null };
+    const ok = await store.finishJob(this.db, job.id, job.attempt, finish, now, actor, reason);
     if (ok) await afterEnded(this, [job]);
     if (ok && (await this.pauseOnFailure())) {
       await this.setPaused(true, `paused automatically: job ${job.id} failed`);
@@ -312,6 +318,9 @@ export class JobService {
   /** A new attempt of a failed or cancelled job, its history kept. */
   async retry(id: number, actor: string): Promise<Job> {
     const job = await this.get(id);
+    if (job.status === 'failed' && job.failureKind === 'input') {
+      throw new ConflictError(`job ${id} cannot be retried: ${NO_RETRY_TEXT}; correct it and run a new job`);
+    }
     if (!(await store.requeueFinal(this.db, id, this.now(), actor))) {
       throw new ConflictError(`job ${id} is ${job.status}; only failed or cancelled jobs can be retried`);
     }

@@ -46,6 +46,12 @@ export const STATUS_LABELS: Record<JobStatus, string> = {
   cancelled: 'Cancelled',
 };
 
+/** Failures a retry cannot get past (see Job.failureKind). */
+export type FailureKind = 'input';
+
+/** Said where Retry would be: why a job failed on its input is not retried. */
+export const NO_RETRY_TEXT = 'its input was refused: the same input would fail again';
+
 export const TABS = ['all', 'active', 'failed'] as const;
 export type Tab = (typeof TABS)[number];
 
@@ -107,6 +113,12 @@ export interface Job {
   /** The related record, e.g. `description:12`. */
   objectRef: string | null;
   error: string | null;
+  /**
+   * `input` when the job failed on its own input (the file's content, parameters that
+   * cannot work, a record that does not exist): the same input can only fail again, so it
+   * is never retried. Null for any other end, a failure a retry may get past included.
+   */
+  failureKind: FailureKind | null;
   cancelRequestedBy: string | null;
   outputBytes: number;
   outputTruncated: boolean;
@@ -153,6 +165,7 @@ export type JobSummary = Pick<
   | 'resultFile'
   | 'objectRef'
   | 'error'
+  | 'failureKind'
 >;
 
 export type JobEventType =

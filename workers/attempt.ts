@@ -228,7 +228,12 @@ export class Attempt implements Tenant {
         return (await this.ctx.complete(job, v.result)) ? 'completed' : 'stale';
       case 'failed':
         return this.retry(() =>
-          service.fail(job, workerId, { message: v.message, unrecoverable: v.unrecoverable, retryBackoffMs: v.retryBackoffMs }),
+          service.fail(job, workerId, {
+            message: v.message,
+            unrecoverable: v.unrecoverable,
+            permanent: v.permanent,
+            retryBackoffMs: v.retryBackoffMs,
+          }),
         );
     }
   }

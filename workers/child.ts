@@ -145,6 +145,7 @@ async function run(msg: Extract<ParentMessage, { type: 'run' }>): Promise<void> 
       jobId: msg.job.id,
       message: err.message || err.name,
       unrecoverable: Boolean((err as { unrecoverable?: boolean }).unrecoverable),
+      permanent: Boolean((err as { permanent?: boolean }).permanent),
       stack: err.stack ?? null,
       rss: 0,
     };

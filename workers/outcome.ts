@@ -39,6 +39,8 @@ export type Verdict =
       message: string;
       /** Fail now, whatever attempts remain. */
       unrecoverable: boolean;
+      /** The job's own input was refused (InputError): marked so that nobody retries it. */
+      permanent?: boolean;
       /** Retry after this long (doubled per attempt) if attempts remain; null: no retry. */
       retryBackoffMs: number | null;
     };
@@ -57,7 +59,8 @@ export function decideOutcome(r: AttemptReport): Verdict {
   }
   if (r.reply?.type === 'done') return { kind: 'completed', result: r.reply.result };
   if (r.reply?.type === 'error') {
-    return { kind: 'failed', cause: 'task', message: r.reply.message, unrecoverable: r.reply.unrecoverable, retryBackoffMs: r.retryBackoffMs };
+    const { message, unrecoverable, permanent } = r.reply;
+    return { kind: 'failed', cause: 'task', message, unrecoverable, permanent: permanent === true, retryBackoffMs: r.retryBackoffMs };
   }
   const signal = r.exit?.signal;
   return {

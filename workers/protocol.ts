@@ -27,6 +27,8 @@ export type ChildMessage =
       jobId: number;
       message: string;
       unrecoverable: boolean;
+      /** The job's own input was refused (InputError): never retried. */
+      permanent?: boolean;
       stack: string | null;
       rss: number;
     };

@@ -110,7 +110,7 @@ export function readHeader(raw: string[], strict: boolean): Header {
     const listed = someNames(unknown.map((u) => u.name));
     const near = unknown.filter((u) => u.suggestion).slice(0, 10);
     const hints = near.length ? ` (did you mean ${near.map((u) => `"${u.suggestion}" for "${u.name.slice(0, 60)}"`).join(', ')}?)` : '';
-    const known = `Use AtoM's column names (${ISAD_COLUMNS.slice(0, 6).join(', ')}, ...; see the README), spelt exactly as they are`;
+    const known = `Use the column names of AtoM's ISAD(G) CSV template (${ISAD_COLUMNS.slice(0, 6).join(', ')}, ...), spelt exactly as they are`;
     if (strict) {
       problems.push(
         `the header has ${unknown.length === 1 ? 'a column' : 'columns'} this import does not know: ${listed}${hints}. ${known}`,

@@ -127,7 +127,14 @@ export class GroupService {
   async retry(id: number, actor: Actor): Promise<GroupDetail> {
     const g = await this.visible(id, actor);
     const by = actor?.username ?? 'Command line';
-    const ended = (await groupJobs(this.jobs.db, g.id)).filter((j) => j.status === 'failed' || j.status === 'cancelled');
+    const all = (await groupJobs(this.jobs.db, g.id)).filter((j) => j.status === 'failed' || j.status === 'cancelled');
+    // Outside a chain, a job that failed on its own input stays as it is (it would only
+    // fail again); in a chain the first ended job is the one to retry, and JobService
+    // refuses it with its reason.
+    const ended = g.chain ? all : all.filter((j) => j.failureKind !== 'input');
+    if (ended.length === 0 && all.length > 0) {
+      throw new ConflictError(`group ${id}'s failed jobs failed on their input, and the same input would fail again: correct it and start new jobs`);
+    }
     if (ended.length === 0) throw new ConflictError(`group ${id} has no failed or cancelled job to retry`);
     // In a chain JobService.retry holds the later ones again behind the first (afterRetried).
     for (const j of g.chain ? ended.slice(0, 1) : ended) await this.jobs.retry(j.id, by);

@@ -80,6 +80,8 @@ class StaleInBatch extends Error {}
 export interface Finish {
   status: 'completed' | 'failed' | 'cancelled';
   error?: string | null;
+  /** `input` for a failure on the job's own input (never retried; see Job.failureKind). */
+  failureKind?: 'input' | null;
   resultSummary?: string | null;
   resultFile?: string | null;
   resultName?: string | null;
@@ -105,6 +107,7 @@ export async function finishJob(
       finished_at: now,
       lease_expires_at: null,
       error: f.error ?? null,
+      failure_kind: f.status === 'failed' ? (f.failureKind ?? null) : null,
     };
     if (f.resultSummary !== undefined) patch.result_summary = f.resultSummary;
     if (f.resultFile !== undefined) patch.result_file = f.resultFile;

@@ -41,11 +41,13 @@ export async function requeueRunning(
 export async function requeueFinal(db: Db, id: number, now: number, actor: string): Promise<boolean> {
   return writeTransaction(db, async (trx) => {
     const job = (await trx('jobs').where({ id }).first()) as Row | undefined;
-    if (!job || !['failed', 'cancelled'].includes(String(job.status))) return false;
+    // A failure on the job's own input is never run again (Job.failureKind).
+    if (!job || !['failed', 'cancelled'].includes(String(job.status)) || job.failure_kind) return false;
     const attempt = Number(job.attempt);
     const n = await trx('jobs')
       .where({ id })
       .whereIn('status', ['failed', 'cancelled'])
+      .whereNull('failure_kind')
       .update({
         status: 'queued',
         worker_id: null,

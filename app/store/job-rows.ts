@@ -45,6 +45,7 @@ export function rowToJob(r: Row): Job {
     resultName: (r.result_name as string | null) ?? null,
     objectRef: (r.object_ref as string | null) ?? null,
     error: (r.error as string | null) ?? null,
+    failureKind: r.failure_kind === 'input' ? 'input' : null,
     cancelRequestedBy: (r.cancel_requested_by as string | null) ?? null,
     outputBytes: Number(r.output_bytes ?? 0),
     outputTruncated: Boolean(Number(r.output_truncated ?? 0)),
@@ -74,6 +75,7 @@ export const SUMMARY_COLUMNS = [
   'result_file',
   'object_ref',
   'error',
+  'failure_kind',
 ] as const;
 
 export function rowToSummary(r: Row): JobSummary {
@@ -96,5 +98,6 @@ export function rowToSummary(r: Row): JobSummary {
     resultFile: (r.result_file as string | null) ?? null,
     objectRef: (r.object_ref as string | null) ?? null,
     error: (r.error as string | null) ?? null,
+    failureKind: r.failure_kind === 'input' ? 'input' : null,
   };
 }

@@ -116,6 +116,11 @@ export const csvImportSpec: TaskSpec = {
       description: 'name of the source for legacyId matching (default: the file name)',
       maxLength: 191,
     },
+    corrects: {
+      type: 'integer',
+      min: 1,
+      description: 'the failed import this one corrects (its job number), shown on both job pages',
+    },
     strict: {
       type: 'boolean',
       default: false,

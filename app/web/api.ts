@@ -125,7 +125,9 @@ export function apiRoutes(ctx: Context): express.Router {
     if (body.all !== undefined) {
       if (body.all !== 'failed' || action === 'cancel') throw new BadRequestError('"all" takes "failed", with the action retry or clear');
       if (!canAdminister(actor)) throw new ForbiddenError('only administrators act on every failed job');
-      ids = (await failedFor(ctx, actor, action)).ids;
+      const failed = await failedFor(ctx, actor, action);
+      // Those that failed on their input come back in `skipped`, with that reason.
+      ids = [...failed.ids, ...failed.onInput];
     } else {
       if (!Array.isArray(body.ids) || body.ids.length === 0) throw new BadRequestError('ids must be a list of one or more job numbers');
       ids = parseBulkIds(body.ids);

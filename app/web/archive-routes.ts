@@ -25,7 +25,9 @@ import { getJob } from '../store/jobs.js';
 import { FINDING_AID_FORMATS, FINDING_AID_MODELS, UPDATE_MODES, findingAidKeyPrefix } from '../tasks/archive.js';
 import type { Job, User } from '../types.js';
 import { requireUser } from './auth.js';
-import { bodyValue, one, queryValue } from './http.js';
+import { bodyValue, jobIdParam, one, queryValue } from './http.js';
+import { uploadName as jobFileName } from './present.js';
+import { visibleJob } from './jobs-query.js';
 import { registerRecordLink } from './links.js';
 import { cultureName, readerCulture } from './reader-culture.js';
 import { flash, render, saveAndRedirect } from './render.js';
@@ -186,23 +188,64 @@ export function archiveRoutes(ctx: Context): express.Router {
 
   // ---- import (before /descriptions/:ref) -----------------------------------------
 
-  const importPage = (res: Response, values: Record<string, unknown> = {}, error: string | null = null, status = 200) =>
+  /** The import a new one corrects: a CSV import the user can see (404 otherwise, as its page). */
+  const correctedJob = async (req: Request, raw: unknown): Promise<Job> => {
+    const job = await visibleJob(ctx, req.user as User, jobIdParam(raw));
+    if (job.task !== 'csv-import') throw new BadRequestError(`Job ${job.id} is not a CSV import: there is no file to correct.`);
+    return job;
+  };
+
+  const importPage = async (req: Request, res: Response, values: Record<string, unknown> = {}, error: string | null = null, status = 200) => {
+    const corrects = typeof values.corrects === 'number' ? await correctedJob(req, String(values.corrects)) : null;
     render(
       res,
       'archive/import',
-      { title: 'Import descriptions from CSV', values, error, updateModes: UPDATE_MODES, maxMb: ctx.config.maxUploadBytes / 1048576 },
+      {
+        title: corrects ? `Import a corrected file for job ${corrects.id}` : 'Import descriptions from CSV',
+        values,
+        error,
+        updateModes: UPDATE_MODES,
+        maxMb: ctx.config.maxUploadBytes / 1048576,
+        corrects: corrects && {
+          id: corrects.id,
+          file: jobFileName(corrects.params),
+          error: corrects.error,
+          onInput: corrects.failureKind === 'input',
+        },
+      },
       status,
     );
+  };
 
-  router.get('/descriptions/import', (_req, res) => importPage(res));
+  /** The form's values from a job's parameters: every import option but the file. */
+  const optionsOf = (job: Job): Record<string, unknown> => {
+    const p = job.params;
+    return {
+      update: typeof p.update === 'string' ? p.update : 'none',
+      skipMatched: p.skipMatched === true,
+      skipUnmatched: p.skipUnmatched === true,
+      limit: typeof p.limit === 'string' ? p.limit : '',
+      onError: p.onError === 'fail' ? 'fail' : 'skip',
+      strict: p.strict === true,
+      corrects: job.id,
+    };
+  };
+
+  router.get('/descriptions/import', async (req, res) => {
+    const raw = queryValue(req, 'corrects');
+    if (!raw) return importPage(req, res);
+    await importPage(req, res, optionsOf(await correctedJob(req, raw)));
+  });
 
   router.post('/descriptions/import', (req: Request, res: Response, next: NextFunction) => {
     upload.single('file')(req, res, async (raw: unknown) => {
       if (raw) {
         const err = await uploadError(req, raw);
         const code = (err as { code?: string }).code;
-        if (err instanceof HttpError && err.status === 413) return importPage(res, {}, `The file is larger than ${ctx.config.maxUploadBytes / 1048576} MB.`, 413);
-        if (err instanceof multer.MulterError) return importPage(res, {}, `The upload failed: ${err.message} (${code ?? 'error'}).`, 400);
+        if (err instanceof HttpError && err.status === 413) {
+          return importPage(req, res, {}, `The file is larger than ${ctx.config.maxUploadBytes / 1048576} MB.`, 413).catch(next);
+        }
+        if (err instanceof multer.MulterError) return importPage(req, res, {}, `The upload failed: ${err.message} (${code ?? 'error'}).`, 400).catch(next);
         return next(err);
       }
       void handleImport(req, res).catch(next);
@@ -218,8 +261,18 @@ export function archiveRoutes(ctx: Context): express.Router {
       limit: bodyValue(req, 'limit')?.trim() || '',
       onError: bodyValue(req, 'onError') === 'fail' ? 'fail' : 'skip',
       strict: checkbox(req, 'strict'),
+      corrects: undefined as number | undefined,
     };
-    if (!file) return importPage(res, values, 'Choose a CSV file to import.', 400);
+    const corrects = bodyValue(req, 'corrects');
+    if (corrects) {
+      try {
+        values.corrects = (await correctedJob(req, corrects)).id;
+      } catch (err) {
+        if (file) await ctx.files.delete(file.path).catch(() => undefined);
+        throw err;
+      }
+    }
+    if (!file) return importPage(req, res, values, 'Choose a CSV file to import.', 400);
     try {
       const params: Record<string, unknown> = {
         file: file.path, // the stored upload's id
@@ -233,6 +286,7 @@ export function archiveRoutes(ctx: Context): express.Router {
         sourceName: uploadName(file.originalname).slice(0, 191),
       };
       if (values.limit) params.limit = values.limit;
+      if (values.corrects) params.corrects = values.corrects;
       if (values.skipMatched && values.update !== 'none') {
         throw new BadRequestError('"Skip matched records" applies only when importing as new.');
       }
@@ -243,7 +297,7 @@ export function archiveRoutes(ctx: Context): express.Router {
     } catch (err) {
       // enqueueWithUpload removes it when the job cannot be made; a form error comes first.
       await ctx.files.delete(file.path).catch(() => undefined);
-      if (err instanceof HttpError && err.status < 500) return importPage(res, values, err.message, err.status);
+      if (err instanceof HttpError && err.status < 500) return importPage(req, res, values, err.message, err.status);
       throw err;
     }
   }

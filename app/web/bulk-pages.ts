@@ -52,6 +52,7 @@ export function bulkRoutes(ctx: Context): express.Router {
       verb: FAILED_ACTIONS[action].verb,
       count: failed.ids.length,
       others: failed.others,
+      onInput: failed.onInput.length,
       back: localPath(bodyValue(req, 'back') ?? queryValue(req, 'back'), '/jobs?tab=failed'),
     });
   };
@@ -62,7 +63,8 @@ export function bulkRoutes(ctx: Context): express.Router {
     const action = failedAction(bodyValue(req, 'action'));
     if (bodyValue(req, 'confirm') !== 'yes') return confirmPage(req, res, action);
     const actor = req.user as User;
-    const result = await bulkAct(ctx, req, actor, action, (await failedFor(ctx, actor, action)).ids);
+    const failed = await failedFor(ctx, actor, action);
+    const result = await bulkAct(ctx, req, actor, action, [...failed.ids, ...failed.onInput]);
     flash(req, 'info', result.done.length + result.skipped.length === 0 ? 'There were no failed jobs.' : bulkText(result));
     await saveAndRedirect(req, res, localPath(bodyValue(req, 'back'), '/jobs?tab=failed'));
   });

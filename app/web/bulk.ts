@@ -49,12 +49,16 @@ export function parseBulkIds(raw: unknown): number[] {
   return [...ids];
 }
 
+/** Why a job that failed on its own input is not retried (Job.failureKind). */
+const ON_INPUT = 'failed on its input, which would only fail again';
+
 /** Why `actor` may not do `action` to `job`, or null when they may. */
 function refusal(actor: Actor, action: BulkAction, job: Job): string | null {
   const state = `is ${STATUS_LABELS[job.status].toLowerCase()}`;
   if (action === 'cancel') return canCancel(actor, job) ? null : state;
   if (action === 'retry') {
     if (!canRetry(actor, job)) return state;
+    if (job.failureKind === 'input') return ON_INPUT;
     return mayRetryTask(actor, job) ? null : 'is a task for administrators only';
   }
   if (job.status === 'queued' || job.status === 'running') return state;
@@ -108,18 +112,26 @@ export async function bulkAct(ctx: Context, req: Request, actor: User, action: B
  * may touch, by the same policy as one job, and how many others stay (clearing is the
  * owner's, so an administrator clears only their own and the command line's).
  */
-export async function failedFor(ctx: Context, actor: User, action: 'retry' | 'clear'): Promise<{ ids: number[]; others: number }> {
+export async function failedFor(
+  ctx: Context,
+  actor: User,
+  action: 'retry' | 'clear',
+): Promise<{ ids: number[]; others: number; onInput: number[] }> {
   const ids: number[] = [];
   let others = 0;
+  // Retry only: the failed jobs left out because they failed on their input (bulkAct
+  // skips them with that reason, so that the answer counts them in words).
+  const onInput: number[] = [];
   let after: number | null = null;
   for (;;) {
     const page = await listJobs(ctx.db, { tab: 'failed', userId: null, order: 'asc', after, limit: 500 });
     for (const j of page.jobs) {
       const may = action === 'clear' ? canDiscard(actor, j) : canRetry(actor, j) && mayRetryTask(actor, j);
-      if (may) ids.push(j.id);
+      if (may && action === 'retry' && j.failureKind === 'input') onInput.push(j.id);
+      else if (may) ids.push(j.id);
       else others++;
     }
-    if (!page.next) return { ids, others };
+    if (!page.next) return { ids, others, onInput };
     after = page.next;
   }
 }
@@ -129,6 +141,7 @@ const PAST: Record<BulkAction, string> = { cancel: 'cancelled', retry: 'retried'
 /** "is running" for several: "are running". */
 function plural(reason: string): string {
   if (reason === "is another user's job") return "are other users' jobs";
+  if (reason === ON_INPUT) return 'failed on their input, which would only fail again';
   return reason.replace(/^is /, 'are ').replace(/\ba task\b/, 'tasks');
 }
 

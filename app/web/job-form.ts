@@ -24,6 +24,7 @@ const LABELS: Record<string, string> = {
   limit: 'Limit matching to',
   onError: 'When a row is bad',
   sourceName: 'Source name',
+  corrects: 'Corrects job',
   seconds: 'Seconds to wait',
   fail: 'Fail at the end',
   lines: 'Number of lines',

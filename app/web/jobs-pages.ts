@@ -18,13 +18,13 @@ import { assertDescriptionsExist, isDescriptionParam, paramHelp, paramLabel, val
 import { eventsPage } from '../store/job-events.js';
 import { readOutput } from '../store/jobs.js';
 import { getWorker } from '../store/workers.js';
-import { JOB_STATUSES, PRIORITIES, STATUS_LABELS, TAB_STATUSES, type JobSummary, type Tab, type User } from '../types.js';
+import { JOB_STATUSES, PRIORITIES, priorityName, STATUS_LABELS, TAB_STATUSES, type Job, type JobSummary, type Tab, type User } from '../types.js';
 import { listTasks, type TaskSpec } from '../tasks/index.js';
 import { requireUser } from './auth.js';
 import { bodyValue, chunkCursorParam, isFragment, jobIdParam, localPath, one, queryValue } from './http.js';
 import { assertMayDiscard, assertMayRetryTask, filterQuery, listQueryFor, PAGE_SIZE, parseJobFilter, queueState, visibleJob, type JobFilter } from './jobs-query.js';
 import { outputHandler } from './output.js';
-import { jobRow, retentionText, type QueueState, type Subjects } from './present.js';
+import { correctionHref, jobRow, retentionText, type QueueState, type Subjects } from './present.js';
 import { flash, render, saveAndRedirect } from './render.js';
 import { sendStoredFile } from './send-file.js';
 
@@ -79,6 +79,19 @@ function emptyText(f: JobFilter, own: boolean): string {
 /** Tasks this user may start from the "New job" form (diagnostic ones for administrators). */
 export function runnableTasks(actor: User): TaskSpec[] {
   return listTasks().filter((t) => !t.adminOnly || isAdmin(actor));
+}
+
+/**
+ * What the page of a failed job offers next: a failed import, a corrected file with the
+ * same options; a job that failed on its input, a new job with the same parameters
+ * (the input is what needs correcting, so Retry is not offered). Null otherwise.
+ */
+export function nextStep(actor: User, job: Job): { import: boolean; onInput: boolean; href: string | null } | null {
+  if (job.status !== 'failed') return null;
+  const onInput = job.failureKind === 'input';
+  const mayRun = runnableTasks(actor).some((t) => t.name === job.task);
+  if (job.task !== 'csv-import' && !onInput) return null;
+  return { import: job.task === 'csv-import', onInput, href: mayRun ? correctionHref(job) : null };
 }
 
 function back(req: Request, fallback: string): string {
@@ -245,7 +258,17 @@ export function jobsRoutes(ctx: Context): express.Router {
     return (async () => {
       // The bell starts as the user's default (off unless turned on in the profile).
       const profile = await getProfile(ctx.db, (req.user as User).id);
-      return newJobPage(req, res, queryValue(req, 'task'), { notify: profile?.notifyDefault ? 'true' : '' }, null);
+      const values: Record<string, string> = { notify: profile?.notifyDefault ? 'true' : '' };
+      // "Start a corrected job": the form filled in with a job's parameters and priority.
+      const from = queryValue(req, 'from');
+      if (from) {
+        const job = await visibleJob(ctx, req.user as User, jobIdParam(from));
+        if (job.task === queryValue(req, 'task')) {
+          for (const [k, v] of Object.entries(job.params)) if (v !== null && typeof v !== 'object') values[k] = String(v);
+          values.priority = priorityName(job.priority);
+        }
+      }
+      return newJobPage(req, res, queryValue(req, 'task'), values, null);
     })();
   });
 
@@ -315,6 +338,7 @@ export function jobsRoutes(ctx: Context): express.Router {
       paramsText: JSON.stringify(job.params, null, 2),
       fragment: isFragment(req),
       bell: await bellState(ctx, actor, job),
+      nextStep: nextStep(actor, job),
     };
     if (isFragment(req)) return render(res, 'jobs/_details', locals);
     const chunks = await readOutput(ctx.db, job.id, 0, INITIAL_CHUNKS);

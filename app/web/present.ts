@@ -136,6 +136,11 @@ function subjectRecord(ref: string | null, s: Subjects | null) {
   return { ...link, title: title ?? null, ref: id };
 }
 
+/** The form that starts a corrected job: the upload form for an import, else the job form filled in. */
+export function correctionHref(j: Pick<JobSummary, 'id' | 'task'>): string {
+  return j.task === 'csv-import' ? `/descriptions/import?corrects=${j.id}` : `/jobs/new?task=${encodeURIComponent(j.task)}&from=${j.id}`;
+}
+
 /** One row of the jobs table. */
 export function jobRow(j: JobSummary, actor: Actor, q: QueueState | null, s: Subjects | null = null, now = Date.now()) {
   const queuedIso = isoDate(j.queuedAt);
@@ -170,7 +175,11 @@ export function jobRow(j: JobSummary, actor: Actor, q: QueueState | null, s: Sub
     record: subjectRecord(j.objectRef, s),
     user: jobUser(j),
     canCancel: canCancel(actor, j),
-    canRetry: canRetry(actor, j) && mayRetryTask(actor, j),
+    // A failure on the job's own input would only happen again: no Retry (README, "Retry").
+    canRetry: canRetry(actor, j) && mayRetryTask(actor, j) && j.failureKind !== 'input',
+    failedOnInput: j.status === 'failed' && j.failureKind === 'input',
+    /** Where Retry would be, for a job that failed on its input: the form to correct it. */
+    correctHref: j.status === 'failed' && j.failureKind === 'input' && mayRetryTask(actor, j) ? correctionHref(j) : null,
     canDiscard: canDiscard(actor, j),
   };
 }
@@ -196,6 +205,8 @@ export function jobJson(j: JobSummary | Job, q: QueueState | null = null) {
     progress: progressOf(j),
     info: waitingReason(j, q) ?? (jobInfo(j) || null),
     error: j.error,
+    /** `input`: the job's own input was refused, and a retry is refused too (409). */
+    failureKind: j.failureKind,
     resultSummary: j.resultSummary,
     objectRef: j.objectRef,
     download: j.status === 'completed' && j.resultFile ? `/api/jobs/${j.id}/download` : null,
@@ -222,6 +233,8 @@ export function jobJson(j: JobSummary | Job, q: QueueState | null = null) {
     group: job.groupId === null ? null : { id: job.groupId, step: (job.groupSeq ?? 0) + 1, link: `/api/groups/${job.groupId}` },
     steps: steps?.map((s) => ({ label: s.label, status: s.status, statusWord: s.statusWord, extra: s.extra, current: s.current, total: s.total, runningMs: s.runningMs })) ?? null,
     stepsText: stepsText(steps),
+    /** The failed import this job corrects (the upload form's "Import a corrected file"). */
+    corrects: typeof job.params.corrects === 'number' ? { id: job.params.corrects, link: `/api/jobs/${job.params.corrects}` } : null,
   };
 }
 

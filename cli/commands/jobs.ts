@@ -137,7 +137,7 @@ export function registerJobCommands(program: Command, io: CliIO): void {
   program
     .command('jobs:retry')
     .argument('<id>', 'job id')
-    .description('retry a failed or cancelled job')
+    .description('retry a failed or cancelled job (refused, exit 1, for one that failed on its input: it would only fail again)')
     .action(
       action<object>(io, async (ctx, [raw]) => {
         const id = jobId(raw);

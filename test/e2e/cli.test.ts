@@ -108,6 +108,24 @@ for (const backend of backends()) {
       expect(r.stderr).to.match(/job \d+ failed: sleep finished and failed on purpose/);
     });
 
+    it('jobs:retry refuses a job that failed on its input with exit 1 and one stderr line; retries one that failed otherwise', async () => {
+      const gone = await docket(env.env, ['run', 'csv-export', '--description', 'no-such-description', '--wait']);
+      expect(gone.code).to.equal(1);
+      const id = /job (\d+) failed/.exec(gone.stderr)?.[1];
+      expect(id, gone.stderr).to.be.a('string');
+      const refused = await docket(env.env, ['jobs:retry', id!]);
+      expect(refused.code).to.equal(1);
+      expect(refused.stderr.trim().split('\n')).to.have.length(1);
+      expect(refused.stderr.trim()).to.equal(
+        `docket jobs:retry: job ${id} cannot be retried: its input was refused: the same input would fail again; correct it and run a new job`,
+      );
+      const other = await docket(env.env, ['run', 'sleep', '--seconds', '0', '--fail', '--wait']);
+      const otherId = /job (\d+) failed/.exec(other.stderr)![1];
+      const again = await docket(env.env, ['jobs:retry', otherId]);
+      expect(again.code, again.stderr).to.equal(0);
+      expect(again.stdout).to.match(new RegExp(`job ${otherId} queued again`));
+    });
+
     it('answers bad input with exit 2 and one line on stderr', async () => {
       const cases: Array<[string[], RegExp]> = [
         [['run', 'frobnicate'], /unknown task "frobnicate"; tasks: /],

@@ -1,8 +1,9 @@
 /**
  * The pages on a phone (390×844) and a laptop (1280×800) in Chromium: nothing scrolls
  * sideways, and on a phone each job's name, status and actions are in the first screen.
- * Also keeps the README's screenshots current (docs/screenshots/, phone jobs page and job
- * form) when DOCKET_SCREENSHOTS=1.
+ * Also keeps the README's screenshots current (docs/screenshots/: the jobs page, the job
+ * form and a failed import's page on a phone; the job form and the failed import at
+ * 1280×800) when DOCKET_SCREENSHOTS=1.
  *
  * Chromium is never downloaded: without /usr/bin/chromium the suite is skipped, or fails
  * when DOCKET_TEST_REQUIRE_SERVICES=1.
@@ -33,6 +34,7 @@ describe('browser: the pages on a phone and a laptop', function () {
   let web: Web;
   let browser: Browser | null = null;
   let jobId = 0;
+  let importId = 0;
   let slug = '';
 
   before(async function () {
@@ -55,6 +57,14 @@ describe('browser: the pages on a phone and a laptop', function () {
     jobId = f.id;
     await cancelled(ctx, users.admin);
     await queued(ctx, users.admin, 'csv-export', { description: top.slug });
+    // An import refused for its file's content: "What to do" and "Import a corrected file".
+    const imp = await queued(ctx, users.admin, 'csv-import', { file: '/srv/imports/harbour-fonds.csv', update: 'match-and-update' });
+    const [claimed] = await ctx.service.claimMany([imp.id], 'layout-worker');
+    await ctx.service.fail(claimed, 'layout-worker', {
+      message: 'The file was not imported (nothing was written): row 4 has 7 fields, the header has 6; parentId "HC-9" matches no earlier row.',
+      permanent: true,
+    });
+    importId = imp.id;
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -87,6 +97,8 @@ describe('browser: the pages on a phone and a laptop', function () {
         '/jobs/new',
         '/jobs/new?task=finding-aid',
         '/jobs/new?task=print',
+        `/jobs/${importId}`,
+        `/descriptions/import?corrects=${importId}`,
         '/workers',
         '/jobs/failed-all?action=clear',
         '/descriptions',
@@ -96,8 +108,18 @@ describe('browser: the pages on a phone and a laptop', function () {
       ];
 
       it('takes the screenshots the README shows', async function () {
-        if (size.name !== 'phone' || process.env.DOCKET_SCREENSHOTS !== '1') return;
+        if (process.env.DOCKET_SCREENSHOTS !== '1') return;
         mkdirSync(DOCS_SHOTS, { recursive: true });
+        if (size.name === 'laptop') {
+          await page.goto(`${web.base}/jobs/new?task=finding-aid`);
+          await page.screenshot({ path: join(DOCS_SHOTS, `desktop-job-form${SHOT_SUFFIX}.png`) });
+          await page.goto(`${web.base}/jobs/${importId}`);
+          await page.screenshot({ path: join(DOCS_SHOTS, `desktop-failed-import${SHOT_SUFFIX}.png`) });
+          return;
+        }
+        if (size.name !== 'phone') return;
+        await page.goto(`${web.base}/jobs/${importId}`);
+        await page.screenshot({ path: join(DOCS_SHOTS, `phone-failed-import${SHOT_SUFFIX}.png`) });
         await page.goto(`${web.base}/jobs?tab=all`);
         await page.screenshot({ path: join(DOCS_SHOTS, `phone-jobs${SHOT_SUFFIX}.png`) });
         await page.goto(`${web.base}/jobs/new?task=finding-aid`);
@@ -132,7 +154,7 @@ describe('browser: the pages on a phone and a laptop', function () {
           return {
             name: inView(tr.querySelector('a[href^="/jobs/"]')),
             status: inView(tr.querySelector('.status')),
-            action: inView(tr.querySelector('.actions button')),
+            action: inView(tr.querySelector('.actions button, .actions a.button')),
             select: inView(tr.querySelector('input.bulk-select')),
           };
         })()`);

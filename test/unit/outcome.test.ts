@@ -28,10 +28,20 @@ describe('attempt outcome', () => {
         cause: 'task',
         message: 'boom',
         unrecoverable: false,
+        permanent: false,
         retryBackoffMs: 250,
       });
       const v = decideOutcome(report({ reply: error(true) }));
-      expect(v).to.include({ kind: 'failed', unrecoverable: true, retryBackoffMs: null });
+      expect(v).to.include({ kind: 'failed', unrecoverable: true, permanent: false, retryBackoffMs: null });
+    });
+
+    it('passes on an input error (InputError) as permanent: the job is not to be retried', () => {
+      const reply: Reply = { type: 'error', jobId: 7, message: 'bad header', unrecoverable: true, permanent: true, stack: null, rss: MB };
+      expect(decideOutcome(report({ reply, retryBackoffMs: 250 }))).to.include({ kind: 'failed', unrecoverable: true, permanent: true });
+      // A time limit is not the input's fault: retried by hand, it may pass.
+      const late = decideOutcome(report({ reply, timeLimit: 'hard time limit reached' }));
+      expect(late).to.include({ cause: 'time-limit' });
+      expect(late).to.not.have.property('permanent');
     });
 
     it('says how a child that died without a reply ended, and leaves it retryable', () => {

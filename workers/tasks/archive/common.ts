@@ -3,21 +3,21 @@ import { findDescription } from '../../../app/archive/descriptions.js';
 import { CULTURE_PATTERN } from '../../../app/archive/translations.js';
 import type { Description } from '../../../app/archive/types.js';
 import type { Db } from '../../../app/db.js';
-import { UnrecoverableError } from '../../../app/errors.js';
+import { InputError } from '../../../app/errors.js';
 
-/** The description a parameter names, or an UnrecoverableError (retrying cannot help). */
+/** The description a parameter names, or an InputError (retrying cannot help). */
 export async function describedBy(db: Db, ref: unknown, what = 'description'): Promise<Description> {
   const d = await findDescription(db, String(ref ?? ''));
-  if (!d) throw new UnrecoverableError(`no ${what} has the slug or id "${String(ref).slice(0, 100)}"`);
+  if (!d) throw new InputError(`no ${what} has the slug or id "${String(ref).slice(0, 100)}"`);
   return d;
 }
 
-/** The `culture` parameter: null when absent, an UnrecoverableError when it is no culture code. */
+/** The `culture` parameter: null when absent, an InputError when it is no culture code. */
 export function cultureOf(raw: unknown): string | null {
   if (raw === undefined || raw === null || raw === '') return null;
   const c = String(raw).trim();
   if (!CULTURE_PATTERN.test(c)) {
-    throw new UnrecoverableError(`"${c.slice(0, 20)}" is not a culture code; give one such as en, fr or pt_BR`);
+    throw new InputError(`"${c.slice(0, 20)}" is not a culture code; give one such as en, fr or pt_BR`);
   }
   return c;
 }

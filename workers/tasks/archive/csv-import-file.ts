@@ -11,7 +11,7 @@ import type { CsvRow } from '../../../app/archive/csv-columns.js';
 import { cellOf, readHeader, type Header } from '../../../app/archive/csv-header.js';
 import { CsvFileError, openCsv, type CsvReader, type CsvRecord, type CsvSource } from '../../../app/archive/csv-read.js';
 import type { Db } from '../../../app/db.js';
-import { UnrecoverableError } from '../../../app/errors.js';
+import { InputError } from '../../../app/errors.js';
 
 /** Problems listed in a failure message before "and N more". */
 const LIST_MAX = 10;
@@ -43,13 +43,13 @@ export class ImportFile {
     try {
       reader = await openCsv(this.source);
     } catch (err) {
-      if (err instanceof CsvFileError) throw new UnrecoverableError(`The file was not imported: ${err.message}`);
+      if (err instanceof CsvFileError) throw new InputError(`The file was not imported: ${err.message}`);
       throw err;
     }
     const header = readHeader(reader.header, this.strictHeader);
     if (header.problems.length > 0) {
       reader.close();
-      throw new UnrecoverableError(`The file was not imported: ${header.problems.join('; ')}.`);
+      throw new InputError(`The file was not imported: ${header.problems.join('; ')}.`);
     }
     this.header = header;
     return reader;
@@ -107,7 +107,7 @@ export class ImportFile {
         if (legacyId) seen.add(legacyId);
       }
     } catch (err) {
-      if (err instanceof CsvFileError) throw new UnrecoverableError(`The file was not imported: ${err.message}.`);
+      if (err instanceof CsvFileError) throw new InputError(`The file was not imported: ${err.message}.`);
       throw err;
     }
     if (strict) {
@@ -127,7 +127,7 @@ export class ImportFile {
       if (shown.length > 0) {
         parts.push(shown.join('; ') + (problems.length > shown.length ? `; and ${problems.length - shown.length} more` : ''));
       }
-      if (parts.length > 0) throw new UnrecoverableError(`The file was not imported (nothing was written): ${parts.join('; ')}.`);
+      if (parts.length > 0) throw new InputError(`The file was not imported (nothing was written): ${parts.join('; ')}.`);
     }
     return rows;
   }

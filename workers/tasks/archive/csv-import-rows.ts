@@ -22,7 +22,7 @@ import { SlugAllocator, slugify } from '../../../app/archive/slug.js';
 import { saveTranslation } from '../../../app/archive/translations.js';
 import type { Description } from '../../../app/archive/types.js';
 import type { Db } from '../../../app/db.js';
-import { UnrecoverableError } from '../../../app/errors.js';
+import { InputError } from '../../../app/errors.js';
 import type { UpdateMode } from '../../../app/tasks/archive.js';
 import { LruMap } from './common.js';
 import type { ImportFile } from './csv-import-file.js';
@@ -157,7 +157,7 @@ export class RowImporter {
     const d = await findDescription(db, value);
     if (d) {
       if (d.parentId !== null) {
-        throw new UnrecoverableError(
+        throw new InputError(
           `--limit "${value}" is not a top-level description; give the slug of a top-level description or a repository`,
         );
       }
@@ -166,7 +166,7 @@ export class RowImporter {
     }
     const hit = (await repositoryNames(db)).find((r) => r === value || slugify(r) === slugify(value));
     if (!hit) {
-      throw new UnrecoverableError(`--limit "${value}" matches no top-level description (by slug) and no repository (by name)`);
+      throw new InputError(`--limit "${value}" matches no top-level description (by slug) and no repository (by name)`);
     }
     this.limit = { kind: 'repository', name: hit, slug: slugify(hit) };
   }

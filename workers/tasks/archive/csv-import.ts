@@ -18,7 +18,7 @@ import { basename, resolve } from 'node:path';
 import { writeTransaction } from '../../../app/archive/descriptions.js';
 import { CsvFileError, type CsvRecord } from '../../../app/archive/csv-read.js';
 import type { Db } from '../../../app/db.js';
-import { NotFoundError, UnrecoverableError } from '../../../app/errors.js';
+import { InputError, NotFoundError, UnrecoverableError } from '../../../app/errors.js';
 import { isFileId, type FileInfo } from '../../../app/files/index.js';
 import { deleteImportCheckpoint, getImportCheckpoint, saveImportCheckpoint } from '../../../app/store/import-checkpoints.js';
 import { jobOrigin } from '../../../app/store/job-origin.js';
@@ -58,15 +58,15 @@ async function readOptions(ctx: TaskContext): Promise<ImportOptions> {
     strict: p.strict === true || p.strict === 'true',
   };
   if (opts.skipMatched && update !== 'none') {
-    throw new UnrecoverableError('--skip-matched applies only when importing as new (without --update): an update handles matched rows');
+    throw new InputError('--skip-matched applies only when importing as new (without --update): an update handles matched rows');
   }
   if (opts.skipUnmatched && update === 'none') {
-    throw new UnrecoverableError(
+    throw new InputError(
       '--skip-unmatched applies only with --update match-and-update or delete-and-replace (it skips rows that match nothing)',
     );
   }
   if (opts.limit && update === 'none' && !opts.skipMatched) {
-    throw new UnrecoverableError('--limit limits matching, so it needs --update or --skip-matched');
+    throw new InputError('--limit limits matching, so it needs --update or --skip-matched');
   }
   let defaultName: string;
   if (isFileId(opts.file)) {
@@ -88,12 +88,12 @@ async function storedUpload(ctx: TaskContext, id: string): Promise<FileInfo> {
   try {
     file = await ctx.openFile(id);
   } catch (err) {
-    if (err instanceof NotFoundError) throw new UnrecoverableError('The file was not imported: the uploaded file is gone (its job was cleared?)');
+    if (err instanceof NotFoundError) throw new InputError('The file was not imported: the uploaded file is gone (its job was cleared?)');
     throw err;
   }
   file.stream.destroy();
   if (file.kind !== 'upload' || (file.jobId !== null && file.jobId !== ctx.jobId)) {
-    throw new UnrecoverableError('a CSV import reads only the file uploaded with it');
+    throw new InputError('a CSV import reads only the file uploaded with it');
   }
   return file;
 }
@@ -108,7 +108,7 @@ async function allowedPath(ctx: TaskContext, file: string): Promise<string> {
   const path = resolve(file);
   if ((await jobOrigin(ctx.db(), ctx.jobId)) === 'cli') return path;
   if (!isUpload(ctx.resultsDir, path)) {
-    throw new UnrecoverableError('a CSV import from the web or the API reads only files uploaded with it');
+    throw new InputError('a CSV import from the web or the API reads only files uploaded with it');
   }
   return path;
 }
@@ -170,7 +170,7 @@ class CsvImport {
       if (batch.length > 0) await this.commit(batch);
     } catch (err) {
       reader.close();
-      if (err instanceof CsvFileError) throw new UnrecoverableError(`${err.message}. ${this.committedSoFar()}`);
+      if (err instanceof CsvFileError) throw new InputError(`${err.message}. ${this.committedSoFar()}`);
       throw err;
     }
     this.ctx.step?.('Report');
@@ -224,7 +224,9 @@ class CsvImport {
       const first = batch[0].row;
       const last = batch[batch.length - 1].row;
       const why = err instanceof RowFailure ? err.message : `rows ${first}–${last} could not be written: ${(err as Error).message}`;
-      throw new UnrecoverableError(
+      // A row the file got wrong is its input; a write the database refused may pass later.
+      const Refusal = err instanceof RowFailure ? InputError : UnrecoverableError;
+      throw new Refusal(
         `${why}. The import stopped there, and rows ${first}–${last} were rolled back. ${this.committedSoFar()}`,
       );
     }

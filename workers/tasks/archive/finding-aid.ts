@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { walkTree } from '../../../app/archive/description-tree.js';
 import { setFindingAid } from '../../../app/archive/descriptions.js';
 import { inCulture } from '../../../app/archive/translations.js';
-import { UnrecoverableError, coerceError } from '../../../app/errors.js';
+import { InputError, coerceError } from '../../../app/errors.js';
 import { findingAidSpec } from '../../../app/tasks/archive.js';
 import type { TaskDefinition } from '../types.js';
 import { cultureOf, describedBy, label } from './common.js';
@@ -34,7 +34,7 @@ export const findingAid: TaskDefinition = {
     ctx.step?.('Read the hierarchy');
     const root = await describedBy(db, ctx.params.description);
     if (root.parentId !== null) {
-      throw new UnrecoverableError(
+      throw new InputError(
         `${label(root)} is not a top-level description; finding aids are generated for top-level descriptions`,
       );
     }

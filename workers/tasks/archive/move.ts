@@ -1,6 +1,6 @@
 /** move: moves a description (with everything below it) under a new parent. */
 import { moveDescription } from '../../../app/archive/descriptions.js';
-import { HttpError, UnrecoverableError } from '../../../app/errors.js';
+import { HttpError, InputError } from '../../../app/errors.js';
 import { moveSpec } from '../../../app/tasks/archive.js';
 import type { TaskDefinition } from '../types.js';
 import { describedBy, label } from './common.js';
@@ -16,7 +16,7 @@ export const move: TaskDefinition = {
       r = await moveDescription(db, d.id, to.id);
     } catch (err) {
       // A refused move (under itself, under its own descendant) is bad input: no retry.
-      if (err instanceof HttpError) throw new UnrecoverableError(err.message);
+      if (err instanceof HttpError) throw new InputError(err.message);
       throw err;
     }
     if (r.unchanged) {
