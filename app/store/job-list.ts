@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import type { Db } from '../db.js';
 import { FINAL_STATUSES, TAB_STATUSES, type JobStatus, type JobSummary, type Tab } from '../types.js';
 import { SUMMARY_COLUMNS, rowToSummary } from './jobs.js';
-import { deleteFinalJobs, DELETE_COLUMNS, emptyCleared, type ClearedJobs, type DeleteRow } from './job-delete.js';
+import { deleteFinalJobs, emptyCleared, type ClearedJobs } from './job-delete.js';
 
 export type { ClearedJobs } from './job-delete.js';
 
@@ -217,13 +217,13 @@ export async function clearInactive(
 ): Promise<ClearedJobs> {
   const out = emptyCleared();
   for (;;) {
-    const b = db('jobs').select(DELETE_COLUMNS).whereIn('status', FINAL_STATUSES as JobStatus[]);
+    const b = db('jobs').whereIn('status', FINAL_STATUSES as JobStatus[]);
     b.where((w) => inClearScope(w, scope));
-    const rows = (await b.orderBy('id', 'asc').limit(1000)) as DeleteRow[];
-    if (rows.length === 0) break;
-    await deleteFinalJobs(db, rows, ownsFiles, out);
+    const ids = (await b.orderBy('id', 'asc').limit(1000).pluck('id')).map(Number);
+    if (ids.length === 0) break;
+    await deleteFinalJobs(db, ids, ownsFiles, out);
     forgetSummaries(db);
-    if (rows.length < 1000) break;
+    if (ids.length < 1000) break;
   }
   return out;
 }
