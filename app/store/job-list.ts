@@ -7,6 +7,7 @@ import type { Db } from '../db.js';
 import { FINAL_STATUSES, TAB_STATUSES, type JobStatus, type JobSummary, type Tab } from '../types.js';
 import { SUMMARY_COLUMNS, rowToSummary } from './jobs.js';
 import { deleteFinalJobs, emptyCleared, type ClearedJobs } from './job-delete.js';
+import { clearableCounts } from './job-subjects.js';
 
 export type { ClearedJobs } from './job-delete.js';
 
@@ -170,9 +171,30 @@ export async function summarize(db: Db, userId: number | null, now = Date.now())
   return value;
 }
 
+type Clearable = { jobs: number; files: number; capped: boolean };
+const clearables = new WeakMap<Db, Map<string, { at: number; value: Promise<Clearable> }>>();
+
+/**
+ * The jobs page's "Clear inactive jobs" figures for a scope, capped at COUNT_CAP and
+ * shared for SUMMARY_TTL_MS like the summary (the confirmation page counts exactly).
+ */
+export async function clearableSummary(db: Db, scope: ClearScope, now = Date.now()): Promise<Clearable> {
+  let cache = clearables.get(db);
+  if (!cache) clearables.set(db, (cache = new Map()));
+  const key = `${scope.userId}:${scope.includeCommandLine}`;
+  const hit = cache.get(key);
+  if (hit && now - hit.at < SUMMARY_TTL_MS) return hit.value;
+  const value = clearableCounts(db, scope, COUNT_CAP);
+  cache.set(key, { at: now, value });
+  value.catch(() => cache.delete(key));
+  if (cache.size > 1000) cache.delete(cache.keys().next().value as string);
+  return value;
+}
+
 /** Forgets cached counts (after a clear, so the page that follows shows the new figures). */
 export function forgetSummaries(db: Db): void {
   summaries.delete(db);
+  clearables.delete(db);
 }
 
 /**

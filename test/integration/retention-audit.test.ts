@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Context } from '../../app/context.js';
 import { Retention } from '../../app/retention.js';
 import { insertAudit, type AuditEntry } from '../../app/store/audit.js';
+import { clearableCounts } from '../../app/store/job-subjects.js';
 import { createToken } from '../../app/store/tokens.js';
 import { backends, requireService } from '../helpers.js';
 import { cancelled, Client, completed, ECHO_TASK, failed, loggedIn, PASSWORDS, running, startWeb, type Web } from './web-fixture.js';
@@ -122,6 +123,17 @@ for (const backend of backends().filter((b) => b.transport === 'db')) {
         a.heldAt = 0;
         expect(await a.renew()).to.equal(false);
         await ctx.db('settings').where('name', 'retention_due').delete();
+      });
+
+      it("counts what clear would remove at most to a cap, as the jobs page asks on every load (a backlog is not read whole)", async () => {
+        const { ctx, users } = web;
+        for (let i = 0; i < 3; i++) await completed(ctx, users.bob);
+        const scope = { userId: users.bob.id, includeCommandLine: false };
+        const exact = await clearableCounts(ctx.db, scope);
+        expect(exact.jobs).to.be.at.least(3);
+        expect(exact.capped).to.equal(false);
+        expect(await clearableCounts(ctx.db, scope, 2)).to.deep.include({ jobs: 2, capped: true });
+        expect(await clearableCounts(ctx.db, scope, exact.jobs)).to.deep.include({ jobs: exact.jobs, capped: false });
       });
 
       it('says the rule on the jobs page', async () => {
