@@ -273,7 +273,9 @@ for (const backend of backends().filter((b) => b.transport === 'db')) {
         expect(lines[1]).to.match(/^\d{4}-\d\d-\d\dT[\d:.]+Z,pager,10\.0\.0\.1,job\.retry,job 9119,,\d+$/);
       });
 
-      it('the CLI discards, records its own actions as "Command line" and prints the trail', async () => {
+      it('the CLI discards, records its own actions as "Command line" and prints the trail', async function () {
+        // Nine `docket` processes, each started through tsx: a minute or more on a loaded machine.
+        this.timeout(180_000);
         const { ctx, users, env } = web;
         const done = await completed(ctx, users.alice);
         const active = await running(ctx, users.bob);
