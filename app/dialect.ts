@@ -85,6 +85,15 @@ export async function takeWriteLock(db: Db, trx: Knex.Transaction): Promise<void
 }
 
 /**
+ * Locks the rows a select inside a transaction reads, until it ends (MySQL: FOR UPDATE,
+ * so that a concurrent change of those rows waits). SQLite has no row locks and needs
+ * none: a write transaction holds the whole database (`takeWriteLock`).
+ */
+export function lockRows<T extends Knex.QueryBuilder>(db: Db, q: T): T {
+  return isSqlite(db) ? q : (q.forUpdate() as T);
+}
+
+/**
  * The statement that opens a plain-SQL transaction (store/raw.ts). On SQLite, IMMEDIATE
  * takes the write lock at BEGIN, for the same reason as `takeWriteLock`.
  */

@@ -3,11 +3,12 @@
  * discarding one job and retention share: the rows in short transactions (job-delete.ts),
  * then the files through the file store and the output mirrored on this host.
  */
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError, NotFoundError } from './errors.js';
 import type { JobService } from './job-service.js';
-import { deleteFinalJobs, emptyCleared, expiredJobs, jobToDelete } from './store/job-delete.js';
+import { deleteFinalJobs, emptyCleared, expiredJobIds, jobExists } from './store/job-delete.js';
 import { clearInactive, forgetSummaries, type ClearedJobs } from './store/job-list.js';
 import { getTask } from './tasks/index.js';
 
@@ -33,9 +34,8 @@ export class JobCleanup {
    * and files: the clear path for one job. An active job is a conflict.
    */
   async discard(id: number): Promise<void> {
-    const row = await jobToDelete(this.s.db, id);
-    if (!row) throw new NotFoundError(`job ${id} does not exist`);
-    const cleared = await deleteFinalJobs(this.s.db, [row], ownsFiles, emptyCleared());
+    if (!(await jobExists(this.s.db, id))) throw new NotFoundError(`job ${id} does not exist`);
+    const cleared = await deleteFinalJobs(this.s.db, [id], ownsFiles, emptyCleared());
     if (cleared.cleared === 0) {
       const job = await this.s.get(id);
       throw new ConflictError(`job ${id} is ${job.status}; only completed, failed or cancelled jobs can be discarded`);
@@ -47,17 +47,18 @@ export class JobCleanup {
   /**
    * One round of retention: up to `batch` jobs past their retention (DOCKET_RETENTION_DAYS
    * for completed and cancelled, DOCKET_RETENTION_FAILED_DAYS for failed) go the clear
-   * path's way, in one short transaction. Returns how many went (retention.ts repeats it).
+   * path's way, in one short transaction. Their ids come from the (status, finished_at)
+   * index alone. Returns how many went (retention.ts repeats it).
    */
-  async removeExpired(batch = 500): Promise<ClearedJobs> {
+  async removeExpired(batch = 1000): Promise<ClearedJobs> {
     const day = 24 * 3600 * 1000;
     const now = this.s.now();
     const { retentionDays, retentionFailedDays } = this.s.config;
-    const rows = retentionDays > 0 ? await expiredJobs(this.s.db, ['completed', 'cancelled'], now - retentionDays * day, batch) : [];
-    if (retentionFailedDays > 0 && rows.length < batch) {
-      rows.push(...(await expiredJobs(this.s.db, ['failed'], now - retentionFailedDays * day, batch - rows.length)));
+    const ids = retentionDays > 0 ? await expiredJobIds(this.s.db, ['completed', 'cancelled'], now - retentionDays * day, batch) : [];
+    if (retentionFailedDays > 0 && ids.length < batch) {
+      ids.push(...(await expiredJobIds(this.s.db, ['failed'], now - retentionFailedDays * day, batch - ids.length)));
     }
-    const cleared = await deleteFinalJobs(this.s.db, rows, ownsFiles, emptyCleared());
+    const cleared = await deleteFinalJobs(this.s.db, ids, ownsFiles, emptyCleared());
     // The jobs page's cached counts are left to expire (3 s): forgotten after every batch,
     // each page load during a backlog would count again (scenario 10 measured it).
     if (cleared.cleared > 0) await this.removeClearedFiles(cleared);
@@ -77,10 +78,11 @@ export class JobCleanup {
       for (const file of getTask(job.task)?.files?.(job.params) ?? []) {
         await this.s.files.delete(file).catch(warn(`file ${file} of a ${job.task} job`));
       }
-      await this.s.files.deleteJobFiles(job.id).catch(warn(`the files of job ${job.id}`));
     }
     // The output mirrored on this host (logs/jobs/<id>.log): a cleared job's output goes
-    // with it. Workers on other hosts keep their own copies.
+    // with it. Workers on other hosts keep their own copies. A host that runs no worker
+    // has no such folder: a batch of retention then makes no call for each job.
+    if (!existsSync(this.s.config.jobLogDir)) return;
     for (const id of cleared.ids) {
       await rm(join(this.s.config.jobLogDir, `${id}.log`), { force: true }).catch(warn(`the log of job ${id}`));
     }

@@ -238,12 +238,10 @@ export class JobService {
         ? `${f.message} (attempt ${current.attempt} of ${current.maxAttempts}; no attempts left)`
         : f.message;
     const finish = { status: 'failed' as const, error: reason, failureKind: f.permanent ? ('input' as const) : null };
-    const ok = await store.finishJob(this.db, job.id, job.attempt, finish, now, actor, reason);
+    // Pause on failure is decided in the failure's own transaction (and audited there).
+    const ok = await store.finishJob(this.db, job.id, job.attempt, finish, now, actor, reason, { task: current.task });
     if (ok) await afterEnded(this, [job]);
-    if (ok && (await this.pauseOnFailure())) {
-      await this.setPaused(true, `paused automatically: job ${job.id} failed`);
-      this.log.warn(`processing paused automatically after job ${job.id} failed`);
-    }
+    if (ok === 'paused') this.log.warn(`processing paused automatically after job ${job.id} failed`);
     return ok ? 'failed' : 'stale';
   }
 
@@ -265,7 +263,7 @@ export class JobService {
 
   /** A cancelled running job, once its child has stopped. */
   async finishCancelled(job: Pick<Job, 'id' | 'attempt'>, by: string): Promise<boolean> {
-    const ok = await store.finishJob(this.db, job.id, job.attempt, { status: 'cancelled' }, this.now(), by, `cancelled by ${by}`);
+    const ok = (await store.finishJob(this.db, job.id, job.attempt, { status: 'cancelled' }, this.now(), by, `cancelled by ${by}`)) !== false;
     if (ok) await afterEnded(this, [job]);
     return ok;
   }

@@ -105,3 +105,17 @@ export async function requestSubscriptions(
   const owner = user ? { username: user.username, profile: profiles.get(user.id) ?? null } : null;
   return [...ownerMail(req.notify, owner), ...hooks];
 }
+
+/**
+ * One profile-wide subscription from a form or `POST /api/profile/webhooks`: the same
+ * rules as a job's webhook (variables, SSRF, an email address as url sends mail).
+ * Returns its subscriptions, one per event, all with the same kind and target.
+ */
+export function profileSubscription(url: unknown, events: unknown, allowEntries: readonly string[]): Subscription[] {
+  try {
+    return webhookSubscriptions([{ url, events }], allowEntries);
+  } catch (err) {
+    if (err instanceof BadRequestError) throw new BadRequestError(err.message.replace(/webhooks\[0\]\./g, ''));
+    throw err;
+  }
+}

@@ -2,10 +2,13 @@
  * The end of an attempt (running → completed, failed or cancelled), fenced by the attempt
  * number: a zombie's finish changes nothing.
  */
+import type { Knex } from 'knex';
 import type { Db } from '../db.js';
+import { insertAudit } from './audit.js';
 import { insertEventsRaw } from './job-events.js';
 import { knexQuery, queueNotifications } from './job-subscriptions.js';
 import { marks, rawTransaction, type Row } from './raw.js';
+import { setSetting } from './settings.js';
 
 export interface Completion {
   id: number;
@@ -91,6 +94,12 @@ export interface Finish {
 /**
  * running → final, only for the attempt that is running: a zombie's finish (an older
  * attempt, or a job already recovered) changes nothing and returns false.
+ *
+ * `pauseOnFailure` (a failure of a job of that task): when the switch of that name is on
+ * and processing is not paused yet, the same transaction pauses it and records the
+ * audit entry (actor `system`), so that no claim can slip in between the failure and the
+ * pause, and a process that dies after the failure cannot leave it unpaused. Returns
+ * `'paused'` then.
  */
 export async function finishJob(
   db: Db,
@@ -100,7 +109,8 @@ export async function finishJob(
   now: number,
   actor: string,
   message: string | null,
-): Promise<boolean> {
+  pauseOnFailure: { task: string } | null = null,
+): Promise<boolean | 'paused'> {
   return db.transaction(async (trx) => {
     const patch: Row = {
       status: f.status,
@@ -121,6 +131,27 @@ export async function finishJob(
     if (n !== 1) return false;
     await trx('job_events').insert({ job_id: id, at: now, type: f.status, attempt, actor, message });
     await queueNotifications(knexQuery(trx), [id], f.status, now);
+    if (pauseOnFailure && f.status === 'failed' && (await pauseAfterFailure(trx, id, pauseOnFailure.task, f.error ?? null, now))) return 'paused';
     return true;
   });
+}
+
+/** The actor of what Docket does by itself in the audit trail. */
+export const SYSTEM_ACTOR = 'system';
+
+/** Pauses processing after job `id` failed, if the switch says so and it is not paused yet. */
+async function pauseAfterFailure(trx: Knex.Transaction, id: number, task: string, error: string | null, now: number): Promise<boolean> {
+  const value = async (name: string) => ((await trx('settings').where({ name }).first('value')) as { value: string } | undefined)?.value;
+  if ((await value('pause_on_failure')) !== '1' || (await value('paused')) === '1') return false;
+  await setSetting(trx, 'paused', '1');
+  await setSetting(trx, 'paused_reason', `paused automatically: job ${id} failed`);
+  await insertAudit(trx, {
+    at: now,
+    actor: SYSTEM_ACTOR,
+    address: null,
+    action: 'queue.auto-pause',
+    target: `task ${task}`,
+    detail: `job ${id} failed${error ? `: ${error}` : ''}`,
+  });
+  return true;
 }

@@ -6,7 +6,8 @@ import type { Knex } from 'knex';
 import type { Db } from '../db.js';
 import { FINAL_STATUSES, TAB_STATUSES, type JobStatus, type JobSummary, type Tab } from '../types.js';
 import { SUMMARY_COLUMNS, rowToSummary } from './jobs.js';
-import { deleteFinalJobs, DELETE_COLUMNS, emptyCleared, type ClearedJobs, type DeleteRow } from './job-delete.js';
+import { deleteFinalJobs, emptyCleared, type ClearedJobs } from './job-delete.js';
+import { clearableCounts } from './job-subjects.js';
 
 export type { ClearedJobs } from './job-delete.js';
 
@@ -170,9 +171,30 @@ export async function summarize(db: Db, userId: number | null, now = Date.now())
   return value;
 }
 
+type Clearable = { jobs: number; files: number; capped: boolean };
+const clearables = new WeakMap<Db, Map<string, { at: number; value: Promise<Clearable> }>>();
+
+/**
+ * The jobs page's "Clear inactive jobs" figures for a scope, capped at COUNT_CAP and
+ * shared for SUMMARY_TTL_MS like the summary (the confirmation page counts exactly).
+ */
+export async function clearableSummary(db: Db, scope: ClearScope, now = Date.now()): Promise<Clearable> {
+  let cache = clearables.get(db);
+  if (!cache) clearables.set(db, (cache = new Map()));
+  const key = `${scope.userId}:${scope.includeCommandLine}`;
+  const hit = cache.get(key);
+  if (hit && now - hit.at < SUMMARY_TTL_MS) return hit.value;
+  const value = clearableCounts(db, scope, COUNT_CAP);
+  cache.set(key, { at: now, value });
+  value.catch(() => cache.delete(key));
+  if (cache.size > 1000) cache.delete(cache.keys().next().value as string);
+  return value;
+}
+
 /** Forgets cached counts (after a clear, so the page that follows shows the new figures). */
 export function forgetSummaries(db: Db): void {
   summaries.delete(db);
+  clearables.delete(db);
 }
 
 /**
@@ -217,13 +239,13 @@ export async function clearInactive(
 ): Promise<ClearedJobs> {
   const out = emptyCleared();
   for (;;) {
-    const b = db('jobs').select(DELETE_COLUMNS).whereIn('status', FINAL_STATUSES as JobStatus[]);
+    const b = db('jobs').whereIn('status', FINAL_STATUSES as JobStatus[]);
     b.where((w) => inClearScope(w, scope));
-    const rows = (await b.orderBy('id', 'asc').limit(1000)) as DeleteRow[];
-    if (rows.length === 0) break;
-    await deleteFinalJobs(db, rows, ownsFiles, out);
+    const ids = (await b.orderBy('id', 'asc').limit(1000).pluck('id')).map(Number);
+    if (ids.length === 0) break;
+    await deleteFinalJobs(db, ids, ownsFiles, out);
     forgetSummaries(db);
-    if (rows.length < 1000) break;
+    if (ids.length < 1000) break;
   }
   return out;
 }

@@ -1,8 +1,9 @@
 /**
  * What a job asked to be told about (mail to its owner, webhooks), and the one statement
  * every status change runs in its own transaction to queue the notifications it causes
- * (DESIGN principle 10): an INSERT ... SELECT into `outbox` from the job's subscriptions.
- * On the jobs of nobody who asked it inserts nothing, through the (job_id, event) index.
+ * (DESIGN principle 10): an INSERT ... SELECT into `outbox` from the job's subscriptions
+ * and its owner's profile-wide ones (`user_webhooks`). On the jobs of nobody who asked it
+ * inserts nothing, through the (job_id, event) and (user_id) indexes.
  */
 import type { Knex } from 'knex';
 import type { Db } from '../db.js';
@@ -19,16 +20,20 @@ export function knexQuery(trx: Knex.Transaction | Db): RawQuery {
 }
 
 /**
- * Queues the notifications `event` causes for these jobs. Call it inside the transaction
- * of the status change, after the change itself, with the ids that did change.
+ * Queues the notifications `event` causes for these jobs: the job's own subscriptions and
+ * its owner's profile-wide ones, in one statement. Call it inside the transaction of the
+ * status change, after the change itself, with the ids that did change.
  */
 export async function queueNotifications(q: RawQuery, jobIds: number[], event: NotifyEvent, now: number): Promise<void> {
   if (jobIds.length === 0) return;
   await q(
     `insert into outbox (job_id, event, kind, target, state, created_at, due_at, tries)
      select job_id, ?, kind, target, 'pending', ?, ?, 0 from job_subscriptions
-     where job_id in (${marks(jobIds.length)}) and event in (?, '*')`,
-    [event, now, now, ...jobIds, event],
+     where job_id in (${marks(jobIds.length)}) and event in (?, '*')
+     union all
+     select j.id, ?, w.kind, w.target, 'pending', ?, ?, 0 from jobs j join user_webhooks w on w.user_id = j.user_id
+     where j.id in (${marks(jobIds.length)}) and (w.events like ? or w.events = ',*,')`,
+    [event, now, now, ...jobIds, event, event, now, now, ...jobIds, `%,${event},%`],
   );
 }
 

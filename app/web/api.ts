@@ -21,6 +21,7 @@ import { chunkCursorParam, jobIdParam, queryValue, sendJsonWithEtag } from './ht
 import { assertMayDiscard, assertMayRetryTask, filterQuery, listQueryFor, PAGE_SIZE, parseJobFilter, queueState, visibleJob } from './jobs-query.js';
 import { downloadHandler, runnableTasks } from './jobs-pages.js';
 import { outputHandler, retryAfterSeconds } from './output.js';
+import { profileApiRoutes } from './profile-pages.js';
 import { eventJson, jobJson } from './present.js';
 
 const MAX_LIMIT = 200;
@@ -198,6 +199,8 @@ export function apiRoutes(ctx: Context): express.Router {
     await auditRequest(ctx, req, 'job.discard', `job ${job.id}`, { detail: `${job.task}, ${job.status}` });
     res.status(204).end();
   });
+
+  profileApiRoutes(ctx, router);
 
   router.get('/whoami', (req: Request, res: Response) => {
     const u = req.user as User;

@@ -12,7 +12,7 @@ import type { Db } from '../db.js';
 import { CSV_COLUMNS, exportFileName, writeJobsCsv } from '../export.js';
 import { ConflictError, HttpError, NotFoundError } from '../errors.js';
 import { canCancel, canRetry, clearScope, isAdmin, listScope, type Actor } from '../policy.js';
-import { clearableResults, countJobs, EMPTY_PAGE, listJobs, summarize, type JobPage, type Summary } from '../store/job-list.js';
+import { clearableResults, clearableSummary, countJobs, EMPTY_PAGE, listJobs, summarize, type JobPage, type Summary } from '../store/job-list.js';
 import { clearableCounts, descriptionTitles, paramsOf, searchDescriptions } from '../store/job-subjects.js';
 import { assertDescriptionsExist, isDescriptionParam, paramHelp, paramLabel, valueLabel } from './job-form.js';
 import { eventsPage } from '../store/job-events.js';
@@ -151,7 +151,7 @@ export function jobsRoutes(ctx: Context): express.Router {
       exportHref: `/jobs/export.csv?${filterQuery(f, { after: null })}`,
       fragmentHref: `/jobs?${filterQuery(f)}&partial=1`,
       updatedAt: new Date(),
-      clearable: isFragment(req) ? null : await clearableCounts(ctx.db, clearScope(actor)),
+      clearable: isFragment(req) ? null : await clearableSummary(ctx.db, clearScope(actor)),
       fragment: isFragment(req),
     };
     render(res, isFragment(req) ? 'jobs/_results' : 'jobs/index', locals);

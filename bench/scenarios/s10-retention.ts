@@ -1,12 +1,16 @@
 /**
  * 10. Retention with a backlog: MariaDB holds N finished jobs past their retention (each
  * with two events and a line of output) and a thousand recent ones. A `docket web`
- * process starts; its maintenance sweep removes the old jobs in batches of 500 while 20
- * clients load `/jobs` as an administrator. Figures: the page's server-side p99 during
- * the removal (per 5 s slice, worst and median), and how fast the backlog goes.
+ * process starts and the page is measured alone for a slice; then its maintenance sweep
+ * removes the old jobs in batches while 20 clients load `/jobs` as an administrator at 50
+ * requests a second, and the page is measured again once the backlog is gone. Figures:
+ * the page's server-side p99 during the removal (per 5 s slice, worst and median), without
+ * it (the slices before and after), their ratio, and how fast the backlog goes.
  * Its own database: the shared million of scenarios 4 and 5 must not lose its jobs.
  */
 import autocannon from 'autocannon';
+import { RETENTION_BATCH } from '../../app/retention.js';
+import { setSetting } from '../../app/store/settings.js';
 import { createUser } from '../../app/store/users.js';
 import { makeDocketEnv } from '../lib/docket-env.js';
 import { percentile, spread } from '../lib/stats.js';
@@ -15,6 +19,13 @@ import { login, startWeb } from '../lib/web.js';
 
 const DAY = 24 * 3600 * 1000;
 const CONNECTIONS = 20;
+/**
+ * The page's load, an open loop: 50 requests a second, about half what one web process
+ * serves on the benchmark machine. A closed loop of 20 clients would keep the process
+ * saturated, and its p99 would be the queue in front of the page (hundreds of ms with
+ * or without retention) rather than what retention adds.
+ */
+const RATE = 50;
 const SLICE_S = 5;
 const ADMIN = { username: 'admin', password: 'bench-admin-password' };
 
@@ -66,56 +77,77 @@ export const scenario: Scenario = {
       await ctx.db.raw('analyze table jobs, job_events, job_output');
       opts.log(`  ${jobs.toLocaleString('en')} old jobs (+1,000 recent) with events and output inserted in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 
+      // Retention waits (its shared due time an hour ahead) while the page is measured alone.
+      await setSetting(ctx.db, 'retention_due', String(Date.now() + 3600_000));
       const oldLeft = async (): Promise<boolean> =>
-        (await ctx.db('jobs').where('finished_at', '<', now - 30 * DAY).first('id')) !== undefined;
+        (await ctx.db('jobs').whereIn('status', ['completed', 'cancelled', 'failed']).where('finished_at', '<', now - 30 * DAY).first('id')) !== undefined;
       const web = await startWeb(env.env, { logRequests: true });
-      const started = Date.now();
       const slices: Array<{ p50: number; p99: number; requests: number }> = [];
+      let started = 0;
       let drainedAt: number | null = null;
-      let baseline = 0;
+      const alone: number[] = [];
       try {
         const cookie = await login(web.base, ADMIN.username, ADMIN.password);
-        while (drainedAt === null) {
+        // One slice of the page's load: its server times (request to response, in the web process).
+        const slice = async (): Promise<number[]> => {
           web.serverTimes.length = 0;
-          const res = await autocannon({ url: `${web.base}/jobs?tab=all`, connections: CONNECTIONS, duration: SLICE_S, headers: { cookie } });
+          // overallRate is autocannon's (its types do not name it): the total rate of all clients.
+          const load = { url: `${web.base}/jobs?tab=all`, connections: CONNECTIONS, overallRate: RATE, duration: SLICE_S, headers: { cookie } };
+          const res = await autocannon(load as Parameters<typeof autocannon>[0]);
           if (res.non2xx || res.errors || res.timeouts) throw new Error(`/jobs: ${res.non2xx} non-2xx, ${res.errors} errors, ${res.timeouts} timeouts`);
           await new Promise((done) => setTimeout(done, 200));
-          const times = web.serverTimes.filter((t) => t.path === '/jobs?tab=all').map((t) => t.ms);
-          const slice = { p50: percentile(times, 50), p99: percentile(times, 99), requests: res.requests.total };
-          slices.push(slice);
-          if (!(await oldLeft())) drainedAt = Date.now();
-          opts.log(`  slice ${slices.length}: ${slice.requests} requests, server p50 ${slice.p50} ms p99 ${slice.p99} ms${drainedAt ? ' (backlog gone)' : ''}`);
+          return web.serverTimes.filter((t) => t.path === '/jobs?tab=all').map((t) => t.ms);
+        };
+        const before = await slice();
+        alone.push(...before);
+        opts.log(`  before retention: server p50 ${percentile(before, 50)} ms p99 ${percentile(before, 99)} ms`);
+        // The backlog's end, looked for every 250 ms through the (status, finished_at) index.
+        started = Date.now();
+        await setSetting(ctx.db, 'retention_due', '0');
+        const watch = (async () => {
+          while (drainedAt === null && Date.now() - started < 3600_000) {
+            await new Promise((done) => setTimeout(done, 250));
+            if (!(await oldLeft())) drainedAt = Date.now();
+          }
+        })();
+        while (drainedAt === null) {
+          const times = await slice();
+          const one = { p50: percentile(times, 50), p99: percentile(times, 99), requests: times.length };
+          slices.push(one);
+          opts.log(`  slice ${slices.length}: ${one.requests} requests, server p50 ${one.p50} ms p99 ${one.p99} ms${drainedAt ? ' (backlog gone)' : ''}`);
           if (Date.now() - started > 3600_000) throw new Error('the backlog was not gone after an hour');
         }
-        // The same load with nothing left to remove: what the machine gives the page anyway.
-        web.serverTimes.length = 0;
-        await autocannon({ url: `${web.base}/jobs?tab=all`, connections: CONNECTIONS, duration: SLICE_S, headers: { cookie } });
-        await new Promise((done) => setTimeout(done, 200));
-        const after = web.serverTimes.filter((t) => t.path === '/jobs?tab=all').map((t) => t.ms);
-        baseline = percentile(after, 99);
-        opts.log(`  after the backlog: server p50 ${percentile(after, 50)} ms p99 ${baseline} ms`);
+        await watch;
+        // The same load with nothing left to remove.
+        const after = await slice();
+        alone.push(...after);
+        opts.log(`  after the backlog: server p50 ${percentile(after, 50)} ms p99 ${percentile(after, 99)} ms`);
       } finally {
         await web.stop();
       }
       const left = Number(((await ctx.db('jobs').count({ n: '*' }).first()) as { n: number }).n);
       if (left !== 1000) throw new Error(`${left} jobs left, expected the 1,000 recent ones`);
+      if (drainedAt === null) throw new Error('the backlog was not gone');
       const seconds = (drainedAt - started) / 1000;
       const p99s = slices.map((s) => s.p99);
-      const note = `${jobs.toLocaleString('en')} old jobs, batches of 500, ${CONNECTIONS} clients on /jobs?tab=all, ${slices.length} slices of ${SLICE_S} s`;
+      const worst = Math.max(...p99s);
+      const without = percentile(alone, 99);
+      const note = `${jobs.toLocaleString('en')} old jobs, batches of ${RETENTION_BATCH}, ${RATE} requests/s from ${CONNECTIONS} clients on /jobs?tab=all, ${slices.length} slices of ${SLICE_S} s`;
       return [
         {
           scenario: 10,
           measure: 'jobs page server p99 while retention runs (worst slice)',
           unit: 'ms',
-          value: spread([Math.max(...p99s)]),
+          value: spread([worst]),
           target: '≤ 50 ms',
-          pass: opts.quick ? null : Math.max(...p99s) <= 50,
+          pass: opts.quick ? null : worst <= 50,
           note,
-          detail: { slices },
+          detail: { slices, without },
         },
         { scenario: 10, measure: 'jobs page server p99 while retention runs (median slice)', unit: 'ms', value: spread([percentile(p99s, 50)]), target: 'reported', pass: null, note },
-        { scenario: 10, measure: 'jobs page server p99 after the backlog, same load', unit: 'ms', value: spread([baseline]), target: 'reported', pass: null, note },
-        { scenario: 10, measure: 'old jobs removed per second', unit: 'jobs/s', value: spread([Math.round(jobs / seconds)]), target: 'reported', pass: null, note: `${note}; ${seconds.toFixed(0)} s in all (within one slice)` },
+        { scenario: 10, measure: 'jobs page server p99 without retention (a slice before and one after), same load', unit: 'ms', value: spread([without]), target: 'reported', pass: null, note },
+        { scenario: 10, measure: 'worst slice p99 with retention / p99 without', unit: '×', value: spread([Math.round((worst / without) * 100) / 100]), target: 'reported', pass: null, note },
+        { scenario: 10, measure: 'old jobs removed per second', unit: 'jobs/s', value: spread([Math.round(jobs / seconds)]), target: 'thousands', pass: null, note: `${note}; ${seconds.toFixed(1)} s in all` },
       ];
     } finally {
       await env.cleanup();

@@ -181,8 +181,11 @@ for (const backend of backends()) {
       try {
         const { job } = await ctx.service.enqueue({ task: 'flaky', params: { unrecoverable: true }, origin: 'cli' });
         expect((await finalJob(ctx, job.id)).status).to.equal('failed');
-        // The pause follows the failure's own write.
-        await waitUntil(() => ctx.service.isPaused(), 5000, 'processing to pause');
+        // The pause is written in the failure's own transaction: seen with the failed status.
+        expect(await ctx.service.isPaused()).to.equal(true);
+        const audit = (await ctx.db('audit').where('action', 'queue.auto-pause').orderBy('id', 'desc').first()) as Record<string, unknown>;
+        expect(audit).to.include({ actor: 'system', target: 'task flaky' });
+        expect(String(audit.detail)).to.match(new RegExp(`^job ${job.id} failed: `));
         const status = await docket(env.env, 'queue:status');
         expect(status.out).to.include(`processing: paused (paused automatically: job ${job.id} failed)`);
         expect(status.out).to.include('pause on failure: on');

@@ -7,10 +7,11 @@ import { join } from 'node:path';
 import type { Context } from '../../app/context.js';
 import type { BadRequestError } from '../../app/errors.js';
 import { Notifier } from '../../app/notify/notifier.js';
-import { webhookSubscriptions } from '../../app/notify/subscribe.js';
+import { profileSubscription, webhookSubscriptions } from '../../app/notify/subscribe.js';
 import { listEvents } from '../../app/store/jobs.js';
 import { outboxOfJob } from '../../app/store/outbox.js';
 import { setProfile } from '../../app/store/user-profile.js';
+import { addUserWebhook, removeUserWebhook } from '../../app/store/user-webhooks.js';
 import { createUser } from '../../app/store/users.js';
 import type { Job, User } from '../../app/types.js';
 import { backends, makeTestEnv, requireService, type TestEnv } from '../helpers.js';
@@ -135,6 +136,40 @@ for (const backend of backends()) {
         ]);
         // Sent once: another sweep finds nothing.
         expect(await notifier().sweep()).to.equal(0);
+      } finally {
+        await r.close();
+      }
+    });
+
+    it("delivers a job that carries no webhook to its owner's profile subscription, signed; others' jobs are not", async () => {
+      const r = await receiver();
+      const owner = await createUser(ctx.db, `sub${Date.now()}`, 'a-long-password', 'admin');
+      const other = await createUser(ctx.db, `nosub${Date.now()}`, 'a-long-password', 'admin');
+      try {
+        const subs = profileSubscription(`http://127.0.0.1:${r.port}/all/\${JOB_OWNER}/\${JOB_ID}?e=\${EVENT}`, ['running', 'completed'], env.config.notify.webhookAllow);
+        const hook = await addUserWebhook(ctx.db, owner.id, subs, Date.now());
+        expect(hook).to.include({ kind: 'webhook' });
+        const mine = (await ctx.service.enqueue({ task: 'noop', user: owner, origin: 'api' })).job;
+        const theirs = (await ctx.service.enqueue({ task: 'noop', user: other, origin: 'api' })).job;
+        await endJob(mine, 'completed');
+        await endJob(theirs, 'completed');
+        expect(await notifier().sweep()).to.equal(2);
+        expect(r.hits.map((h) => h.url).sort()).to.deep.equal([
+          `/all/${owner.username}/${mine.id}?e=completed`,
+          `/all/${owner.username}/${mine.id}?e=running`,
+        ]);
+        const hit = r.hits.find((h) => h.url.endsWith('e=completed')) as Hit;
+        const body = JSON.parse(hit.body) as { event: string; job: { id: number; status: string } };
+        expect(body).to.deep.include({ event: 'completed' });
+        expect(body.job).to.include({ id: mine.id, status: 'completed' });
+        const ts = hit.headers['x-docket-timestamp'] as string;
+        expect(hit.headers['x-docket-signature']).to.equal('sha256=' + createHmac('sha256', SECRET).update(`${ts}.${hit.body}`).digest('hex'));
+        expect((await outboxOfJob(ctx.db, theirs.id)).length).to.equal(0);
+        // Removed: the owner's next job calls nobody.
+        expect(await removeUserWebhook(ctx.db, owner.id, (hook as { id: number }).id)).to.not.equal(null);
+        const later = (await ctx.service.enqueue({ task: 'noop', user: owner, origin: 'cli' })).job;
+        await endJob(later, 'completed');
+        expect((await outboxOfJob(ctx.db, later.id)).length).to.equal(0);
       } finally {
         await r.close();
       }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Context } from '../../app/context.js';
 import { Retention } from '../../app/retention.js';
 import { insertAudit, type AuditEntry } from '../../app/store/audit.js';
+import { clearableCounts } from '../../app/store/job-subjects.js';
 import { createToken } from '../../app/store/tokens.js';
 import { backends, requireService } from '../helpers.js';
 import { cancelled, Client, completed, ECHO_TASK, failed, loggedIn, PASSWORDS, running, startWeb, type Web } from './web-fixture.js';
@@ -70,6 +71,12 @@ for (const backend of backends().filter((b) => b.transport === 'db')) {
         await endedDaysAgo(ctx, youngFailed.id, 60);
         await endedDaysAgo(ctx, recentDone.id, 29);
         for (const j of [oldDone, oldFailed, recentDone]) await withOutput(ctx, j.id);
+        // What else names a job: its subscriptions, its notifications, an import's checkpoint.
+        for (const j of [oldDone, recentDone]) {
+          await ctx.db('job_subscriptions').insert({ job_id: j.id, event: 'completed', kind: 'mail', target: null });
+          await ctx.db('outbox').insert({ job_id: j.id, event: 'completed', kind: 'mail', target: null, state: 'sent', created_at: 1, due_at: 1 });
+          await ctx.db('import_checkpoints').insert({ job_id: j.id, last_row: 3, state: '{}', updated_at: 1 });
+        }
         expect(existsSync(join(ctx.config.resultsDir, 'old-aid.pdf'))).to.equal(true);
         await insertAudit(ctx.db, { at: Date.now() - 400 * DAY, actor: 'alice', address: '127.0.0.1', action: 'login', target: 'user alice', detail: null });
         await insertAudit(ctx.db, { at: Date.now() - 300 * DAY, actor: 'bob', address: '127.0.0.1', action: 'login', target: 'user bob', detail: null });
@@ -83,6 +90,10 @@ for (const backend of backends().filter((b) => b.transport === 'db')) {
           expect(await count(ctx, 'job_events', j.id), `events of ${j.id}`).to.equal(0);
           expect(await count(ctx, 'job_output', j.id), `output of ${j.id}`).to.equal(0);
         }
+        for (const table of ['job_subscriptions', 'outbox', 'import_checkpoints']) {
+          expect(await count(ctx, table, oldDone.id), `${table} of ${oldDone.id}`).to.equal(0);
+          expect(await count(ctx, table, recentDone.id), `${table} of ${recentDone.id}`).to.equal(1);
+        }
         for (const j of [youngFailed, recentDone, stillRunning]) expect(await count(ctx, 'jobs', j.id), `job ${j.id}`).to.equal(1);
         expect(await count(ctx, 'job_output', recentDone.id)).to.equal(1);
         expect(await count(ctx, 'job_events', recentDone.id)).to.be.greaterThan(1);
@@ -92,6 +103,37 @@ for (const backend of backends().filter((b) => b.transport === 'db')) {
         expect(logins).to.include('bob');
         const expired = await auditRows(ctx, 'jobs.expire');
         expect(expired.at(-1)).to.include({ actor: 'Retention', target: '3 job(s)' });
+      });
+
+      it('one process at a time: the round holds the shared due time, and another process waits for it', async () => {
+        const { ctx } = web;
+        await ctx.db('settings').where('name', 'retention_due').delete();
+        type Claims = { claim(): Promise<boolean>; renew(): Promise<boolean>; heldAt: number };
+        const a = new Retention(ctx.service) as unknown as Claims;
+        const b = new Retention(ctx.service) as unknown as Claims;
+        expect(await a.claim()).to.equal(true);
+        expect(await b.claim()).to.equal(false);
+        // A long round moves the due time on; the other process still finds it taken.
+        a.heldAt = 0;
+        expect(await a.renew()).to.equal(true);
+        expect(await b.claim()).to.equal(false);
+        // A holder whose due time was taken over (it stalled past it) stops.
+        await ctx.db('settings').where('name', 'retention_due').update({ value: '0' });
+        expect(await b.claim()).to.equal(true);
+        a.heldAt = 0;
+        expect(await a.renew()).to.equal(false);
+        await ctx.db('settings').where('name', 'retention_due').delete();
+      });
+
+      it("counts what clear would remove at most to a cap, as the jobs page asks on every load (a backlog is not read whole)", async () => {
+        const { ctx, users } = web;
+        for (let i = 0; i < 3; i++) await completed(ctx, users.bob);
+        const scope = { userId: users.bob.id, includeCommandLine: false };
+        const exact = await clearableCounts(ctx.db, scope);
+        expect(exact.jobs).to.be.at.least(3);
+        expect(exact.capped).to.equal(false);
+        expect(await clearableCounts(ctx.db, scope, 2)).to.deep.include({ jobs: 2, capped: true });
+        expect(await clearableCounts(ctx.db, scope, exact.jobs)).to.deep.include({ jobs: exact.jobs, capped: false });
       });
 
       it('says the rule on the jobs page', async () => {
@@ -231,7 +273,9 @@ for (const backend of backends().filter((b) => b.transport === 'db')) {
         expect(lines[1]).to.match(/^\d{4}-\d\d-\d\dT[\d:.]+Z,pager,10\.0\.0\.1,job\.retry,job 9119,,\d+$/);
       });
 
-      it('the CLI discards, records its own actions as "Command line" and prints the trail', async () => {
+      it('the CLI discards, records its own actions as "Command line" and prints the trail', async function () {
+        // Nine `docket` processes, each started through tsx: a minute or more on a loaded machine.
+        this.timeout(180_000);
         const { ctx, users, env } = web;
         const done = await completed(ctx, users.alice);
         const active = await running(ctx, users.bob);

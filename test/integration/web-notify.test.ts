@@ -63,5 +63,47 @@ for (const backend of backends().filter((b) => b.transport === 'db')) {
       await alice.get('/jobs/new');
       expect((await alice.post(`/jobs/${id}/notify`, { on: 'true' })).status).to.be.oneOf([403, 404]);
     });
+
+    it('a user subscribes all their jobs to a webhook on /profile and through /api/profile/webhooks, and removes it; each audited', async () => {
+      const owner = await loggedIn(web.base, 'alice');
+      await owner.get('/profile');
+      const bad = await owner.post('/profile/webhooks', { url: 'file:///etc/passwd', events: 'completed' });
+      expect(bad.status).to.equal(400);
+      expect(bad.text).to.include('http or https');
+      const unknown = await owner.post('/profile/webhooks', { url: 'https://hooks.example.org/${NOPE}' });
+      expect(unknown.status).to.equal(400);
+      expect(unknown.text).to.include('unknown variable');
+      const ok = await owner.post('/profile/webhooks', { url: 'https://hooks.example.org/all?job=${JOB_ID}', events: ['completed', 'failed'] });
+      expect(ok.status).to.equal(303);
+      const page = (await owner.get('/profile')).text;
+      expect(page).to.include('https://hooks.example.org/all?job=${JOB_ID}');
+      expect(page).to.include('completed, failed');
+      // The API: the same list; an email address as url is mail; DELETE removes.
+      const headers = { 'x-csrf-token': owner.csrf };
+      const added = await owner.request('POST', '/api/profile/webhooks', { json: { url: 'carol@example.org' }, headers });
+      expect(added.status).to.equal(201);
+      const hook = added.json<{ webhook: { id: number; kind: string; events: string[] } }>().webhook;
+      expect(hook).to.deep.include({ kind: 'mail', events: ['completed', 'failed', 'cancelled'] });
+      const refused = await owner.request('POST', '/api/profile/webhooks', { json: { url: 'http://10.0.0.1/x' }, headers });
+      expect(refused.status).to.equal(400);
+      const list = (await owner.get('/api/profile/webhooks')).json<{ webhooks: Array<{ id: number; url: string }> }>().webhooks;
+      expect(list.map((h) => h.url)).to.deep.equal(['https://hooks.example.org/all?job=${JOB_ID}', 'carol@example.org']);
+      expect((await owner.request('DELETE', `/api/profile/webhooks/${hook.id}`, { headers })).status).to.equal(204);
+      expect((await owner.request('DELETE', `/api/profile/webhooks/${hook.id}`, { headers })).status).to.equal(404);
+      // Another user cannot remove it; its owner can, from the page.
+      const bob = await loggedIn(web.base, 'bob');
+      await bob.get('/profile');
+      expect((await bob.post(`/profile/webhooks/${list[0].id}/delete`, {})).status).to.equal(404);
+      expect((await owner.post(`/profile/webhooks/${list[0].id}/delete`, {})).status).to.equal(303);
+      expect((await owner.get('/profile')).text).to.include('No webhooks');
+      const audit = (await web.ctx.db('audit').whereIn('action', ['profile.webhook.add', 'profile.webhook.remove']).orderBy('id', 'asc')) as Array<Record<string, unknown>>;
+      expect(audit.map((a) => `${a.actor} ${a.action} ${a.target}`)).to.deep.equal([
+        'alice profile.webhook.add user alice',
+        'alice profile.webhook.add user alice',
+        'alice profile.webhook.remove user alice',
+        'alice profile.webhook.remove user alice',
+      ]);
+      expect(audit[0].detail).to.equal('https://hooks.example.org/all?job=${JOB_ID} (completed, failed)');
+    });
   });
 }
