@@ -7,7 +7,7 @@
 import type { JobService } from '../job-service.js';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors.js';
 import { isAdmin, type Actor } from '../policy.js';
-import { getGroup, groupCounts, groupJobs, listGroups, type GroupJob, type GroupRow, type StatusCounts } from '../store/group-read.js';
+import { getGroup, groupCounts, groupJobs, jobsOfGroups, listGroups, type GroupJob, type GroupRow, type StatusCounts } from '../store/group-read.js';
 import { FROM_PREVIOUS } from '../store/group-chain.js';
 import { insertGroup } from '../store/group-insert.js';
 import type { InsertJob } from '../store/job-insert.js';
@@ -130,6 +130,13 @@ export class GroupService {
     const groups = await listGroups(this.jobs.db, { userId: isAdmin(actor) ? null : (actor as { id: number }).id, ...opts });
     const counts = await groupCounts(this.jobs.db, groups.map((g) => g.id));
     return groups.map((g) => view(g, counts.get(g.id) as StatusCounts));
+  }
+
+  /** The list with each group's jobs in order (the Envelopes view, expandable to its jobs). */
+  async listWithJobs(actor: Actor, opts: { limit: number; before?: number | null }): Promise<GroupDetail[]> {
+    const groups = await this.list(actor, opts);
+    const jobs = await jobsOfGroups(this.jobs.db, groups.map((g) => g.id));
+    return groups.map((g) => ({ ...g, jobs: jobs.get(g.id) ?? [] }));
   }
 
   /**
