@@ -1,6 +1,7 @@
 /** The pure parts of envelopes: combined status, step tracking and text, exposition. */
 import { expect } from 'chai';
 import { groupStatus } from '../../app/groups/status.js';
+import { paramsFromPrevious } from '../../app/store/group-chain.js';
 import { routePattern, statusClass } from '../../app/web/http-metrics.js';
 import { stepsOf, stepsText } from '../../app/steps.js';
 import type { StatusCounts } from '../../app/store/group-read.js';
@@ -54,5 +55,16 @@ describe('HTTP request metrics labels', () => {
     expect(routePattern('/api', '/jobs/:id')).to.equal('/api/jobs/:id');
     expect(routePattern('', ['/jobs/new', '/api/jobs'])).to.equal('/jobs/new|/api/jobs');
     expect(routePattern('', '')).to.equal('/');
+  });
+});
+
+describe('a chain step taking the previous step’s description', () => {
+  it('replaces every "@previous" with the description the step before named', () => {
+    expect(paramsFromPrevious({ description: '@previous', format: 'pdf' }, 'description:42', 7)).to.deep.equal({ description: '42', format: 'pdf' });
+    expect(paramsFromPrevious({ description: '12' }, 'description:42', 7), 'nothing to take').to.equal(null);
+    const none = paramsFromPrevious({ description: '@previous' }, null, 7);
+    expect(none).to.be.instanceOf(Error);
+    expect((none as Error).message).to.equal('job 7 named no description for "description" to take');
+    expect(paramsFromPrevious({ description: '@previous' }, 'file:3', 7)).to.be.instanceOf(Error);
   });
 });
