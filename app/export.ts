@@ -4,8 +4,8 @@ import type { Db } from './db.js';
 import { exportPage, type ExportJob, type ListQuery } from './store/job-list.js';
 import { STATUS_LABELS, type JobSummary } from './types.js';
 
-/** AtoM's six columns first, in its order; ours after. */
-export const CSV_COLUMNS = ['startDate', 'endDate', 'jobName', 'jobStatus', 'jobInfo', 'jobUser', 'jobId', 'queuedDate'];
+/** AtoM's six columns first, in its order; ours after (the group's id and name last). */
+export const CSV_COLUMNS = ['startDate', 'endDate', 'jobName', 'jobStatus', 'jobInfo', 'jobUser', 'jobId', 'queuedDate', 'group', 'groupName'];
 
 /** "2026-11-22 14:03:09" (UTC), AtoM's date form. */
 export function formatDate(ms: number | null): string {
@@ -44,7 +44,8 @@ export function csvField(v: string): string {
 export function csvLine(j: ExportJob): string {
   return (
     `${formatDate(j.startedAt)},${formatDate(j.finishedAt)},${csvField(safeCell(j.task))},${STATUS_LABELS[j.status]},` +
-    `${csvField(safeCell(jobInfo(j)))},${csvField(safeCell(jobUser(j)))},${j.id},${formatDate(j.queuedAt)}\n`
+    `${csvField(safeCell(jobInfo(j)))},${csvField(safeCell(jobUser(j)))},${j.id},${formatDate(j.queuedAt)},` +
+    `${j.group ? `${j.group.id},${csvField(safeCell(j.group.name))}` : ','}\n`
   );
 }
 

@@ -7,7 +7,8 @@
 import type { JobService } from '../job-service.js';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors.js';
 import { isAdmin, type Actor } from '../policy.js';
-import { getGroup, groupCounts, groupJobs, listGroups, type GroupJob, type GroupRow, type StatusCounts } from '../store/group-read.js';
+import { getGroup, groupCounts, groupJobs, jobsOfGroups, listGroups, type GroupJob, type GroupRow, type StatusCounts } from '../store/group-read.js';
+import { FROM_PREVIOUS } from '../store/group-chain.js';
 import { insertGroup } from '../store/group-insert.js';
 import type { InsertJob } from '../store/job-insert.js';
 import type { JobOrigin } from '../types.js';
@@ -47,14 +48,37 @@ function parseRequest(body: NewGroup): { name: string; chain: boolean; jobs: Arr
     if (params !== undefined && (!params || typeof params !== 'object' || Array.isArray(params))) throw new BadRequestError(`jobs[${i}].params must be an object`);
     return { task, params: params as Record<string, unknown> | undefined };
   });
+  // "@previous" names the step before's description: only a chain's later steps have one.
+  for (const [i, j] of parsed.entries()) {
+    const from = Object.entries(j.params ?? {}).find(([, v]) => v === FROM_PREVIOUS);
+    if (from && (chain !== true || i === 0)) {
+      throw new BadRequestError(`jobs[${i}].params.${from[0]}: "${FROM_PREVIOUS}" takes the previous step's description, in a chain's second step or later`);
+    }
+  }
   return { name: name.trim(), chain: chain === true, jobs: parsed };
 }
 
 export class GroupService {
   constructor(private readonly jobs: JobService) {}
 
-  /** Creates the group and its jobs in one transaction, then publishes what may start. */
-  async create(body: NewGroup, user: Actor, origin: JobOrigin): Promise<GroupDetail> {
+  /**
+   * Creates the group and its jobs in one transaction, then publishes what may start.
+   * `upload`: a stored file this request uploaded (the import form's CSV), which the job
+   * naming it owns; removed if the group cannot be made.
+   */
+  async create(body: NewGroup, user: Actor, origin: JobOrigin, upload: string | null = null): Promise<GroupDetail> {
+    if (upload === null) return this.insert(body, user, origin, null);
+    let g: GroupDetail;
+    try {
+      g = await this.insert(body, user, origin, upload);
+    } catch (err) {
+      await this.jobs.files.delete(upload).catch(() => undefined);
+      throw err;
+    }
+    return g;
+  }
+
+  private async insert(body: NewGroup, user: Actor, origin: JobOrigin, upload: string | null): Promise<GroupDetail> {
     const req = parseRequest(body);
     const s = this.jobs;
     const now = s.now();
@@ -62,7 +86,7 @@ export class GroupService {
     let actor = 'Command line';
     for (const [i, j] of req.jobs.entries()) {
       try {
-        const p = s.prepare({ task: j.task, params: j.params, user, origin }, now);
+        const p = s.prepare({ task: j.task, params: j.params, user, origin }, now, upload);
         // No coalescing by unique key: a group's jobs are its own, run in its order.
         rows.push(p.row);
         actor = p.actor;
@@ -77,6 +101,12 @@ export class GroupService {
       rows,
       actor,
     );
+    // The job that reads the upload owns it (it goes when that job is cleared).
+    const owner = upload === null ? -1 : rows.findIndex((r) => Object.values(r.params).includes(upload));
+    if (upload !== null) {
+      if (owner < 0) await s.files.delete(upload).catch(() => undefined);
+      else await s.files.assign(upload, jobIds[owner]);
+    }
     const runnable = req.chain ? [0] : rows.map((_, k) => k);
     await s.dispatch(runnable.map((k) => ({ id: jobIds[k], task: rows[k].task, priority: rows[k].priority, attempt: 0 })));
     return this.detail(id, user);
@@ -100,6 +130,13 @@ export class GroupService {
     const groups = await listGroups(this.jobs.db, { userId: isAdmin(actor) ? null : (actor as { id: number }).id, ...opts });
     const counts = await groupCounts(this.jobs.db, groups.map((g) => g.id));
     return groups.map((g) => view(g, counts.get(g.id) as StatusCounts));
+  }
+
+  /** The list with each group's jobs in order (the Envelopes view, expandable to its jobs). */
+  async listWithJobs(actor: Actor, opts: { limit: number; before?: number | null }): Promise<GroupDetail[]> {
+    const groups = await this.list(actor, opts);
+    const jobs = await jobsOfGroups(this.jobs.db, groups.map((g) => g.id));
+    return groups.map((g) => ({ ...g, jobs: jobs.get(g.id) ?? [] }));
   }
 
   /**

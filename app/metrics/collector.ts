@@ -1,131 +1,246 @@
 /**
- * The figures of GET /metrics.
+ * The figures of GET /metrics, as prom-client metrics in a registry of their own (one per
+ * web app, so that two apps in one process never share counts).
  *
+ * Every figure is read from the database when Prometheus scrapes, in the metric's own
+ * `collect()`, never pushed by a worker: workers on every host write their jobs' rows and
+ * events, so one web process sees them all without an endpoint on each worker (which
+ * Prometheus would have to discover, and which a worker behind a NAT could not offer).
  * Two kinds, chosen for what stays cheap on a table of millions of jobs:
  * - Gauges read now: queued and running jobs per task, the age of the oldest queued job
- *   per task, workers by state and by ability, whether processing is paused.
- * - Counters and histograms since this process started: it reads the job events added
- *   since its last scrape (by primary key, at most EVENTS_PER_SCRAPE at a time) and counts
- *   finished jobs, retries, jobs recovered from lost workers and output bytes, and observes
- *   enqueue→start and run times. Workers write those events, so the figures cover every
- *   worker on every host without a worker endpoint; and a restart resets them to zero,
- *   which Prometheus' rate() expects of a counter. Several web processes each count every
- *   event: scrape one, or aggregate with max() rather than sum().
+ *   per task, workers by state and by ability, notifications by kind and state, whether
+ *   processing is paused.
+ * - Counters and histograms since this process started: the job events added since the
+ *   last scrape are read (by primary key, at most EVENTS_PER_READ at a time) and counted
+ *   (finished jobs, retries, jobs recovered from lost workers, output bytes) and observed
+ *   (enqueue→start, run time). A restart resets them to zero, which Prometheus' rate()
+ *   expects of a counter. Several web processes each count every event: scrape one, or
+ *   aggregate with max() rather than sum().
+ * The HTTP histogram is the one figure of this process alone: `httpRequestMetrics`
+ * observes each request it answers.
  */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { JobService } from '../job-service.js';
-import { activeCounts, eventsSince, lastEventId, oldestQueued } from '../store/metrics.js';
+import { activeCounts, eventsSince, lastEventId, notificationCounts, oldestQueued, type MetricEvent } from '../store/metrics.js';
 import { listWorkers } from '../store/workers.js';
-import { Exposition, Histogram, type Labels } from './exposition.js';
 
-const EVENTS_PER_SCRAPE = 20_000;
-// Five reads a scrape at most (100,000 events); a larger backlog is counted by the next ones.
+const EVENTS_PER_READ = 20_000;
+/** Five reads a scrape at most (100,000 events); a larger backlog is counted by the next ones. */
+const READS_PER_SCRAPE = 5;
 /** Seconds: from a noop's milliseconds to a finding aid's hour. */
 const RUN_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600];
 const WAIT_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600];
+/** Seconds: a page answers in milliseconds, an upload or a long CSV download in seconds. */
+const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-class Counter {
-  private values = new Map<string, { labels: Labels; value: number }>();
-  add(labels: Labels, by = 1): void {
-    const key = JSON.stringify(labels);
-    const v = this.values.get(key) ?? { labels, value: 0 };
-    v.value += by;
-    this.values.set(key, v);
-  }
-  samples() {
-    return [...this.values.values()];
+export interface Metrics {
+  readonly registry: Registry;
+  readonly httpDuration: Histogram<'method' | 'route' | 'status_class'>;
+}
+
+/** The registry of one web app, its collectors reading `service`'s database. */
+export function createMetrics(service: JobService): Metrics {
+  const registry = new Registry();
+  const events = new EventCounts(service);
+  const workers = new Snapshot(() => listWorkers(service.db, service.now(), service.config.heartbeatMs));
+  const active = new Snapshot(() => activeCounts(service.db));
+
+  new Gauge({
+    name: 'docket_jobs',
+    help: 'Unfinished jobs by task and status (queued includes held chain steps and retries in backoff).',
+    labelNames: ['task', 'status'],
+    registers: [registry],
+    async collect() {
+      const rows = await active.read();
+      this.reset();
+      for (const r of rows) this.set({ task: r.task, status: r.status }, r.n);
+    },
+  });
+  new Gauge({
+    name: 'docket_queue_oldest_age_seconds',
+    help: 'Age of the oldest queued job that may start now, by task.',
+    labelNames: ['task'],
+    registers: [registry],
+    async collect() {
+      const now = service.now();
+      const tasks = (await active.read()).filter((r) => r.status === 'queued').map((r) => r.task);
+      const rows = await oldestQueued(service.db, now, tasks);
+      this.reset();
+      for (const r of rows) this.set({ task: r.task }, Math.max(0, now - r.queuedAt) / 1000);
+    },
+  });
+  new Gauge({
+    name: 'docket_workers',
+    help: 'Workers seen in the last day, by state.',
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      const by = { active: 0, lost: 0, stopped: 0 };
+      for (const w of await workers.read()) by[w.state]++;
+      for (const [state, n] of Object.entries(by)) this.set({ state }, n);
+    },
+  });
+  new Gauge({
+    name: 'docket_workers_active_by_ability',
+    help: 'Active workers that take each task.',
+    labelNames: ['ability'],
+    registers: [registry],
+    async collect() {
+      const by = new Map<string, number>();
+      for (const w of await workers.read()) {
+        if (w.state === 'active') for (const a of w.abilities) by.set(a, (by.get(a) ?? 0) + 1);
+      }
+      this.reset();
+      for (const [ability, n] of by) this.set({ ability }, n);
+    },
+  });
+  new Gauge({
+    name: 'docket_notifications',
+    help: 'Webhook and mail notifications in the outbox, by kind and state (pending, sent, failed); they go with their job.',
+    labelNames: ['kind', 'state'],
+    registers: [registry],
+    async collect() {
+      const rows = await notificationCounts(service.db);
+      this.reset();
+      for (const r of rows) this.set({ kind: r.kind, state: r.state }, r.n);
+    },
+  });
+  new Gauge({
+    name: 'docket_queue_paused',
+    help: '1 while processing is paused.',
+    registers: [registry],
+    async collect() {
+      this.set((await service.isPaused()) ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'docket_dispatch_republished_total',
+    help: "Queued jobs this process's dispatcher published again (the broker had not confirmed them).",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(service.dispatcher.republished);
+    },
+  });
+
+  // Counted from job events: each collect() waits for the one read of this scrape.
+  const catchUp = async function (this: unknown): Promise<void> {
+    await events.catchUp();
+  };
+  events.finished = new Counter({
+    name: 'docket_jobs_finished_total',
+    help: 'Jobs that ended (completed, failed, cancelled) since this process started, by task.',
+    labelNames: ['task', 'status'],
+    registers: [registry],
+    collect: catchUp,
+  });
+  events.retries = new Counter({
+    name: 'docket_job_retries_total',
+    help: 'Attempts retried (after a failure or a lost worker, or by hand) since this process started.',
+    labelNames: ['task'],
+    registers: [registry],
+    collect: catchUp,
+  });
+  events.recovered = new Counter({
+    name: 'docket_jobs_recovered_total',
+    help: 'Jobs taken back from lost workers since this process started, by outcome (retried or failed).',
+    labelNames: ['task', 'outcome'],
+    registers: [registry],
+    collect: catchUp,
+  });
+  events.outputBytes = new Counter({
+    name: 'docket_job_output_bytes_total',
+    help: 'Output bytes stored by jobs that ended since this process started.',
+    labelNames: ['task'],
+    registers: [registry],
+    collect: catchUp,
+  });
+  events.wait = new Histogram({
+    name: 'docket_job_wait_seconds',
+    help: 'Time from enqueue to the first start, by task (jobs started since this process started).',
+    labelNames: ['task'],
+    buckets: WAIT_BUCKETS,
+    registers: [registry],
+    collect: catchUp,
+  });
+  events.run = new Histogram({
+    name: 'docket_job_run_seconds',
+    help: 'Run time of the last attempt of completed and failed jobs, by task.',
+    labelNames: ['task'],
+    buckets: RUN_BUCKETS,
+    registers: [registry],
+    collect: catchUp,
+  });
+
+  const httpDuration = new Histogram({
+    name: 'docket_http_request_duration_seconds',
+    help: "Time to answer an HTTP request of this web process, by method, route pattern and status class (2xx, 4xx, ...); 'unmatched' is a request no route took (a 404, a static file).",
+    labelNames: ['method', 'route', 'status_class'] as const,
+    buckets: HTTP_BUCKETS,
+    registers: [registry],
+  });
+  return { registry, httpDuration };
+}
+
+/** One read shared by the collectors of one scrape (they run side by side). */
+class Snapshot<T> {
+  private pending: Promise<T> | null = null;
+  constructor(private readonly load: () => Promise<T>) {}
+  read(): Promise<T> {
+    this.pending ??= this.load().finally(() => {
+      this.pending = null;
+    });
+    return this.pending;
   }
 }
 
-export class MetricsCollector {
+/** The counters and histograms fed from job events, read since this process started. */
+class EventCounts {
+  finished!: Counter<'task' | 'status'>;
+  retries!: Counter<'task'>;
+  recovered!: Counter<'task' | 'outcome'>;
+  outputBytes!: Counter<'task'>;
+  wait!: Histogram<'task'>;
+  run!: Histogram<'task'>;
+  /** The last event counted; events before this process started are history. */
   private lastId: Promise<number>;
-  private readonly finished = new Counter();
-  private readonly retries = new Counter();
-  private readonly recovered = new Counter();
-  private readonly outputBytes = new Counter();
-  private readonly run = new Map<string, Histogram>();
-  private readonly wait = new Map<string, Histogram>();
-  private reading: Promise<void> = Promise.resolve();
+  private readonly reading: Snapshot<void>;
 
   constructor(private readonly service: JobService) {
-    // The counters start at this process's start: events before it are history.
     this.lastId = lastEventId(service.db).catch(() => 0);
+    this.reading = new Snapshot(() => this.read());
   }
 
-  /** Counts the events added since the last read; one read at a time. */
-  private catchUp(): Promise<void> {
-    this.reading = this.reading.then(async () => {
-      let after = await this.lastId;
-      for (let round = 0; round < 5; round++) {
-        const events = await eventsSince(this.service.db, after, EVENTS_PER_SCRAPE);
-        for (const e of events) this.count(e);
-        if (events.length) after = events[events.length - 1].id;
-        this.lastId = Promise.resolve(after);
-        if (events.length < EVENTS_PER_SCRAPE) break;
-      }
-    });
-    return this.reading;
+  catchUp(): Promise<void> {
+    return this.reading.read();
   }
 
-  private count(e: Awaited<ReturnType<typeof eventsSince>>[number]): void {
+  private async read(): Promise<void> {
+    let after = await this.lastId;
+    for (let round = 0; round < READS_PER_SCRAPE; round++) {
+      const batch = await eventsSince(this.service.db, after, EVENTS_PER_READ);
+      for (const e of batch) this.count(e);
+      if (batch.length) after = batch[batch.length - 1].id;
+      this.lastId = Promise.resolve(after);
+      if (batch.length < EVENTS_PER_READ) break;
+    }
+  }
+
+  private count(e: MetricEvent): void {
     const task = e.task ?? 'unknown';
     if (e.type === 'started') {
-      if (e.attempt === 1 && e.queuedAt !== null) histogram(this.wait, task, WAIT_BUCKETS).observe(Math.max(0, e.at - e.queuedAt) / 1000);
+      // The first start only: a retry's wait is its backoff, not the queue's.
+      if (e.attempt === 1 && e.queuedAt !== null) this.wait.observe({ task }, Math.max(0, e.at - e.queuedAt) / 1000);
       return;
     }
     if (e.type === 'retried') {
-      this.retries.add({ task });
-      if (e.message?.startsWith('worker lost')) this.recovered.add({ task, outcome: 'retried' });
+      this.retries.inc({ task });
+      if (e.message?.startsWith('worker lost')) this.recovered.inc({ task, outcome: 'retried' });
       return;
     }
-    this.finished.add({ task, status: e.type });
-    if (e.type === 'failed' && e.message?.startsWith('worker lost')) this.recovered.add({ task, outcome: 'failed' });
-    if (e.type !== 'cancelled' && e.startedAt !== null) histogram(this.run, task, RUN_BUCKETS).observe(Math.max(0, e.at - e.startedAt) / 1000);
-    if (e.task !== null) this.outputBytes.add({ task }, e.outputBytes);
+    this.finished.inc({ task, status: e.type });
+    if (e.type === 'failed' && e.message?.startsWith('worker lost')) this.recovered.inc({ task, outcome: 'failed' });
+    if (e.type !== 'cancelled' && e.startedAt !== null) this.run.observe({ task }, Math.max(0, e.at - e.startedAt) / 1000);
+    if (e.task !== null) this.outputBytes.inc({ task }, e.outputBytes);
   }
-
-  async render(): Promise<string> {
-    const s = this.service;
-    const now = s.now();
-    await this.catchUp();
-    const [active, oldest, workers, paused] = await Promise.all([
-      activeCounts(s.db),
-      oldestQueued(s.db, now),
-      listWorkers(s.db, now, s.config.heartbeatMs),
-      s.isPaused(),
-    ]);
-    const x = new Exposition();
-    x.family('docket_jobs', 'gauge', 'Unfinished jobs by task and status (queued includes held chain steps and retries in backoff).',
-      active.map((r) => ({ labels: { task: r.task, status: r.status }, value: r.n })));
-    x.family('docket_queue_oldest_age_seconds', 'gauge', 'Age of the oldest queued job that may start now, by task.',
-      oldest.map((r) => ({ labels: { task: r.task }, value: Math.max(0, now - r.queuedAt) / 1000 })));
-    x.family('docket_jobs_finished_total', 'counter', 'Jobs that ended (completed, failed, cancelled) since this process started, by task.', this.finished.samples());
-    x.family('docket_job_retries_total', 'counter', 'Attempts retried (after a failure or a lost worker, or by hand) since this process started.', this.retries.samples());
-    x.family('docket_jobs_recovered_total', 'counter', 'Jobs taken back from lost workers since this process started, by outcome.', this.recovered.samples());
-    x.family('docket_job_output_bytes_total', 'counter', 'Output bytes stored by jobs that ended since this process started.', this.outputBytes.samples());
-    x.histogram('docket_job_wait_seconds', 'Time from enqueue to the first start, by task (jobs started since this process started).', this.wait, 'task');
-    x.histogram('docket_job_run_seconds', 'Run time of the last attempt of completed and failed jobs, by task.', this.run, 'task');
-    const byState = { active: 0, lost: 0, stopped: 0 };
-    const byAbility = new Map<string, number>();
-    for (const w of workers) {
-      byState[w.state]++;
-      if (w.state === 'active') for (const a of w.abilities) byAbility.set(a, (byAbility.get(a) ?? 0) + 1);
-    }
-    x.family('docket_workers', 'gauge', 'Workers seen in the last day, by state.',
-      Object.entries(byState).map(([state, value]) => ({ labels: { state }, value })));
-    x.family('docket_workers_active_by_ability', 'gauge', 'Active workers that take each task.',
-      [...byAbility].map(([ability, value]) => ({ labels: { ability }, value })));
-    x.family('docket_dispatch_republished_total', 'counter', "Queued jobs this process's dispatcher published again (the broker had not confirmed them).",
-      [{ value: s.dispatcher.republished }]);
-    x.family('docket_queue_paused', 'gauge', '1 while processing is paused.', [{ value: paused ? 1 : 0 }]);
-    return x.text();
-  }
-}
-
-function histogram(map: Map<string, Histogram>, key: string, buckets: readonly number[]): Histogram {
-  let h = map.get(key);
-  if (!h) {
-    h = new Histogram(buckets);
-    map.set(key, h);
-  }
-  return h;
 }

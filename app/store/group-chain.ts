@@ -9,11 +9,32 @@
  * once: one of them releases a step, the others change nothing. A released step is
  * published by whoever released it, and by the dispatcher if that publish is lost.
  */
+import type { Knex } from 'knex';
 import { writeTransaction, type Db } from '../db.js';
 import type { Row } from './raw.js';
 
 /** The `run_after` of a held step: the largest integer both engines and JavaScript keep exactly. */
 export const HELD = Number.MAX_SAFE_INTEGER;
+
+/**
+ * A chain step's parameter given as this text takes the description of the step before's
+ * result (its `objectRef`, `description:N`) when the step is released: a finding aid after
+ * an import gets the imported fonds. No slug or id can be written so.
+ */
+export const FROM_PREVIOUS = '@previous';
+
+/**
+ * The step's parameters with every FROM_PREVIOUS replaced by the description the step
+ * before names; null when none is there to replace; an Error when the step before named
+ * no description.
+ */
+export function paramsFromPrevious(params: Record<string, unknown>, prevRef: string | null, prevId: number): Record<string, unknown> | Error | null {
+  const names = Object.keys(params).filter((k) => params[k] === FROM_PREVIOUS);
+  if (names.length === 0) return null;
+  const m = /^description:([0-9]+)$/.exec(prevRef ?? '');
+  if (!m) return new Error(`job ${prevId} named no description for "${names.join('", "')}" to take`);
+  return { ...params, ...Object.fromEntries(names.map((k) => [k, m[1]])) };
+}
 
 export interface Released {
   id: number;
@@ -56,7 +77,7 @@ export async function chainsToAdvance(db: Db, limit: number): Promise<number[]> 
 export async function advanceChain(db: Db, groupId: number, now: number, actor: string): Promise<Released | null> {
   return writeTransaction(db, async (trx) => {
     const steps = (await trx('jobs')
-      .select('id', 'task', 'priority', 'attempt', 'status', 'run_after', 'group_seq')
+      .select('id', 'task', 'priority', 'attempt', 'status', 'run_after', 'group_seq', 'object_ref')
       .where({ group_id: groupId })
       .orderBy('group_seq', 'asc')) as Row[];
     const k = steps.findIndex((s) => s.status === 'queued' && Number(s.run_after) === HELD);
@@ -64,7 +85,27 @@ export async function advanceChain(db: Db, groupId: number, now: number, actor: 
     const prev = steps[k - 1];
     const step = steps[k];
     if (prev.status === 'completed') {
-      const n = await trx('jobs').where({ id: step.id, status: 'queued', run_after: HELD }).update({ run_after: null, dispatched_at: null });
+      // The step's parameters are read apart: only the step being released needs them.
+      const stepParams = (await trx('jobs').select('params').where({ id: step.id }).first()) as Row;
+      const raw = stepParams.params;
+      const params = (typeof raw === 'string' ? JSON.parse(raw) : raw) as Record<string, unknown>;
+      const taken = paramsFromPrevious(params, (prev.object_ref as string | null) ?? null, Number(prev.id));
+      if (taken instanceof Error) {
+        // Nothing to run it on: the step fails, saying why, and the steps after it stop.
+        const n = await trx('jobs')
+          .where({ id: step.id, status: 'queued', run_after: HELD })
+          .update({ status: 'failed', finished_at: now, error: taken.message, run_after: null });
+        if (n !== 1) return null;
+        await trx('job_events').insert({ job_id: step.id, at: now, type: 'failed', attempt: Number(step.attempt), actor, message: taken.message });
+        await stopHeld(trx, steps.slice(k + 1), { ...step, status: 'failed' }, now, actor);
+        return null;
+      }
+      const patch: Record<string, unknown> = { run_after: null, dispatched_at: null };
+      if (taken) {
+        patch.params = JSON.stringify(taken);
+        if (String(step.object_ref ?? '').includes(FROM_PREVIOUS)) patch.object_ref = String(prev.object_ref);
+      }
+      const n = await trx('jobs').where({ id: step.id, status: 'queued', run_after: HELD }).update(patch);
       if (n !== 1) return null;
       await trx('job_events').insert({
         job_id: step.id,
@@ -72,30 +113,35 @@ export async function advanceChain(db: Db, groupId: number, now: number, actor: 
         type: 'queued',
         attempt: Number(step.attempt),
         actor,
-        message: `job ${Number(prev.id)} completed: this step may start`,
+        message: `job ${Number(prev.id)} completed: this step may start${taken ? ` (on ${String(prev.object_ref)})` : ''}`,
       });
       return { id: Number(step.id), task: String(step.task), priority: Number(step.priority), attempt: Number(step.attempt) };
     }
     if (prev.status !== 'failed' && prev.status !== 'cancelled') return null;
-    const reason = prev.status === 'failed' ? 'an earlier step failed' : 'an earlier step was cancelled';
-    const held = steps.slice(k).filter((s) => s.status === 'queued' && Number(s.run_after) === HELD);
-    for (const s of held) {
-      const n = await trx('jobs')
-        .where({ id: s.id, status: 'queued', run_after: HELD })
-        .update({ status: 'cancelled', finished_at: now, error: reason, cancel_requested_by: actor });
-      if (n === 1) {
-        await trx('job_events').insert({
-          job_id: s.id,
-          at: now,
-          type: 'cancelled',
-          attempt: Number(s.attempt),
-          actor,
-          message: `${reason} (job ${Number(prev.id)} is ${String(prev.status)})`,
-        });
-      }
-    }
+    await stopHeld(trx, steps.slice(k), prev, now, actor);
     return null;
   });
+}
+
+/** Cancels the held ones of `steps`, saying that `prev` (failed or cancelled) stopped them. */
+async function stopHeld(trx: Knex.Transaction, steps: Row[], prev: Row, now: number, actor: string): Promise<void> {
+  const reason = prev.status === 'failed' ? 'an earlier step failed' : 'an earlier step was cancelled';
+  const held = steps.filter((s) => s.status === 'queued' && Number(s.run_after) === HELD);
+  for (const s of held) {
+    const n = await trx('jobs')
+      .where({ id: s.id, status: 'queued', run_after: HELD })
+      .update({ status: 'cancelled', finished_at: now, error: reason, cancel_requested_by: actor });
+    if (n === 1) {
+      await trx('job_events').insert({
+        job_id: s.id,
+        at: now,
+        type: 'cancelled',
+        attempt: Number(s.attempt),
+        actor,
+        message: `${reason} (job ${Number(prev.id)} is ${String(prev.status)})`,
+      });
+    }
+  }
 }
 
 /**

@@ -50,6 +50,20 @@ export async function groupJobs(db: Db, id: number): Promise<GroupJob[]> {
   return rows.map((r) => ({ ...rowToSummary(r), groupSeq: Number(r.group_seq), runAfter: r.run_after === null ? null : Number(r.run_after) }));
 }
 
+/** The jobs of each of these groups in order, in one read (the Envelopes list). */
+export async function jobsOfGroups(db: Db, ids: number[]): Promise<Map<number, GroupJob[]>> {
+  const out = new Map<number, GroupJob[]>(ids.map((id) => [id, []]));
+  if (ids.length === 0) return out;
+  const rows = (await db('jobs')
+    .select(...SUMMARY_COLUMNS, 'group_id', 'group_seq', 'run_after')
+    .whereIn('group_id', ids)
+    .orderBy([{ column: 'group_id' }, { column: 'group_seq' }])) as Row[];
+  for (const r of rows) {
+    out.get(Number(r.group_id))?.push({ ...rowToSummary(r), groupSeq: Number(r.group_seq), runAfter: r.run_after === null ? null : Number(r.run_after) });
+  }
+  return out;
+}
+
 /** Counts by status of each of these groups, zeros included. */
 export async function groupCounts(db: Db, ids: number[]): Promise<Map<number, StatusCounts>> {
   const out = new Map<number, StatusCounts>();

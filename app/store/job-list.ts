@@ -89,9 +89,12 @@ export async function listJobs(db: Db, q: ListQuery): Promise<JobPage> {
 export type ExportJob = Pick<
   JobSummary,
   'id' | 'task' | 'status' | 'username' | 'queuedAt' | 'startedAt' | 'finishedAt' | 'progressText' | 'resultSummary' | 'error'
->;
+> & {
+  /** The job's group (envelope), if it was submitted in one. */
+  group: { id: number; name: string } | null;
+};
 
-const EXPORT_COLUMNS = ['id', 'task', 'status', 'username', 'queued_at', 'started_at', 'finished_at', 'progress_text', 'result_summary', 'error'];
+const EXPORT_COLUMNS = ['id', 'task', 'status', 'username', 'queued_at', 'started_at', 'finished_at', 'progress_text', 'result_summary', 'error', 'group_id'];
 
 const orNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
@@ -107,8 +110,17 @@ export async function exportPage(db: Db, q: Omit<ListQuery, 'limit'>, limit: num
   const more = rows.length > limit;
   const n = more ? limit : rows.length;
   const jobs: ExportJob[] = new Array<ExportJob>(n);
+  // The groups' names in one read per page, for the pages that hold grouped jobs only:
+  // a join would put job_groups in the export's keyset plan.
+  const groupIds = new Set<number>();
+  for (let i = 0; i < n; i++) if (rows[i].group_id !== null && rows[i].group_id !== undefined) groupIds.add(Number(rows[i].group_id));
+  const names = new Map<number, string>();
+  if (groupIds.size > 0) {
+    for (const g of (await db('job_groups').select('id', 'name').whereIn('id', [...groupIds])) as Array<Record<string, unknown>>) names.set(Number(g.id), String(g.name));
+  }
   for (let i = 0; i < n; i++) {
     const r = rows[i];
+    const gid = r.group_id === null || r.group_id === undefined ? null : Number(r.group_id);
     jobs[i] = {
       id: Number(r.id),
       task: String(r.task),
@@ -120,6 +132,8 @@ export async function exportPage(db: Db, q: Omit<ListQuery, 'limit'>, limit: num
       progressText: (r.progress_text as string | null) ?? null,
       resultSummary: (r.result_summary as string | null) ?? null,
       error: (r.error as string | null) ?? null,
+      // A group removed since (its jobs cleared one by one) still shows its number.
+      group: gid === null ? null : { id: gid, name: names.get(gid) ?? '' },
     };
   }
   return { jobs, next: more ? jobs[n - 1].id : null };

@@ -4,6 +4,7 @@
  * the job_events primary key, never a count over the whole history.
  */
 import type { Db } from '../db.js';
+import { isSqlite } from '../dialect.js';
 import type { Row } from './raw.js';
 
 /** Queued and running jobs per task and status (the jobs_claim index). */
@@ -13,17 +14,28 @@ export async function activeCounts(db: Db): Promise<Array<{ task: string; status
 }
 
 /**
- * The oldest queued job per task that may start now: one waiting out a retry's backoff
- * or a held chain step is not late.
+ * The oldest queued job of each of these tasks that may start now: one waiting out a
+ * retry's backoff or a held chain step is not late. Seeks in the `jobs_queued_age` index
+ * rather than a read of every queued row (their `run_after` and `queued_at` are not in
+ * `jobs_claim`): per task the smallest `queued_at` of its jobs with no `run_after`
+ * (nearly all), one statement for all tasks, and apart the short range of backoffs over.
+ * `tasks` are those with queued jobs (`activeCounts`, read in the same scrape).
  */
-export async function oldestQueued(db: Db, now: number): Promise<Array<{ task: string; queuedAt: number }>> {
-  const rows = (await db('jobs')
-    .select('task')
-    .min({ q: 'queued_at' })
-    .where({ status: 'queued' })
-    .where((q) => q.whereNull('run_after').orWhere('run_after', '<=', now))
-    .groupBy('task')) as Row[];
-  return rows.map((r) => ({ task: String(r.task), queuedAt: Number(r.q) }));
+export async function oldestQueued(db: Db, now: number, tasks: string[]): Promise<Array<{ task: string; queuedAt: number }>> {
+  if (tasks.length === 0) return [];
+  const seek = "select ? as task, (select min(queued_at) from jobs where status = 'queued' and task = ? and run_after is null) as q";
+  // A raw statement answers rows on SQLite and [rows, fields] on MySQL.
+  const ready = db.raw(tasks.map(() => seek).join(' union all '), tasks.flatMap((t) => [t, t])).then((r: unknown) => (isSqlite(db) ? r : (r as [Row[]])[0]) as Row[]);
+  const due = db('jobs').select('task').min({ q: 'queued_at' }).where({ status: 'queued' }).where('run_after', '<=', now).groupBy('task');
+  const rows = (await Promise.all([ready, due])).flat() as Row[];
+  const oldest = new Map<string, number>();
+  for (const r of rows) {
+    if (r.q === null || r.q === undefined) continue;
+    const task = String(r.task);
+    const q = Number(r.q);
+    if (!oldest.has(task) || q < (oldest.get(task) as number)) oldest.set(task, q);
+  }
+  return [...oldest].map(([task, queuedAt]) => ({ task, queuedAt }));
 }
 
 export async function lastEventId(db: Db): Promise<number> {
@@ -64,4 +76,13 @@ export async function eventsSince(db: Db, afterId: number, limit: number): Promi
     startedAt: r.started_at === null ? null : Number(r.started_at),
     outputBytes: Number(r.output_bytes ?? 0),
   }));
+}
+
+/**
+ * Notifications (webhooks, mail) by kind and state. The outbox holds a row per
+ * notification of a job still kept, so it stays as small as the jobs with subscribers.
+ */
+export async function notificationCounts(db: Db): Promise<Array<{ kind: string; state: string; n: number }>> {
+  const rows = (await db('outbox').select('kind', 'state').count({ n: '*' }).groupBy('kind', 'state')) as Row[];
+  return rows.map((r) => ({ kind: String(r.kind), state: String(r.state), n: Number(r.n) }));
 }

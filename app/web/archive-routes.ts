@@ -31,6 +31,8 @@ import { visibleJob } from './jobs-query.js';
 import { registerRecordLink } from './links.js';
 import { cultureName, readerCulture } from './reader-culture.js';
 import { flash, render, saveAndRedirect } from './render.js';
+import { GroupService } from '../groups/service.js';
+import { FROM_PREVIOUS } from '../store/group-chain.js';
 import { sendStoredFile } from './send-file.js';
 import { uploadError, uploadName, uploadToStore } from './upload-storage.js';
 const PAGE_SIZE = 50;
@@ -153,6 +155,24 @@ async function startJob(
   await saveAndRedirect(req, res, `/jobs/${job.id}`);
 }
 
+/**
+ * Creates a chain (an envelope) as the signed-in user and goes to its first job's page,
+ * the flash linking the envelope's page.
+ */
+async function startChain(
+  ctx: Context,
+  req: Request,
+  res: Response,
+  name: string,
+  jobs: Array<{ task: string; params: Record<string, unknown> }>,
+  what: string,
+  upload: string | null = null,
+): Promise<void> {
+  const g = await new GroupService(ctx.service).create({ name, chain: true, jobs }, req.user as User, 'web', upload);
+  flash(req, 'info', `Envelope ${g.id} is queued: ${what}, one after the other.`, { href: `/groups/${g.id}`, text: `Follow envelope ${g.id}` });
+  await saveAndRedirect(req, res, `/jobs/${g.jobs[0].id}`);
+}
+
 /** A form error goes back to the page with the message, rather than to an error page. */
 async function formError(req: Request, res: Response, err: unknown, back: string): Promise<void> {
   if (err instanceof HttpError && err.status < 500) {
@@ -262,6 +282,7 @@ export function archiveRoutes(ctx: Context): express.Router {
       onError: bodyValue(req, 'onError') === 'fail' ? 'fail' : 'skip',
       strict: checkbox(req, 'strict'),
       corrects: undefined as number | undefined,
+      thenFindingAid: checkbox(req, 'thenFindingAid'),
     };
     const corrects = bodyValue(req, 'corrects');
     if (corrects) {
@@ -292,6 +313,13 @@ export function archiveRoutes(ctx: Context): express.Router {
       }
       if (values.skipUnmatched && values.update === 'none') {
         throw new BadRequestError('"Skip unmatched records" applies only when updating.');
+      }
+      if (values.thenFindingAid) {
+        // The finding aid's description is the import's result: the fonds it created.
+        const findingAid = { description: FROM_PREVIOUS, format: 'pdf', model: 'inventory-summary', public: true };
+        const name = `Import ${uploadName(file.originalname).slice(0, 120)}, then finding aid`;
+        await startChain(ctx, req, res, name, [{ task: 'csv-import', params }, { task: 'finding-aid', params: findingAid }], 'the import, then the finding aid of the imported fonds', file.path);
+        return;
       }
       await startJob(ctx, req, res, 'csv-import', params, file.path);
     } catch (err) {
@@ -379,6 +407,31 @@ export function archiveRoutes(ctx: Context): express.Router {
       public: checkbox(req, 'public'),
       culture: cultureChoice(req),
     }).catch((err: unknown) => formError(req, res, err, back(d)));
+  });
+
+  router.post('/descriptions/:ref/export-finding-aid', async (req, res) => {
+    const d = await descriptionParam(ctx, req.params.ref);
+    try {
+      if (d.parentId !== null) throw new BadRequestError('"Export, then finding aid" is for a whole fonds: a top-level description.');
+      const pub = checkbox(req, 'public');
+      const description = String(d.id);
+      await startChain(
+        ctx,
+        req,
+        res,
+        `Export, then finding aid: ${(d.title ?? d.slug).slice(0, 150)}`,
+        [
+          { task: 'csv-export', params: { description, public: pub } },
+          {
+            task: 'finding-aid',
+            params: { description, format: bodyValue(req, 'format') || 'pdf', model: bodyValue(req, 'model') || 'inventory-summary', public: pub },
+          },
+        ],
+        'the CSV export, then the finding aid',
+      );
+    } catch (err) {
+      await formError(req, res, err, back(d));
+    }
   });
 
   router.post('/descriptions/:ref/finding-aid', async (req, res) => {

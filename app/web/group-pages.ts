@@ -22,11 +22,18 @@ export function groupPages(ctx: Context): express.Router {
 
   router.get('/groups', requireUser, async (req: Request, res: Response) => {
     const before = chunkCursorParam(queryValue(req, 'before'), 'a group id');
-    const list = await groups.list(req.user as User, { limit: PAGE, before });
+    const actor = req.user as User;
+    const list = await groups.listWithJobs(actor, { limit: PAGE, before });
     const last = list[list.length - 1];
     render(res, 'groups/index', {
       title: 'Envelopes',
-      groups: list,
+      groups: list.map((g) => ({
+        ...g,
+        rows: g.jobs.map((j) => ({ ...jobRow(j, actor, null), step: j.groupSeq + 1, waiting: waitingFor(g.jobs, j) })),
+        canCancel: g.counts.queued + g.counts.running > 0,
+        canRetry: g.counts.failed + g.counts.cancelled > 0,
+      })),
+      open: Number(queryValue(req, 'open')) || null,
       codes: GROUP_STATUS_CODES,
       nextHref: list.length === PAGE && last ? `/groups?before=${last.id}` : null,
     });
@@ -49,7 +56,9 @@ export function groupPages(ctx: Context): express.Router {
       const id = groupIdParam(req.params.id);
       await (act === 'cancel' ? groups.cancel(id, req.user as User) : groups.retry(id, req.user as User));
       flash(req, 'info', act === 'cancel' ? `Envelope ${id}: its unfinished jobs were cancelled.` : `Envelope ${id}: its failed and cancelled jobs were queued again.`);
-      await saveAndRedirect(req, res, `/groups/${id}`);
+      // From the Envelopes list: back to it, the envelope still open.
+      const fromList = typeof req.body?.from === 'string' && req.body.from === 'list';
+      await saveAndRedirect(req, res, fromList ? `/groups?open=${id}#group-${id}` : `/groups/${id}`);
     });
   }
   return router;

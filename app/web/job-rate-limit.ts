@@ -15,6 +15,7 @@ export const JOB_CREATING_POSTS = [
   '/api/groups',
   '/descriptions/import',
   '/descriptions/:ref/export',
+  '/descriptions/:ref/export-finding-aid',
   '/descriptions/:ref/finding-aid',
   '/descriptions/:ref/publication-status',
   '/descriptions/:ref/move',

@@ -7,7 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { Context } from '../context.js';
 import { ForbiddenError } from '../errors.js';
-import { MetricsCollector } from '../metrics/collector.js';
+import type { Metrics } from '../metrics/collector.js';
 import { isAdmin } from '../policy.js';
 import { userForToken } from '../store/tokens.js';
 import { UnauthorizedError } from './auth.js';
@@ -18,8 +18,7 @@ function sameSecret(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-export function metricsHandler(ctx: Context): RequestHandler {
-  const collector = new MetricsCollector(ctx.service);
+export function metricsHandler(ctx: Context, metrics: Metrics): RequestHandler {
   return async (req, res) => {
     const bearer = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1] ?? null;
     let allowed = false;
@@ -40,7 +39,7 @@ export function metricsHandler(ctx: Context): RequestHandler {
       res.set('WWW-Authenticate', 'Bearer realm="docket"');
       throw new UnauthorizedError('Send DOCKET_METRICS_TOKEN or an administrator\'s API token (Authorization: Bearer ...)');
     }
-    const text = await collector.render();
-    res.set('Content-Type', 'text/plain; version=0.0.4; charset=utf-8').set('Cache-Control', 'no-store').send(text);
+    const text = await metrics.registry.metrics();
+    res.set('Content-Type', metrics.registry.contentType).set('Cache-Control', 'no-store').send(text);
   };
 }

@@ -8,9 +8,9 @@ import type { Flash } from './request.js';
 import './request.js';
 
 /** Queues a message for the next page the user sees (after a redirect). */
-export function flash(req: Request, kind: Flash['kind'], text: string): void {
+export function flash(req: Request, kind: Flash['kind'], text: string, link?: Flash['link']): void {
   if (!req.session) return;
-  req.session.flash = [...(req.session.flash ?? []), { kind, text }].slice(-5);
+  req.session.flash = [...(req.session.flash ?? []), link ? { kind, text, link } : { kind, text }].slice(-5);
 }
 
 function takeFlash(req: Request): Flash[] {

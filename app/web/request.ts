@@ -7,6 +7,8 @@ import type { User } from '../types.js';
 export interface Flash {
   kind: 'info' | 'error';
   text: string;
+  /** A link after the text (an envelope's page). */
+  link?: { href: string; text: string };
 }
 
 declare module 'express-session' {

@@ -17,6 +17,8 @@ import { errorHandler, notFound } from './error-handler.js';
 import { groupApiRoutes } from './group-api.js';
 import { groupPages } from './group-pages.js';
 import { healthHandler } from './health.js';
+import { createMetrics } from '../metrics/collector.js';
+import { httpRequestMetrics } from './http-metrics.js';
 import { metricsHandler } from './metrics.js';
 import { isApi, loggedUrl, one } from './http.js';
 import { jobsRoutes } from './jobs-pages.js';
@@ -154,6 +156,8 @@ export async function createWebApp(ctx: Context, opts: WebOptions = {}): Promise
   app.set('etag', false);
   app.locals.h = viewHelpers;
 
+  const metrics = createMetrics(ctx.service);
+  app.use(httpRequestMetrics(metrics.httpDuration));
   app.get('/healthz', healthHandler(ctx));
   app.use(requestLog(ctx));
   app.use(
@@ -182,7 +186,7 @@ export async function createWebApp(ctx: Context, opts: WebOptions = {}): Promise
   if (jobLimit) app.post(JOB_CREATING_POSTS, jobLimit);
 
   app.use(authRoutes(ctx, secret, opts.login));
-  app.get('/metrics', metricsHandler(ctx));
+  app.get('/metrics', metricsHandler(ctx, metrics));
   app.use('/api/groups', groupApiRoutes(ctx));
   app.use('/api', queueApiRoutes(ctx));
   app.use('/api', apiRoutes(ctx));

@@ -13,7 +13,8 @@ import type { Job } from '../../app/types.js';
 import { uploadsDir } from '../../app/tasks/uploads.js';
 import { Worker } from '../../workers/worker.js';
 import { backends, requireService, waitUntil } from '../helpers.js';
-import { loggedIn, startWeb, type Client, type Web } from './web-fixture.js';
+import { createToken } from '../../app/store/tokens.js';
+import { Client as ClientClass, loggedIn, startWeb, type Client, type Web } from './web-fixture.js';
 
 const IMPORT_ORDER = join(import.meta.dirname, '..', 'fixtures', 'atom', 'import_order.csv');
 
@@ -276,6 +277,140 @@ for (const backend of targets) {
       const job = await submit('/descriptions/harbour-commission-fonds/finding-aid', { format: 'rtf', model: 'inventory-summary', culture: 'fr' });
       expect(job.status, job.error ?? '').to.equal('completed');
       expect(job.resultName).to.equal('harbour-commission-fonds-fr.rtf');
+    });
+
+    interface GroupJson {
+      id: number;
+      name: string;
+      chain: boolean;
+      status: string;
+      complete: boolean;
+      jobs: Array<{ id: number; task: string }>;
+    }
+
+    /** The envelope's page linked from the flash of the job page a chain form went to. */
+    async function envelopeFrom(jobPage: string): Promise<GroupJson> {
+      const page = await alice.get(jobPage);
+      const m = /Envelope (\d+) is queued: [^<]*<a href="\/groups\/(\d+)">Follow envelope \d+<\/a>/.exec(page.text);
+      expect(m, 'a flash linking the envelope').to.not.equal(null);
+      expect(m![1]).to.equal(m![2]);
+      expect((await alice.get(`/groups/${m![2]}`)).status).to.equal(200);
+      return (await alice.get(`/api/groups/${m![2]}`)).json<{ group: GroupJson }>().group;
+    }
+
+    async function complete(id: number): Promise<GroupJson> {
+      return waitUntil(
+        async () => {
+          const g = (await alice.get(`/api/groups/${id}`)).json<{ group: GroupJson }>().group;
+          return g.complete ? g : null;
+        },
+        45_000,
+        `envelope ${id}`,
+      );
+    }
+
+    it('imports, then generates the finding aid of the imported fonds: a chain of two, to Success', async () => {
+      const form = new FormData();
+      form.append('file', new Blob([readFileSync(IMPORT_ORDER)], { type: 'text/csv' }), 'import_order.csv');
+      form.append('update', 'none');
+      form.append('onError', 'skip');
+      form.append('thenFindingAid', 'true');
+      await alice.get('/descriptions/import');
+      expect((await alice.get('/descriptions/import')).text).to.include('Then generate the finding aid');
+      const cookie = [...alice.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+      const r = await fetch(`${web.base}/descriptions/import?_csrf=${encodeURIComponent(alice.csrf)}`, { method: 'POST', body: form, headers: { cookie }, redirect: 'manual' });
+      expect(r.status, await r.text()).to.equal(303);
+      const location = r.headers.get('location') ?? '';
+      const g = await envelopeFrom(location);
+      expect(g.chain).to.equal(true);
+      expect(g.name).to.equal('Import import_order.csv, then finding aid');
+      expect(g.jobs.map((j) => j.task)).to.deep.equal(['csv-import', 'finding-aid']);
+      expect(location).to.equal(`/jobs/${g.jobs[0].id}`);
+      const held = (await getJob(web.ctx.db, g.jobs[1].id))!;
+      expect(held.params).to.include({ description: '@previous', format: 'pdf', model: 'inventory-summary' });
+      // The upload is the import's, as for an import on its own.
+      const upload = ((await getJob(web.ctx.db, g.jobs[0].id))!.params as { file: string }).file;
+      expect((await web.ctx.files.list(g.jobs[0].id)).map((f) => f.id)).to.deep.equal([upload]);
+
+      const done = await complete(g.id);
+      expect(done.status).to.equal('Success');
+      const [imp, aid] = await Promise.all(g.jobs.map(async (j) => (await getJob(web.ctx.db, j.id))!));
+      expect(imp.objectRef).to.match(/^description:\d+$/);
+      const fondsId = Number(imp.objectRef!.split(':')[1]);
+      expect(aid.params).to.include({ description: String(fondsId) });
+      expect(aid.objectRef).to.equal(`description:${fondsId}`);
+      expect(aid.startedAt as number).to.be.at.least(imp.finishedAt as number);
+      const fonds = (await web.ctx.db('descriptions').where({ id: fondsId }).first()) as { finding_aid_status: string; parent_id: number | null };
+      expect(fonds.parent_id).to.equal(null);
+      expect(fonds.finding_aid_status).to.equal('generated');
+    });
+
+    it('exports a whole fonds, then generates its finding aid: a chain of two, to Success', async () => {
+      const page = await alice.get('/descriptions/harbour-commission-fonds');
+      expect(page.text).to.include('Export, then finding aid');
+      const r = await alice.post('/descriptions/harbour-commission-fonds/export-finding-aid', { format: 'rtf', model: 'full-details' });
+      expect(r.status, r.text.slice(0, 300)).to.equal(303);
+      const g = await envelopeFrom(r.location ?? '');
+      const fonds = (await getDescriptionBySlug(web.ctx.db, 'harbour-commission-fonds'))!;
+      expect(g.name).to.equal(`Export, then finding aid: ${fonds.title}`);
+      expect(g.jobs.map((j) => j.task)).to.deep.equal(['csv-export', 'finding-aid']);
+      const done = await complete(g.id);
+      expect(done.status).to.equal('Success');
+      const [exp, aid] = await Promise.all(g.jobs.map(async (j) => (await getJob(web.ctx.db, j.id))!));
+      expect(exp.params).to.include({ description: String(fonds.id), public: false });
+      expect(aid.params).to.include({ description: String(fonds.id), format: 'rtf', model: 'full-details' });
+      expect(aid.startedAt as number).to.be.at.least(exp.finishedAt as number);
+      expect((await alice.get(`/jobs/${exp.id}/download`)).text).to.include('Harbour');
+
+      // A lower level is no fonds: back to its page with the reason, no envelope made.
+      const groupsBefore = Number(((await web.ctx.db('job_groups').count({ n: '*' })) as Array<{ n: number | string }>)[0].n);
+      await alice.get('/descriptions/minutes');
+      const refused = await alice.post('/descriptions/minutes/export-finding-aid', {});
+      expect(refused.status).to.equal(303);
+      expect(refused.location).to.equal('/descriptions/minutes');
+      expect((await alice.get('/descriptions/minutes')).text).to.include('is for a whole fonds');
+      expect(Number(((await web.ctx.db('job_groups').count({ n: '*' })) as Array<{ n: number | string }>)[0].n)).to.equal(groupsBefore);
+    });
+
+    it('refuses "@previous" outside a chain\'s later steps, and fails a step whose previous job named no description', async () => {
+      const api = new ClientClass(web.base, await createToken(web.ctx.db, web.users.alice.id, 'tests'));
+      const first = await api.request('POST', '/api/groups', { json: { name: 'x', chain: true, jobs: [{ task: 'csv-export', params: { description: '@previous' } }] } });
+      expect(first.status).to.equal(400);
+      expect(first.json<{ error: { message: string } }>().error.message).to.include('jobs[0].params.description: "@previous"');
+      const notChain = await api.request('POST', '/api/groups', {
+        json: { name: 'x', jobs: [{ task: 'csv-export', params: { description: 'minutes' } }, { task: 'finding-aid', params: { description: '@previous' } }] },
+      });
+      expect(notChain.status).to.equal(400);
+      // A noop names no description as its result: the finding aid has none to take.
+      const admin = new ClientClass(web.base, await createToken(web.ctx.db, web.users.admin.id, 'tests'));
+      const r = await admin.request('POST', '/api/groups', {
+        json: {
+          name: 'nothing to take',
+          chain: true,
+          jobs: [
+            { task: 'noop' },
+            { task: 'finding-aid', params: { description: '@previous' } },
+            { task: 'csv-export', params: { description: '@previous' } },
+          ],
+        },
+      });
+      expect(r.status, r.text).to.equal(202);
+      const g = r.json<{ group: GroupJson }>().group;
+      const done = await waitUntil(
+        async () => {
+          const x = (await admin.get(`/api/groups/${g.id}`)).json<{ group: GroupJson }>().group;
+          return x.complete ? x : null;
+        },
+        30_000,
+        'the envelope',
+      );
+      expect(done.status).to.equal('Errors');
+      const [noop, aid, exp] = await Promise.all(g.jobs.map(async (j) => (await getJob(web.ctx.db, j.id))!));
+      expect(noop.status).to.equal('completed');
+      expect(aid.status).to.equal('failed');
+      expect(aid.error).to.equal(`job ${noop.id} named no description for "description" to take`);
+      expect(aid.startedAt).to.equal(null);
+      expect(exp.status).to.equal('cancelled');
     });
 
     it('sends anonymous visitors to the login page', async () => {

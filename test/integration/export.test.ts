@@ -57,5 +57,29 @@ describe('CSV history export from the database', () => {
     expect(r1).to.include({ startDate: '2026-11-22 10:00:01', endDate: 'N/A', jobStatus: 'Running', jobUser: 'Command line' });
     expect(r2).to.include({ jobInfo: 'a, "b"\nc', jobUser: 'ann', jobStatus: 'Error' });
     expect(r3.jobInfo).to.equal(`'=HYPERLINK("http://x")`);
+    expect(r1).to.include({ group: '', groupName: '' });
+  });
+
+  it("ends each line with the job's group, AtoM's six columns still first", async () => {
+    const [gid] = (await db('job_groups').insert({ name: '=Fonds, "A"', chain: true, origin: 'web', job_count: 2, created_at: 1 })) as number[];
+    const a = await addJob(db, { status: 'completed', group_id: gid, group_seq: 0 });
+    const b = await addJob(db, { status: 'queued', group_id: gid, group_seq: 1 });
+    const c = await addJob(db, { status: 'completed' });
+    let text = '';
+    const out = new Writable({
+      write(chunk, _e, cb) {
+        text += String(chunk);
+        cb();
+      },
+    });
+    await writeJobsCsv(db, { tab: 'all', userId: null }, out);
+    const header = text.split('\n')[0].split(',');
+    expect(header.slice(0, 6)).to.deep.equal(['startDate', 'endDate', 'jobName', 'jobStatus', 'jobInfo', 'jobUser']);
+    expect(header.slice(-2)).to.deep.equal(['group', 'groupName']);
+    const rows = parse(text, { columns: true }) as Array<Record<string, string>>;
+    const by = (id: number) => rows.find((r) => Number(r.jobId) === id);
+    expect(by(a)).to.include({ group: String(gid), groupName: `'=Fonds, "A"` });
+    expect(by(b)).to.include({ group: String(gid), jobStatus: 'Queued' });
+    expect(by(c)).to.include({ group: '', groupName: '' });
   });
 });

@@ -3,6 +3,7 @@
  * and that its figures match the jobs table.
  */
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Context } from '../../app/context.js';
 import { createToken } from '../../app/store/tokens.js';
@@ -30,6 +31,8 @@ function parseExposition(text: string): { samples: Sample[]; types: Map<string, 
   const samples: Sample[] = [];
   const types = new Map<string, string>();
   for (const line of text.slice(0, -1).split('\n')) {
+    // The format ignores empty lines (prom-client writes one between families).
+    if (line === '') continue;
     const c = COMMENT.exec(line);
     if (c) {
       if (c[1] === 'TYPE') {
@@ -136,6 +139,48 @@ for (const backend of backends().filter((b) => b.transport === 'db')) {
       expect(value(samples, 'docket_workers', { state: 'active' })).to.equal(0);
       expect(value(samples, 'docket_queue_paused', {})).to.equal(0);
       expect(value(samples, 'docket_dispatch_republished_total', {})).to.equal(ctx.service.dispatcher.republished);
+      expect(types.get('docket_notifications')).to.equal('gauge');
+      // Every figure the Grafana dashboard reads is one of these.
+      const dashboard = JSON.parse(readFileSync(new URL('../../docs/grafana-docket.json', import.meta.url), 'utf8')) as { panels: Array<{ targets: Array<{ expr: string }> }> };
+      const used = new Set(dashboard.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/docket_[a-z_]+/g) ?? [])));
+      expect(used.has('docket_http_request_duration_seconds_bucket')).to.equal(true);
+      for (const name of used) expect(types.has(name.replace(/_(bucket|count|sum)$/, '')), name).to.equal(true);
+    });
+
+    it('ages the oldest queued job that may start now: not one in backoff, not a held chain step', async () => {
+      const now = Date.now();
+      const insert = (queuedAt: number, runAfter: number | null) =>
+        ctx.db('jobs').insert({ task: 'print', params: '{}', status: 'queued', priority: 2, origin: 'cli', queued_at: queuedAt, attempt: 0, max_attempts: 3, run_after: runAfter });
+      await insert(now - 3_600_000, now + 600_000); // backoff not over
+      await insert(now - 7_200_000, Number.MAX_SAFE_INTEGER); // a held chain step
+      await insert(now - 60_000, null);
+      const age = async () => value(parseExposition((await new Client(base, METRICS_TOKEN).get('/metrics')).text).samples, 'docket_queue_oldest_age_seconds', { task: 'print' }) as number;
+      expect(await age()).to.be.within(59, 70);
+      await insert(now - 1_800_000, now - 1000); // backoff over: may start now
+      expect(await age()).to.be.within(1799, 1810);
+      await ctx.db('jobs').where({ task: 'print', status: 'queued' }).del();
+    });
+
+    it('times HTTP requests by method, route pattern and status class', async () => {
+      const admin = new Client(base, adminToken);
+      const job = await queued(ctx, null, 'noop');
+      for (let i = 0; i < 3; i++) expect((await admin.get(`/api/jobs/${job.id}`)).status).to.equal(200);
+      expect((await admin.get('/api/jobs/999999999')).status).to.equal(404);
+      expect((await admin.get('/no/such/page')).status).to.equal(404);
+      const r = await new Client(base, METRICS_TOKEN).get('/metrics');
+      const { samples, types } = parseExposition(r.text);
+      expect(types.get('docket_http_request_duration_seconds')).to.equal('histogram');
+      const count = (labels: Record<string, string>) => value(samples, 'docket_http_request_duration_seconds_count', labels);
+      expect(count({ method: 'GET', route: '/api/jobs/:id', status_class: '2xx' })).to.equal(3);
+      // The error answered through the error handler keeps the router's mount point.
+      expect(count({ method: 'GET', route: '/api/jobs/:id', status_class: '4xx' })).to.equal(1);
+      expect(count({ method: 'GET', route: 'unmatched', status_class: '4xx' })).to.be.at.least(1);
+      expect(value(samples, 'docket_http_request_duration_seconds_bucket', { route: '/api/jobs/:id', status_class: '2xx', le: '+Inf' })).to.equal(3);
+      // No raw URL becomes a label.
+      const routes = new Set(samples.filter((s) => s.name.startsWith('docket_http_')).map((s) => s.labels.route));
+      expect([...routes].some((x) => /\d/.test(x))).to.equal(false);
+      const sum = value(samples, 'docket_http_request_duration_seconds_sum', { route: '/api/jobs/:id', status_class: '2xx' }) as number;
+      expect(sum).to.be.greaterThan(0).and.below(30);
     });
   });
 }

@@ -25,6 +25,7 @@ describe('CSV history export', () => {
         progressText: rnd(2) ? text() : null,
         resultSummary: rnd(2) ? text() : null,
         error: rnd(2) ? text() : null,
+        group: rnd(2) ? { id: 1 + rnd(1000), name: text() } : null,
       };
       const record = [
         formatDate(j.startedAt),
@@ -35,6 +36,8 @@ describe('CSV history export', () => {
         safeCell(jobUser(j)),
         String(j.id),
         formatDate(j.queuedAt),
+        j.group ? String(j.group.id) : '',
+        j.group ? safeCell(j.group.name) : '',
       ];
       expect(csvLine(j)).to.equal(stringify([record]));
     }

@@ -1,7 +1,8 @@
 /** The pure parts of envelopes: combined status, step tracking and text, exposition. */
 import { expect } from 'chai';
 import { groupStatus } from '../../app/groups/status.js';
-import { Exposition, Histogram } from '../../app/metrics/exposition.js';
+import { paramsFromPrevious } from '../../app/store/group-chain.js';
+import { routePattern, statusClass } from '../../app/web/http-metrics.js';
 import { stepsOf, stepsText } from '../../app/steps.js';
 import type { StatusCounts } from '../../app/store/group-read.js';
 import { StepTracker } from '../../workers/steps.js';
@@ -48,25 +49,22 @@ describe('progress steps', () => {
   });
 });
 
-describe('Prometheus exposition', () => {
-  it('escapes label values and writes cumulative buckets', () => {
-    const x = new Exposition();
-    x.family('a_total', 'counter', 'A "thing"\\n', [{ labels: { task: 'we"ird\\\n' }, value: 2 }]);
-    const h = new Histogram([1, 5]);
-    for (const v of [0.5, 2, 2, 10]) h.observe(v);
-    x.histogram('b_seconds', 'B', new Map([['t', h]]), 'task');
-    expect(x.text().split('\n')).to.deep.equal([
-      '# HELP a_total A "thing"\\\\n',
-      '# TYPE a_total counter',
-      'a_total{task="we\\"ird\\\\\\n"} 2',
-      '# HELP b_seconds B',
-      '# TYPE b_seconds histogram',
-      'b_seconds_bucket{task="t",le="1"} 1',
-      'b_seconds_bucket{task="t",le="5"} 3',
-      'b_seconds_bucket{task="t",le="+Inf"} 4',
-      'b_seconds_sum{task="t"} 14.5',
-      'b_seconds_count{task="t"} 4',
-      '',
-    ]);
+describe('HTTP request metrics labels', () => {
+  it('name a status class and a route pattern, never a raw URL', () => {
+    expect([200, 204, 302, 404, 500, 99].map(statusClass)).to.deep.equal(['2xx', '2xx', '3xx', '4xx', '5xx', 'other']);
+    expect(routePattern('/api', '/jobs/:id')).to.equal('/api/jobs/:id');
+    expect(routePattern('', ['/jobs/new', '/api/jobs'])).to.equal('/jobs/new|/api/jobs');
+    expect(routePattern('', '')).to.equal('/');
+  });
+});
+
+describe('a chain step taking the previous step’s description', () => {
+  it('replaces every "@previous" with the description the step before named', () => {
+    expect(paramsFromPrevious({ description: '@previous', format: 'pdf' }, 'description:42', 7)).to.deep.equal({ description: '42', format: 'pdf' });
+    expect(paramsFromPrevious({ description: '12' }, 'description:42', 7), 'nothing to take').to.equal(null);
+    const none = paramsFromPrevious({ description: '@previous' }, null, 7);
+    expect(none).to.be.instanceOf(Error);
+    expect((none as Error).message).to.equal('job 7 named no description for "description" to take');
+    expect(paramsFromPrevious({ description: '@previous' }, 'file:3', 7)).to.be.instanceOf(Error);
   });
 });
