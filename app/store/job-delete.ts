@@ -38,6 +38,9 @@ export async function deleteFinalJobs(db: Db, rows: DeleteRow[], ownsFiles: (tas
     if (still.length === 0) return new Set<number>();
     await trx('job_output').whereIn('job_id', still).delete();
     await trx('job_events').whereIn('job_id', still).delete();
+    // A failed import's resume point and the rows it did not import go with it.
+    await trx('import_checkpoints').whereIn('job_id', still).delete();
+    await trx('import_rejects').whereIn('job_id', still).delete();
     into.cleared += await trx('jobs').whereIn('id', still).delete();
     return new Set(still);
   });

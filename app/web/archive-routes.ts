@@ -21,7 +21,7 @@ import { BadRequestError, HttpError, NotFoundError } from '../errors.js';
 import { canSee } from '../policy.js';
 import { activeByKeyPrefix } from '../store/job-unique.js';
 import { getJob } from '../store/jobs.js';
-import { FINDING_AID_FORMATS, FINDING_AID_MODELS, UPDATE_MODES, findingAidKeyPrefix } from '../tasks/archive.js';
+import { csvImportOptionProblem, FINDING_AID_FORMATS, FINDING_AID_MODELS, UPDATE_MODES, findingAidKeyPrefix, type UpdateMode } from '../tasks/archive.js';
 import type { Job, User } from '../types.js';
 import { requireUser } from './auth.js';
 import { bodyValue, one, queryValue } from './http.js';
@@ -202,6 +202,18 @@ export function archiveRoutes(ctx: Context): express.Router {
     });
   });
 
+  /** The upload form's labels, for csvImportOptionProblem's messages. */
+  const FORM_NAMES = {
+    update: '"Matching existing descriptions"',
+    skipMatched: '"Skip matched records"',
+    skipUnmatched: '"Skip unmatched records"',
+    limit: '"Limit matches to"',
+    roundtrip: '"Round trip"',
+    defaultParentSlug: '"Default parent (slug)"',
+    defaultLegacyParentId: '"Default parent (legacyId)"',
+    skipRows: '"Skip rows"',
+  };
+
   async function handleImport(req: Request, res: Response): Promise<void> {
     const file = req.file;
     const values = {
@@ -211,6 +223,10 @@ export function archiveRoutes(ctx: Context): express.Router {
       limit: bodyValue(req, 'limit')?.trim() || '',
       onError: bodyValue(req, 'onError') === 'fail' ? 'fail' : 'skip',
       strict: checkbox(req, 'strict'),
+      roundtrip: checkbox(req, 'roundtrip'),
+      defaultParentSlug: bodyValue(req, 'defaultParentSlug')?.trim() || '',
+      defaultLegacyParentId: bodyValue(req, 'defaultLegacyParentId')?.trim() || '',
+      skipRows: bodyValue(req, 'skipRows')?.trim() || '',
     };
     if (!file) return importPage(res, values, 'Choose a CSV file to import.', 400);
     try {
@@ -232,6 +248,25 @@ export function archiveRoutes(ctx: Context): express.Router {
       if (values.skipUnmatched && values.update === 'none') {
         throw new BadRequestError('"Skip unmatched records" applies only when updating.');
       }
+      if (values.roundtrip) params.roundtrip = true;
+      if (values.defaultParentSlug) params.defaultParentSlug = values.defaultParentSlug;
+      if (values.defaultLegacyParentId) params.defaultLegacyParentId = values.defaultLegacyParentId;
+      const skipRows = values.skipRows === '' ? 0 : /^[0-9]{1,9}$/.test(values.skipRows) ? Number(values.skipRows) : Number.NaN;
+      if (skipRows > 0) params.skipRows = skipRows;
+      const problem = csvImportOptionProblem(
+        {
+          update: values.update as UpdateMode,
+          skipMatched: values.skipMatched,
+          skipUnmatched: values.skipUnmatched,
+          limit: values.limit || null,
+          roundtrip: values.roundtrip,
+          defaultParentSlug: values.defaultParentSlug || null,
+          defaultLegacyParentId: values.defaultLegacyParentId || null,
+          skipRows: Number.isNaN(skipRows) ? (values.skipRows as unknown as number) : skipRows,
+        },
+        FORM_NAMES,
+      );
+      if (problem) throw new BadRequestError(`${problem[0].toUpperCase()}${problem.slice(1)}.`);
       await startJob(ctx, req, res, 'csv-import', params, file.path);
     } catch (err) {
       // enqueueWithUpload removes it when the job cannot be made; a form error comes first.

@@ -12,6 +12,7 @@ import * as m20261129030000 from './20261129030000_outbox.js';
 import * as m20261129040000 from './20261129040000_audit.js';
 import * as m20261129040100 from './20261129040100_jobs_finished_index.js';
 import * as m20261129050000 from './20261129050000_groups.js';
+import * as m20261129070000 from './20261129070000_keymap_rejects_tree_lock.js';
 
 /**
  * The migrations, in order. Append-only: a released migration is never edited.
@@ -32,6 +33,7 @@ const migrations: Array<[string, Knex.Migration]> = [
   ['20261129040000_audit', m20261129040000],
   ['20261129040100_jobs_finished_index', m20261129040100],
   ['20261129050000_groups', m20261129050000],
+  ['20261129070000_keymap_rejects_tree_lock', m20261129070000],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Knex.Migration]> = {

@@ -300,9 +300,9 @@ for (const backend of targets) {
       for (const pid of pids) process.kill(pid, 'SIGKILL');
       const done = await waitFor(job.id);
       expect(done.status, done.error ?? '').to.equal('completed');
-      expect(done.attempt).to.equal(2);
-      expect(killedAt).to.be.lessThan(rows);
       const output = await outputOf(ctx, job.id);
+      expect(done.attempt, output.slice(0, 3000)).to.equal(2);
+      expect(killedAt).to.be.lessThan(rows);
       expect(output).to.match(/Resuming after row \d+, the last row an earlier attempt committed/);
       expect(await count(ctx)).to.equal(rows);
       const dup = (await ctx.db('descriptions').select('legacy_id').count({ n: '*' }).groupBy('legacy_id').havingRaw('count(*) > 1')) as unknown[];
