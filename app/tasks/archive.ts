@@ -93,7 +93,7 @@ export const csvImportSpec: TaskSpec = {
       type: 'enum',
       values: ['skip', 'fail'],
       default: 'skip',
-      description: 'a bad row (wrong field count, parent not found): skip it with a line, or fail before writing anything',
+      description: 'a row whose parent cannot be found: skip it with a line (a parentId matching nothing: imported at the top level, as AtoM), or fail before writing anything',
     },
     sourceName: {
       type: 'string',
