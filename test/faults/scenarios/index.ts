@@ -10,6 +10,7 @@ import { s8 } from './s8-node-kill.js';
 import { s9 } from './s9-purge.js';
 import { s10 } from './s10-cluster-restart.js';
 import { s11 } from './s11-notify.js';
+import { s12 } from './s12-import-resume.js';
 
 /** Every scenario, in the order. */
-export const scenarios: Scenario[] = [s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11];
+export const scenarios: Scenario[] = [s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12];

@@ -266,6 +266,9 @@ class CsvImport {
       } catch (err) {
         this.rows.rolledBack(out, before);
         if (attempt < 5 && isSlugCollision(err)) {
+          console.log(
+            `Rows ${batch[0].row}–${batch[batch.length - 1].row}: a slug was taken by another writer meanwhile; the batch was rolled back and is written again`,
+          );
           out = { lines: [], counts: new Counts(), remembered: [], rejects: [] };
           continue;
         }
