@@ -186,3 +186,12 @@ export function lockForShareSql(db: Db): string {
 export function forUpdate(db: Db, q: Knex.QueryBuilder): Knex.QueryBuilder {
   return isSqlite(db) ? q : q.forUpdate();
 }
+
+/**
+ * A read that holds a shared lock on the rows it reads until the transaction ends
+ * (MySQL/MariaDB's LOCK IN SHARE MODE, which also reads the latest commit rather than
+ * the snapshot); SQLite: the plain read under `writeTransaction`'s write lock.
+ */
+export function forShare(db: Db, q: Knex.QueryBuilder): Knex.QueryBuilder {
+  return isSqlite(db) ? q : q.forShare();
+}

@@ -27,8 +27,8 @@ import { CsvFileError, type CsvRecord } from '../../../app/archive/csv-read.js';
 import type { Db } from '../../../app/db.js';
 import { NotFoundError, UnrecoverableError } from '../../../app/errors.js';
 import { isFileId, type FileInfo } from '../../../app/files/index.js';
-import { deleteImportCheckpoint, getImportCheckpoint, saveImportCheckpoint } from '../../../app/store/import-checkpoints.js';
-import { deleteImportRejects, importRejects, saveImportRejects } from '../../../app/store/import-rejects.js';
+import { attemptIsCurrent, getImportCheckpoint, saveImportCheckpoint } from '../../../app/store/import-checkpoints.js';
+import { importRejects, saveImportRejects } from '../../../app/store/import-rejects.js';
 import { lockTree } from '../../../app/archive/descriptions.js';
 import { jobOrigin } from '../../../app/store/job-origin.js';
 import { csvImportOptionProblem, csvImportSpec, type UpdateMode } from '../../../app/tasks/archive.js';
@@ -36,13 +36,20 @@ import { isUpload } from '../../../app/tasks/uploads.js';
 import type { TaskContext, TaskDefinition, TaskResult } from '../types.js';
 import { ImportFile } from './csv-import-file.js';
 import { Counts, RowFailure, RowImporter, type BatchOutcome, type ImportOptions } from './csv-import-rows.js';
-import { isSlugCollision } from './slug-collision.js';
+import { isRetryableWrite, isSlugCollision } from './slug-collision.js';
 
 const UPDATE_LABELS: Record<UpdateMode, string> = {
   none: 'import as new',
   'match-and-update': 'match and update',
   'delete-and-replace': 'delete and replace',
 };
+
+/** This attempt is no longer the job's: a newer one carries on from the checkpoint. */
+class Superseded extends Error {
+  constructor(attempt: number) {
+    super(`attempt ${attempt} is no longer the job's running attempt (its worker was taken for lost); its open batch was rolled back`);
+  }
+}
 
 /** Rows per transaction. */
 export const BATCH_ROWS = 500;
@@ -192,8 +199,10 @@ class CsvImport {
     this.ctx.step?.('Report');
     this.report();
     const file = this.committed.skipped > 0 ? await this.storeRejects() : undefined;
-    await deleteImportCheckpoint(this.db, this.ctx.jobId);
-    await deleteImportRejects(this.db, this.ctx.jobId);
+    // The checkpoint (now at the last row) and the rows not imported stay until the job
+    // is removed: an attempt that runs again after this one finished (its worker lost
+    // before the completion was recorded) resumes after the last row, imports nothing,
+    // and makes the same report and file.
     await this.removeUpload();
     const c = this.committed;
     const ref = this.rows.objectId;
@@ -257,18 +266,18 @@ class CsvImport {
     let out: BatchOutcome = { lines: [], counts: new Counts(), remembered: [], rejects: [] };
     const before = this.rows.state();
     // Another import writing at the same moment may take a slug this batch was given
-    // (the unique index refuses the second): the batch is rolled back and done again
-    // with fresh slugs, a few times.
+    // (the unique index refuses the second), or deadlock with it on MariaDB: the batch is
+    // rolled back and done again with fresh slugs, a few times.
     for (let attempt = 1; ; attempt++) {
       try {
         await this.write(batch, out);
         break;
       } catch (err) {
         this.rows.rolledBack(out, before);
-        if (attempt < 5 && isSlugCollision(err)) {
-          console.log(
-            `Rows ${batch[0].row}–${batch[batch.length - 1].row}: a slug was taken by another writer meanwhile; the batch was rolled back and is written again`,
-          );
+        if (err instanceof Superseded) throw err;
+        if (attempt < 5 && isRetryableWrite(err)) {
+          const what = isSlugCollision(err) ? 'a slug was taken by another writer meanwhile' : 'the database chose this batch to undo a deadlock';
+          console.log(`Rows ${batch[0].row}–${batch[batch.length - 1].row}: ${what}; the batch was rolled back and is written again`);
           out = { lines: [], counts: new Counts(), remembered: [], rejects: [] };
           continue;
         }
@@ -299,6 +308,8 @@ class CsvImport {
       // In the batch's transaction: the position and the rows not imported commit with
       // the rows they count.
       await saveImportRejects(trx, this.ctx.jobId, out.rejects);
+      // Last, so the shared lock it takes on the job's row is held only for the commit.
+      if (!(await attemptIsCurrent(trx, this.ctx.jobId, this.ctx.attempt))) throw new Superseded(this.ctx.attempt);
       await saveImportCheckpoint(trx, this.ctx.jobId, {
         lastRow: batch[batch.length - 1].row,
         state: { counts, rows: this.rows.state() },
