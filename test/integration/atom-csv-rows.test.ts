@@ -96,7 +96,9 @@ for (const backend of targets) {
     before(async function () {
       if (backend.db === 'mysql') await requireService(this, 'mysql');
       // A small output cap: the report of a few hundred rows is cut, the rows not imported are not.
-      env = await makeTestEnv(backend, { DOCKET_OUTPUT_CAP_BYTES: '4096' });
+      // A lease of 20 s: two imports at once hold the write lock in turn on a shared, busy
+      // machine, and no test here is about a lost worker.
+      env = await makeTestEnv(backend, { DOCKET_OUTPUT_CAP_BYTES: '4096', DOCKET_LEASE_MS: '20000', DOCKET_HEARTBEAT_MS: '1000' });
       for (const k of ['DATABASE_URL', 'DOCKET_RESULTS_DIR', 'DOCKET_JOB_LOG_DIR', 'DOCKET_OUTPUT_CAP_BYTES']) {
         savedEnv[k] = process.env[k];
         process.env[k] = env.env[k];
@@ -365,8 +367,7 @@ for (const backend of targets) {
       await ctx.db('import_rejects').insert({ job_id: job.id, row_number: 1, reason: 'test', cells: '[]' });
       await ctx.service.cleanup.discard(job.id);
       expect(await ctx.db('import_checkpoints').where({ job_id: job.id }).first()).to.equal(undefined);
-      // Kept with the job (an attempt run again after this one makes the same file), removed with it.
-      expect((await ctx.db('import_rejects').where({ job_id: job.id }).select('row_number')).map((r: { row_number: number }) => Number(r.row_number))).to.deep.equal([150]);
+      expect(await ctx.db('import_rejects').where({ job_id: job.id }).first()).to.equal(undefined);
     });
 
     it('never makes a loop from two moves at once ("A under B" and "B under A")', async () => {
@@ -387,13 +388,14 @@ for (const backend of targets) {
       }
     });
 
-    it('imports the same file twice at once: every row of both, each with a slug of its own', async () => {
+    it('imports the same file twice at once: every row of both, each with a slug of its own', async function () {
+      this.timeout(300_000);
       await worker.stop(5000);
       const two = new Worker(ctx.service, ctx.transport, { concurrency: 2 });
       await two.start();
       try {
         const lines = ['legacyId,parentId,title'];
-        for (let i = 1; i <= 800; i++) lines.push(`${i},,Letter`);
+        for (let i = 1; i <= 400; i++) lines.push(`${i},,Letter`);
         const file = writeCsv('same.csv', lines);
         const jobs = await Promise.all(
           ['first', 'second'].map(async (sourceName) => (await ctx.service.enqueue({ task: 'csv-import', params: { file, sourceName }, origin: 'cli', user: null })).job),
@@ -401,11 +403,11 @@ for (const backend of targets) {
         const done = await Promise.all(jobs.map((j) => waitFor(j.id)));
         for (const j of done) {
           expect(j.status, j.error ?? '').to.equal('completed');
-          expect(j.resultSummary).to.equal('800 rows: 800 created, 0 updated, 0 skipped');
+          expect(j.resultSummary).to.equal('400 rows: 400 created, 0 updated, 0 skipped');
         }
-        expect(await count()).to.equal(1600);
+        expect(await count()).to.equal(800);
         const slugs = (await ctx.db('descriptions').countDistinct({ n: 'slug' }).first()) as { n: number | string };
-        expect(Number(slugs.n)).to.equal(1600);
+        expect(Number(slugs.n)).to.equal(800);
       } finally {
         await two.stop(5000);
         worker = new Worker(ctx.service, ctx.transport, { concurrency: 1 });
