@@ -83,7 +83,12 @@ export const s12: Scenario = {
     // Two workers: the one running the import is killed (and replaced); the other one's
     // sweep finds the lost lease within a second and takes the job, so a replacement's
     // slow start on a busy machine never keeps it waiting.
-    return staged(backend, o, { workers: { count: 2, concurrency: 1 } }, async ({ env, ctx, fleet, started }) => {
+    // A lease of 10 s (the suite's default is 3 s): on SQLite a 500-row batch holds the
+    // one write lock, and on a shared, busy machine a live worker's renewal could wait past
+    // 3 s behind it and be taken for lost. That case is safe too (a batch commits only in
+    // the job's running attempt), but the scenario is about workers killed.
+    const extraEnv = { DOCKET_LEASE_MS: '10000', DOCKET_HEARTBEAT_MS: '1000' };
+    return staged(backend, o, { workers: { count: 2, concurrency: 1 }, extraEnv }, async ({ env, ctx, fleet, started }) => {
       const file = join(env.config.resultsDir, '..', `import-${rows}.csv`);
       writeFile(file, rows);
       const { job } = await ctx.service.enqueue({ task: 'csv-import', params: { file }, origin: 'cli', user: null });
