@@ -185,3 +185,22 @@ export function commitSignalFile(cfg: DatabaseConfig): string | null {
 export function lockForShareSql(db: Db): string {
   return isSqlite(db) ? '' : ' lock in share mode';
 }
+
+/**
+ * A read that locks the rows it reads until the transaction ends: MySQL/MariaDB's
+ * `FOR UPDATE`, which also makes the reads after it see the latest commits (InnoDB takes
+ * a transaction's snapshot at its first plain read, not at a locking one). SQLite: the
+ * plain read, since `writeTransaction` already holds the database's one write lock.
+ */
+export function forUpdate(db: Db, q: Knex.QueryBuilder): Knex.QueryBuilder {
+  return isSqlite(db) ? q : q.forUpdate();
+}
+
+/**
+ * A read that holds a shared lock on the rows it reads until the transaction ends
+ * (MySQL/MariaDB's LOCK IN SHARE MODE, which also reads the latest commit rather than
+ * the snapshot); SQLite: the plain read under `writeTransaction`'s write lock.
+ */
+export function forShare(db: Db, q: Knex.QueryBuilder): Knex.QueryBuilder {
+  return isSqlite(db) ? q : q.forShare();
+}

@@ -297,6 +297,58 @@ export function rowFields(row: CsvRow): RowFields {
   return { set, extra, blank, badPublicationStatus };
 }
 
+/**
+ * Columns a match-and-update adds to rather than replaces, as AtoM does: its notes (a
+ * QubitNote per value; csvImportTask's `noteMap` and the RAD `radNote*` columns) and its
+ * access points (term relations; QubitFlatfileImport::createAccessPoint). AtoM creates
+ * them anew on an update and deletes none of the old ones.
+ */
+export const ADDITIVE_COLUMNS: ReadonlySet<string> = new Set<string>([
+  'generalNote',
+  'archivistNote',
+  'publicationNote',
+  'languageNote',
+  'radTitleStatementOfResponsibilityNote',
+  'radTitleNoteContinuationOfTitle',
+  'radPublishersSeriesNote',
+  'radNoteOnPublishersSeries',
+  'radNoteAccompanyingMaterial',
+  'radNoteAlphaNumericDesignation',
+  'radNoteConservation',
+  'radNoteEdition',
+  'radNotePhysicalDescription',
+  'radNotePublishersSeries',
+  'radNoteRights',
+  'radNoteCast',
+  'radNoteCredits',
+  'radNoteSignaturesInscriptions',
+  'radNoteGeneral',
+  'subjectAccessPoints',
+  'placeAccessPoints',
+  'nameAccessPoints',
+  'genreAccessPoints',
+]);
+
+/** The items of a `|` list cell (AtoM's repeatable fields), blanks dropped. */
+export function listItems(value: string | null | undefined): string[] {
+  return (value ?? '')
+    .split('|')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+}
+
+/**
+ * A match-and-update's new value for a column: for notes and access points the old items
+ * and then the row's items the description does not have yet; for any other column the
+ * row's value.
+ */
+export function mergeRepeatable(column: string, old: string | undefined, value: string): string {
+  if (!ADDITIVE_COLUMNS.has(column) || !old) return value;
+  const items = listItems(old);
+  for (const item of listItems(value)) if (!items.includes(item)) items.push(item);
+  return items.join('|');
+}
+
 /** The full field set of a row for a new description, or for one replaced whole. */
 export function newFields(f: RowFields): DescriptionFields {
   return {

@@ -81,7 +81,21 @@ function fieldsToRow(f: Partial<DescriptionFields>): Row {
 
 /** Transactions here take SQLite's write lock first; see `writeTransaction` in app/db.ts. */
 import { writeTransaction } from '../db.js';
+import { forUpdate } from '../dialect.js';
 export { writeTransaction };
+
+/**
+ * The descriptions tree's lock. Every transaction that may move a description (the move
+ * task; an import updating matched records, which moves one whose row names a parent)
+ * takes it first, so no two of them read the tree at once. Without it, on MariaDB, "A
+ * under B" and "B under A" would each pass the "not under its own descendant" check in
+ * its own snapshot and both commit: a loop cut off from the tree. On SQLite the write
+ * lock of `writeTransaction` already orders every writer. An import as new takes no lock:
+ * it moves nothing, and its new rows follow their parent wherever a move puts it.
+ */
+export async function lockTree(trx: Db): Promise<void> {
+  await forUpdate(trx, trx('tree_locks').where({ name: 'descriptions' }).select('name'));
+}
 
 export async function getDescription(db: Db, id: number): Promise<Description | null> {
   const r = (await db('descriptions').where({ id }).first()) as Row | undefined;
@@ -201,6 +215,9 @@ export async function insertDescription(db: Db, d: NewDescription, now = Date.no
     created_at: now,
     updated_at: now,
   })) as number[];
+  if (d.legacyId && d.sourceName) {
+    await db('description_keymap').insert({ source_name: d.sourceName, legacy_id: d.legacyId, description_id: Number(id), created_at: now });
+  }
   return Number(id);
 }
 
@@ -279,7 +296,8 @@ export async function setPublicationStatus(
 /**
  * Moves a description under a new parent, as the parent's last child. Refuses a move
  * under the description itself or one of its descendants, which would cut the subtree
- * off from the tree into a loop. Checked and written in one transaction.
+ * off from the tree into a loop. Checked and written in one transaction, under the tree's
+ * lock (`lockTree`), so two moves at once cannot make a loop either.
  */
 export async function moveDescription(
   db: Db,
@@ -287,6 +305,7 @@ export async function moveDescription(
   newParentId: number,
 ): Promise<{ description: Description; from: Description | null; to: Description; position: number; unchanged: boolean }> {
   return writeTransaction(db, async (trx) => {
+    await lockTree(trx);
     const d = await getDescription(trx, id);
     if (!d) throw new NotFoundError(`description ${id} does not exist`);
     const to = await getDescription(trx, newParentId);

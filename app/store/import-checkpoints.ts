@@ -4,6 +4,7 @@
  * transaction, so the checkpoint and the batch's rows commit or roll back together.
  */
 import type { Db } from '../db.js';
+import { forShare } from '../dialect.js';
 
 export interface ImportCheckpoint {
   /** The last row (1 = first after the header) of the last committed batch. */
@@ -36,4 +37,19 @@ export async function saveImportCheckpoint(trx: Db, jobId: number, cp: ImportChe
 /** The import is complete: nothing left to resume. */
 export async function deleteImportCheckpoint(db: Db, jobId: number): Promise<void> {
   await db('import_checkpoints').where({ job_id: jobId }).del();
+}
+
+/**
+ * Whether `attempt` is still the job's running attempt; call it last in the batch's
+ * transaction. An attempt whose worker was taken for lost (its lease ran out on a busy
+ * machine) may still be writing when a new attempt resumes from the checkpoint: its
+ * batches must then roll back, or the rows after the checkpoint would be imported twice.
+ * The shared lock orders this check and the claim of a new attempt: a claim waits for a
+ * batch that passed it to commit, and the new attempt reads that batch's checkpoint.
+ */
+export async function attemptIsCurrent(trx: Db, jobId: number, attempt: number): Promise<boolean> {
+  const r = (await forShare(trx, trx('jobs').where({ id: jobId }).select('attempt', 'status')).first()) as
+    | { attempt: number; status: string }
+    | undefined;
+  return r !== undefined && r.status === 'running' && Number(r.attempt) === attempt;
 }

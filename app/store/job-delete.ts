@@ -29,7 +29,7 @@ type DeleteRow = { id: number; task: string; params: unknown; result_file: strin
  * that starts with `job_id` (files are left to the file store, which also holds chunks
  * or folder files: their ids are returned instead).
  */
-const JOB_TABLES = ['job_output', 'job_events', 'job_subscriptions', 'outbox', 'import_checkpoints'];
+const JOB_TABLES = ['job_output', 'job_events', 'job_subscriptions', 'outbox', 'import_checkpoints', 'import_rejects'];
 
 /**
  * Deletes these jobs (one transaction; callers keep batches to 500-1,000) if they are

@@ -109,7 +109,7 @@ export const csvImportSpec: TaskSpec = {
       type: 'enum',
       values: ['skip', 'fail'],
       default: 'skip',
-      description: 'a bad row (wrong field count, parent not found): skip it with a line, or fail before writing anything',
+      description: 'a row whose parent cannot be found: skip it with a line (a parentId matching nothing: imported at the top level, as AtoM), or fail before writing anything',
     },
     sourceName: {
       type: 'string',
@@ -126,6 +126,27 @@ export const csvImportSpec: TaskSpec = {
       default: false,
       description: 'refuse a file with columns this import does not know (by default they are ignored, as AtoM does, and listed at the top of the report)',
     },
+    roundtrip: {
+      type: 'boolean',
+      default: false,
+      description: "match rows on their legacyId as a description's id (a file exported from here); needs update or skipMatched",
+    },
+    defaultParentSlug: {
+      type: 'string',
+      description: 'the parent (its slug) of rows that name no parentId or qubitParentSlug',
+      maxLength: 191,
+    },
+    defaultLegacyParentId: {
+      type: 'string',
+      description: 'the parent (a legacyId of this source) of rows that name no parentId or qubitParentSlug',
+      maxLength: 191,
+    },
+    skipRows: {
+      type: 'integer',
+      default: 0,
+      min: 0,
+      description: 'skip this many rows after the header before importing',
+    },
   },
   // A worker lost mid-import, or a job process that died (killed, out of memory), is
   // retried: the new attempt resumes after the last batch the earlier one committed (its
@@ -140,6 +161,54 @@ export const csvImportSpec: TaskSpec = {
     return typeof file === 'string' && (isFileId(file) || isAbsolute(file)) ? [file] : [];
   },
 };
+
+/** The options of a csv-import whose combinations are checked. */
+export interface CsvImportChoices {
+  update: UpdateMode;
+  skipMatched: boolean;
+  skipUnmatched: boolean;
+  limit: string | null;
+  roundtrip: boolean;
+  defaultParentSlug: string | null;
+  defaultLegacyParentId: string | null;
+  skipRows: number;
+}
+
+/** How the command line names each option; the upload form passes its own labels. */
+const CLI_NAMES: Record<keyof CsvImportChoices, string> = {
+  update: '--update',
+  skipMatched: '--skip-matched',
+  skipUnmatched: '--skip-unmatched',
+  limit: '--limit',
+  roundtrip: '--roundtrip',
+  defaultParentSlug: '--default-parent-slug',
+  defaultLegacyParentId: '--default-legacy-parent-id',
+  skipRows: '--skip-rows',
+};
+
+/**
+ * What is wrong with a combination of csv-import options, or null. The worker refuses
+ * the job with it (a job from the API, an older client); the upload form says it before
+ * queueing, in its own labels.
+ */
+export function csvImportOptionProblem(o: CsvImportChoices, names: Record<keyof CsvImportChoices, string> = CLI_NAMES): string | null {
+  const n = names;
+  if (o.skipMatched && o.update !== 'none') {
+    return `${n.skipMatched} applies only when importing as new (without ${n.update}): an update handles matched rows`;
+  }
+  if (o.skipUnmatched && o.update === 'none') {
+    return `${n.skipUnmatched} applies only with ${n.update} match-and-update or delete-and-replace (it skips rows that match nothing)`;
+  }
+  if (o.limit && o.update === 'none' && !o.skipMatched) return `${n.limit} limits matching, so it needs ${n.update} or ${n.skipMatched}`;
+  if (o.roundtrip && o.update === 'none' && !o.skipMatched) {
+    return `${n.roundtrip} matches rows on their legacyId as a description's id, so it needs ${n.update} or ${n.skipMatched}`;
+  }
+  if (o.defaultParentSlug && o.defaultLegacyParentId) {
+    return `give ${n.defaultParentSlug} or ${n.defaultLegacyParentId}, not both: each names the parent of rows that name none`;
+  }
+  if (!Number.isInteger(o.skipRows) || o.skipRows < 0) return `${n.skipRows} must be a whole number of rows, 0 or more (got "${String(o.skipRows)}")`;
+  return null;
+}
 
 export const csvExportSpec: TaskSpec = {
   name: 'csv-export',

@@ -22,7 +22,7 @@ import { BadRequestError, HttpError, NotFoundError } from '../errors.js';
 import { canSee } from '../policy.js';
 import { activeByKeyPrefix } from '../store/job-unique.js';
 import { getJob } from '../store/jobs.js';
-import { FINDING_AID_FORMATS, FINDING_AID_MODELS, UPDATE_MODES, findingAidKeyPrefix } from '../tasks/archive.js';
+import { csvImportOptionProblem, FINDING_AID_FORMATS, FINDING_AID_MODELS, UPDATE_MODES, findingAidKeyPrefix, type UpdateMode } from '../tasks/archive.js';
 import type { Job, User } from '../types.js';
 import { requireUser } from './auth.js';
 import { bodyValue, jobIdParam, one, queryValue } from './http.js';
@@ -272,6 +272,18 @@ export function archiveRoutes(ctx: Context): express.Router {
     });
   });
 
+  /** The upload form's labels, for csvImportOptionProblem's messages. */
+  const FORM_NAMES = {
+    update: '"Matching existing descriptions"',
+    skipMatched: '"Skip matched records"',
+    skipUnmatched: '"Skip unmatched records"',
+    limit: '"Limit matches to"',
+    roundtrip: '"Round trip"',
+    defaultParentSlug: '"Default parent (slug)"',
+    defaultLegacyParentId: '"Default parent (legacyId)"',
+    skipRows: '"Skip rows"',
+  };
+
   async function handleImport(req: Request, res: Response): Promise<void> {
     const file = req.file;
     const values = {
@@ -283,6 +295,10 @@ export function archiveRoutes(ctx: Context): express.Router {
       strict: checkbox(req, 'strict'),
       corrects: undefined as number | undefined,
       thenFindingAid: checkbox(req, 'thenFindingAid'),
+      roundtrip: checkbox(req, 'roundtrip'),
+      defaultParentSlug: bodyValue(req, 'defaultParentSlug')?.trim() || '',
+      defaultLegacyParentId: bodyValue(req, 'defaultLegacyParentId')?.trim() || '',
+      skipRows: bodyValue(req, 'skipRows')?.trim() || '',
     };
     const corrects = bodyValue(req, 'corrects');
     if (corrects) {
@@ -308,12 +324,25 @@ export function archiveRoutes(ctx: Context): express.Router {
       };
       if (values.limit) params.limit = values.limit;
       if (values.corrects) params.corrects = values.corrects;
-      if (values.skipMatched && values.update !== 'none') {
-        throw new BadRequestError('"Skip matched records" applies only when importing as new.');
-      }
-      if (values.skipUnmatched && values.update === 'none') {
-        throw new BadRequestError('"Skip unmatched records" applies only when updating.');
-      }
+      if (values.roundtrip) params.roundtrip = true;
+      if (values.defaultParentSlug) params.defaultParentSlug = values.defaultParentSlug;
+      if (values.defaultLegacyParentId) params.defaultLegacyParentId = values.defaultLegacyParentId;
+      const skipRows = values.skipRows === '' ? 0 : /^[0-9]{1,9}$/.test(values.skipRows) ? Number(values.skipRows) : Number.NaN;
+      if (skipRows > 0) params.skipRows = skipRows;
+      const problem = csvImportOptionProblem(
+        {
+          update: values.update as UpdateMode,
+          skipMatched: values.skipMatched,
+          skipUnmatched: values.skipUnmatched,
+          limit: values.limit || null,
+          roundtrip: values.roundtrip,
+          defaultParentSlug: values.defaultParentSlug || null,
+          defaultLegacyParentId: values.defaultLegacyParentId || null,
+          skipRows: Number.isNaN(skipRows) ? (values.skipRows as unknown as number) : skipRows,
+        },
+        FORM_NAMES,
+      );
+      if (problem) throw new BadRequestError(`${problem[0].toUpperCase()}${problem.slice(1)}.`);
       if (values.thenFindingAid) {
         // The finding aid's description is the import's result: the fonds it created.
         const findingAid = { description: FROM_PREVIOUS, format: 'pdf', model: 'inventory-summary', public: true };

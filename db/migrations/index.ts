@@ -13,6 +13,7 @@ import * as m20261129040000 from './20261129040000_audit.js';
 import * as m20261129040100 from './20261129040100_jobs_finished_index.js';
 import * as m20261129050000 from './20261129050000_groups.js';
 import * as m20261129060000 from './20261129060000_jobs_failure_kind.js';
+import * as m20261129070000 from './20261129070000_keymap_rejects_tree_lock.js';
 import * as m20261129080000 from './20261129080000_user_webhooks.js';
 import * as m20261129085000 from './20261129085000_jobs_queued_age_index.js';
 
@@ -36,6 +37,7 @@ const migrations: Array<[string, Knex.Migration]> = [
   ['20261129040100_jobs_finished_index', m20261129040100],
   ['20261129050000_groups', m20261129050000],
   ['20261129060000_jobs_failure_kind', m20261129060000],
+  ['20261129070000_keymap_rejects_tree_lock', m20261129070000],
   ['20261129080000_user_webhooks', m20261129080000],
   ['20261129085000_jobs_queued_age_index', m20261129085000],
 ];

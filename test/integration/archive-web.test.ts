@@ -213,6 +213,40 @@ for (const backend of targets) {
       expect(await storedFiles(), 'the refused upload left nothing in the store').to.equal(0);
     });
 
+    it("takes AtoM's --roundtrip, default parent and --skip-rows on the import form, refusing what does not go together", async () => {
+      const post = async (fields: Record<string, string>, csv = 'legacyId,parentId,title\n1,,Skipped here\n2,,Under the default\n') => {
+        await alice.get('/descriptions/import');
+        const form = new FormData();
+        form.append('file', new Blob([csv], { type: 'text/csv' }), 'opts.csv');
+        for (const [k, v] of Object.entries(fields)) form.append(k, v);
+        const cookie = [...alice.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+        return fetch(`${web.base}/descriptions/import?_csrf=${encodeURIComponent(alice.csrf)}`, { method: 'POST', body: form, headers: { cookie }, redirect: 'manual' });
+      };
+      const page = await alice.get('/descriptions/import');
+      for (const id of ['roundtrip', 'defaultParentSlug', 'defaultLegacyParentId', 'skipRows']) expect(page.text).to.include(`id="${id}"`);
+      const cases: Array<[Record<string, string>, string]> = [
+        [{ update: 'none', roundtrip: 'true' }, '&#34;Round trip&#34; matches rows on their legacyId'],
+        [{ update: 'none', defaultParentSlug: 'a', defaultLegacyParentId: 'b' }, 'not both'],
+        [{ update: 'none', skipRows: 'two' }, '&#34;Skip rows&#34; must be a whole number of rows'],
+      ];
+      for (const [fields, message] of cases) {
+        const r = await post(fields);
+        expect(r.status).to.equal(400);
+        expect(await r.text()).to.include(message);
+      }
+      expect(await storedFiles(), 'the refused uploads left nothing in the store').to.equal(0);
+      const job = await importJob(await post({ update: 'none', onError: 'skip', defaultParentSlug: 'ferry-company-records', skipRows: '1' }));
+      expect(job.status, job.error ?? '').to.equal('completed');
+      expect(job.params).to.include({ defaultParentSlug: 'ferry-company-records', skipRows: 1 });
+      expect(job.resultSummary).to.equal('1 rows: 1 created, 0 updated, 0 skipped');
+      const ferry = (await getDescriptionBySlug(web.ctx.db, 'ferry-company-records'))!;
+      expect((await getDescriptionBySlug(web.ctx.db, 'under-the-default'))!.parentId).to.equal(ferry.id);
+      expect(await getDescriptionBySlug(web.ctx.db, 'skipped-here')).to.equal(null);
+      // The tests after this one count the demo fonds' descriptions.
+      await web.ctx.db('description_keymap').where({ source_name: 'opts.csv' }).del();
+      await web.ctx.db('descriptions').where({ slug: 'under-the-default' }).del();
+    });
+
     it('updates publication status, exports and moves from the page', async () => {
       const status = await submit('/descriptions/ferry-company-records/publication-status', {
         status: 'published',

@@ -301,9 +301,9 @@ for (const backend of targets) {
       for (const pid of pids) process.kill(pid, 'SIGKILL');
       const done = await waitFor(job.id);
       expect(done.status, done.error ?? '').to.equal('completed');
-      expect(done.attempt).to.equal(2);
-      expect(killedAt).to.be.lessThan(rows);
       const output = await outputOf(ctx, job.id);
+      expect(done.attempt, output.slice(0, 3000)).to.equal(2);
+      expect(killedAt).to.be.lessThan(rows);
       expect(output).to.match(/Resuming after row \d+, the last row an earlier attempt committed/);
       expect(await count(ctx)).to.equal(rows);
       const dup = (await ctx.db('descriptions').select('legacy_id').count({ n: '*' }).groupBy('legacy_id').havingRaw('count(*) > 1')) as unknown[];
@@ -311,7 +311,9 @@ for (const backend of targets) {
       expect(done.resultSummary).to.equal(`${rows} rows: ${rows} created, 0 updated, 0 skipped`);
       const fonds = (await getDescriptionBySlug(ctx.db, 'big-fonds'))!;
       expect((await listChildren(ctx.db, fonds.id, { limit: 10_000 })).items).to.have.length(rows - 1);
-      expect(await ctx.db('import_checkpoints').where({ job_id: job.id }).first()).to.equal(undefined);
+      // The checkpoint stays at the last row until the job is removed: an attempt run
+      // again after this one finished imports nothing.
+      expect(await ctx.db('import_checkpoints').where({ job_id: job.id }).first('last_row')).to.deep.equal({ last_row: rows });
     });
   });
 }

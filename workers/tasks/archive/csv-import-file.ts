@@ -2,11 +2,13 @@
  * csv-import's file: opening it with its header checked, reading a row's cells by
  * column, and pass 1, the check. The check reads the whole file before anything is
  * written: UTF-8, CSV syntax, the header, the number of rows (progress needs a total).
- * With `--on-error fail` it also checks every row's field count and that every parentId
- * and qubitParentSlug points somewhere, so a bad file fails before anything is written
- * instead of leaving half a hierarchy.
+ * With `--on-error fail` it also checks that every parentId and qubitParentSlug points
+ * somewhere (a parentId may also be an existing description's id, as AtoM accepts), so a
+ * bad file fails before anything is written instead of leaving half a hierarchy. A row
+ * of another width than the header is no error (AtoM pads a short row and ignores a long
+ * row's extra cells); the import says so on its line.
  */
-import { legacyIdsImported, slugsInUse } from '../../../app/archive/description-matching.js';
+import { descriptionIdsExisting, legacyIdsImported, slugsInUse } from '../../../app/archive/description-matching.js';
 import type { CsvRow } from '../../../app/archive/csv-columns.js';
 import { cellOf, readHeader, type Header } from '../../../app/archive/csv-header.js';
 import { CsvFileError, openCsv, type CsvReader, type CsvRecord, type CsvSource } from '../../../app/archive/csv-read.js';
@@ -19,6 +21,8 @@ const LIST_MAX = 10;
 export class ImportFile {
   /** The header, once the file is open. */
   header: Header | null = null;
+  /** The header's names as the file has them (for the CSV of rows not imported). */
+  rawHeader: string[] = [];
 
   constructor(
     readonly source: CsvSource,
@@ -52,6 +56,7 @@ export class ImportFile {
       throw new InputError(`The file was not imported: ${header.problems.join('; ')}.`);
     }
     this.header = header;
+    this.rawHeader = reader.header;
     return reader;
   }
 
@@ -79,9 +84,6 @@ export class ImportFile {
   /** Reads the whole file once; returns its number of rows or throws before any write. */
   async check(db: Db, strict: boolean): Promise<number> {
     const reader = await this.open();
-    const width = this.width;
-    const badWidth: string[] = [];
-    let badWidthCount = 0;
     // Only with --on-error fail: the legacyIds seen so far, and references to check in
     // the database afterwards (bounded, since a file that bad is rejected anyway).
     const seen = new Set<string>();
@@ -91,10 +93,6 @@ export class ImportFile {
     try {
       for await (const rec of reader.records) {
         rows = rec.row;
-        if (rec.values.length !== width) {
-          badWidthCount++;
-          if (badWidth.length < LIST_MAX) badWidth.push(`row ${rec.row} has ${rec.values.length} fields`);
-        }
         if (!strict) continue;
         const slugRef = this.cellOf(rec, 'qubitParentSlug');
         const parentRef = this.cellOf(rec, 'parentId');
@@ -111,15 +109,9 @@ export class ImportFile {
       throw err;
     }
     if (strict) {
-      // Every bad row in one message, field counts and parents alike: a report of one kind
-      // only would send the user back for the other on the next try.
+      // Every bad reference in one message: a report of one kind only would send the user
+      // back for the other on the next try.
       const parts: string[] = [];
-      if (badWidthCount > 0) {
-        parts.push(
-          `the header has ${width} columns, but ${badWidth.join(', ')}` +
-            `${badWidthCount > badWidth.length ? ` and ${badWidthCount - badWidth.length} more rows differ` : ''}`,
-        );
-      }
       const problems = [...(await this.missingParents(db, parentRefs)), ...(await this.missingSlugs(db, slugRefs))].sort(
         (a, b) => a[0] - b[0],
       );
@@ -134,8 +126,9 @@ export class ImportFile {
 
   private async missingParents(db: Db, refs: Map<string, number>): Promise<Array<[number, string]>> {
     const found = await legacyIdsImported(db, this.sourceName, [...refs.keys()]);
+    const ids = await descriptionIdsExisting(db, [...refs.keys()].filter((k) => !found.has(k) && /^[0-9]{1,10}$/.test(k)).map(Number));
     return [...refs]
-      .filter(([k]) => !found.has(k))
+      .filter(([k]) => !found.has(k) && !ids.has(Number(k)))
       .map(([k, row]) => [row, `row ${row}: ${this.noParentText(k)}`]);
   }
 

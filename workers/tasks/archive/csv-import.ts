@@ -10,9 +10,16 @@
  *    row does is in `csv-import-rows.ts`.
  *
  * Options as AtoM's: `update` (none: import as new; match-and-update; delete-and-replace),
- * `skipMatched`, `skipUnmatched`, `limit`; and `strict`, refusing a file with columns
- * this import does not know (AtoM ignores them).
+ * `skipMatched`, `skipUnmatched`, `limit`, `roundtrip`, `defaultParentSlug`,
+ * `defaultLegacyParentId`, `skipRows`; and `strict`, refusing a file with columns this
+ * import does not know (AtoM ignores them).
+ *
+ * Every row not imported is kept in full with its reason (`import_rejects`, written with
+ * its batch) and becomes the job's result: a CSV of those rows, ready to be corrected and
+ * imported again, whatever the output cap cut from the log.
  */
+import { stringify } from 'csv-stringify';
+import { once } from 'node:events';
 import { rm } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { writeTransaction } from '../../../app/archive/descriptions.js';
@@ -20,19 +27,29 @@ import { CsvFileError, type CsvRecord } from '../../../app/archive/csv-read.js';
 import type { Db } from '../../../app/db.js';
 import { InputError, NotFoundError, UnrecoverableError } from '../../../app/errors.js';
 import { isFileId, type FileInfo } from '../../../app/files/index.js';
-import { deleteImportCheckpoint, getImportCheckpoint, saveImportCheckpoint } from '../../../app/store/import-checkpoints.js';
+import { attemptIsCurrent, getImportCheckpoint, saveImportCheckpoint } from '../../../app/store/import-checkpoints.js';
+import { importRejects, saveImportRejects } from '../../../app/store/import-rejects.js';
+import { lockTree } from '../../../app/archive/descriptions.js';
 import { jobOrigin } from '../../../app/store/job-origin.js';
-import { csvImportSpec, type UpdateMode } from '../../../app/tasks/archive.js';
+import { csvImportOptionProblem, csvImportSpec, type UpdateMode } from '../../../app/tasks/archive.js';
 import { isUpload } from '../../../app/tasks/uploads.js';
 import type { TaskContext, TaskDefinition, TaskResult } from '../types.js';
 import { ImportFile } from './csv-import-file.js';
 import { Counts, RowFailure, RowImporter, type BatchOutcome, type ImportOptions } from './csv-import-rows.js';
+import { isRetryableWrite, isSlugCollision } from './slug-collision.js';
 
 const UPDATE_LABELS: Record<UpdateMode, string> = {
   none: 'import as new',
   'match-and-update': 'match and update',
   'delete-and-replace': 'delete and replace',
 };
+
+/** This attempt is no longer the job's: a newer one carries on from the checkpoint. */
+class Superseded extends Error {
+  constructor(attempt: number) {
+    super(`attempt ${attempt} is no longer the job's running attempt (its worker was taken for lost); its open batch was rolled back`);
+  }
+}
 
 /** Rows per transaction. */
 export const BATCH_ROWS = 500;
@@ -56,18 +73,14 @@ async function readOptions(ctx: TaskContext): Promise<ImportOptions> {
     onError: p.onError === 'fail' ? 'fail' : 'skip',
     sourceName: '',
     strict: p.strict === true || p.strict === 'true',
+    roundtrip: p.roundtrip === true || p.roundtrip === 'true',
+    defaultParentSlug: typeof p.defaultParentSlug === 'string' && p.defaultParentSlug.trim() !== '' ? p.defaultParentSlug.trim() : null,
+    defaultLegacyParentId:
+      typeof p.defaultLegacyParentId === 'string' && p.defaultLegacyParentId.trim() !== '' ? p.defaultLegacyParentId.trim() : null,
+    skipRows: p.skipRows === undefined || p.skipRows === null || p.skipRows === '' ? 0 : Number(p.skipRows),
   };
-  if (opts.skipMatched && update !== 'none') {
-    throw new InputError('--skip-matched applies only when importing as new (without --update): an update handles matched rows');
-  }
-  if (opts.skipUnmatched && update === 'none') {
-    throw new InputError(
-      '--skip-unmatched applies only with --update match-and-update or delete-and-replace (it skips rows that match nothing)',
-    );
-  }
-  if (opts.limit && update === 'none' && !opts.skipMatched) {
-    throw new InputError('--limit limits matching, so it needs --update or --skip-matched');
-  }
+  const problem = csvImportOptionProblem(opts);
+  if (problem) throw new InputError(problem);
   let defaultName: string;
   if (isFileId(opts.file)) {
     defaultName = (await storedUpload(ctx, opts.file)).name;
@@ -139,6 +152,7 @@ class CsvImport {
   async run(): Promise<TaskResult> {
     const o = this.opts;
     if (o.limit) await this.rows.resolveLimit(this.db, o.limit);
+    await this.rows.resolveDefaultParent(this.db);
     this.ctx.steps?.(['Check the file', 'Import rows', 'Report']);
     this.ctx.step?.('Check the file');
     this.ctx.progress(0, null, 'checking the file');
@@ -147,12 +161,21 @@ class CsvImport {
       `Importing ${isFileId(o.file) ? 'the uploaded file' : o.file} (source name "${o.sourceName}"): ${this.total} row${this.total === 1 ? '' : 's'}; ` +
         `${UPDATE_LABELS[o.update]}` +
         `${o.skipMatched ? ', skip matched' : ''}${o.skipUnmatched ? ', skip unmatched' : ''}` +
-        `${this.rows.limitText()}; ` +
+        `${this.rows.limitText()}` +
+        `${o.roundtrip ? ', round trip (legacyId is the description id)' : ''}` +
+        `${o.defaultParentSlug ? `, default parent ${o.defaultParentSlug}` : ''}` +
+        `${o.defaultLegacyParentId ? `, default parent legacyId ${o.defaultLegacyParentId}` : ''}; ` +
         `a bad row ${o.onError === 'fail' ? 'fails the import' : 'is skipped'}`,
     );
     // The header's warnings head the report: an ignored column is the first thing to check.
     for (const w of this.file.warnings) console.log(`Warning: ${w}.`);
     await this.resume();
+    if (o.skipRows > 0) {
+      console.log(`Skipping the first ${Math.min(o.skipRows, this.total)} row${o.skipRows === 1 ? '' : 's'} of the file (--skip-rows ${o.skipRows}).`);
+    }
+    const from = Math.max(this.resumeAfter, o.skipRows);
+    // Progress counts the rows this import reads, not the ones skipped.
+    this.total -= Math.min(o.skipRows, this.total);
     const done = this.committed.rows;
     this.ctx.step?.('Import rows', { current: done, total: this.total, text: `Working on row ${done} / ${this.total}` });
     this.ctx.progress(done, this.total, `row ${done} of ${this.total}`);
@@ -160,7 +183,7 @@ class CsvImport {
     let batch: CsvRecord[] = [];
     try {
       for await (const rec of reader.records) {
-        if (rec.row <= this.resumeAfter) continue;
+        if (rec.row <= from) continue;
         batch.push(rec);
         if (batch.length >= BATCH_ROWS) {
           await this.commit(batch);
@@ -170,12 +193,16 @@ class CsvImport {
       if (batch.length > 0) await this.commit(batch);
     } catch (err) {
       reader.close();
-      if (err instanceof CsvFileError) throw new InputError(`${err.message}. ${this.committedSoFar()}`);
+      if (err instanceof CsvFileError) throw new InputError(`${err.message}. ${this.committedSoFar(true)}`);
       throw err;
     }
     this.ctx.step?.('Report');
     this.report();
-    await deleteImportCheckpoint(this.db, this.ctx.jobId);
+    const file = this.committed.skipped > 0 ? await this.storeRejects() : undefined;
+    // The checkpoint (now at the last row) and the rows not imported stay until the job
+    // is removed: an attempt that runs again after this one finished (its worker lost
+    // before the completion was recorded) resumes after the last row, imports nothing,
+    // and makes the same report and file.
     await this.removeUpload();
     const c = this.committed;
     const ref = this.rows.objectId;
@@ -185,7 +212,37 @@ class CsvImport {
         `${c.rows} rows: ${c.line()}${c.skippedErrors ? ` (${c.skippedErrors} with errors)` : ''}` +
         `${ignored ? `; ${ignored} unknown column${ignored === 1 ? '' : 's'} ignored` : ''}`,
       objectRef: ref !== null ? `description:${ref}` : undefined,
+      file,
     };
+  }
+
+  /**
+   * The rows not imported, as a CSV with the file's own header after two columns of ours
+   * (`importRow`, `importReason`): corrected, it imports again as it is (the import ignores
+   * those two columns, as any unknown one).
+   */
+  private async storeRejects(): Promise<{ stored: string; downloadName: string }> {
+    const name = `${(this.opts.sourceName.replace(/\.csv$/i, '') || 'import').slice(0, 150)}-not-imported.csv`;
+    const header = this.file.rawHeader;
+    const csv = stringify({ header: false });
+    const stored = this.ctx.putResult(csv, name, 'text/csv');
+    stored.catch(() => undefined);
+    let n = 0;
+    try {
+      if (!csv.write(['importRow', 'importReason', ...header])) await Promise.race([once(csv, 'drain'), stored]);
+      for await (const r of importRejects(this.db, this.ctx.jobId)) {
+        if (!csv.write([String(r.row), r.reason, ...r.cells])) await Promise.race([once(csv, 'drain'), stored]);
+        n++;
+      }
+      csv.end();
+    } catch (err) {
+      csv.destroy(err as Error);
+      await stored.catch(() => undefined);
+      throw err;
+    }
+    const file = await stored;
+    console.log(`The ${n} row${n === 1 ? '' : 's'} not imported, each with its reason: ${name} (the job's result file).`);
+    return { stored: file.id, downloadName: name };
   }
 
   /** An earlier attempt committed some batches: carry on after its last one. */
@@ -206,29 +263,33 @@ class CsvImport {
     if (this.ctx.signal.aborted) {
       throw new Error(`stopped before row ${batch[0].row}: ${String(this.ctx.signal.reason ?? 'cancelled')}. ${this.committedSoFar()}`);
     }
-    const out: BatchOutcome = { lines: [], counts: new Counts(), remembered: [] };
-    try {
-      await writeTransaction(this.db, async (trx) => {
-        await this.rows.batch(trx, batch, out);
-        const counts = new Counts();
-        counts.add(this.committed);
-        counts.add(out.counts);
-        // In the batch's transaction: the position commits with the rows it counts.
-        await saveImportCheckpoint(trx, this.ctx.jobId, {
-          lastRow: batch[batch.length - 1].row,
-          state: { counts, rows: this.rows.state() },
-        });
-      });
-    } catch (err) {
-      this.rows.rolledBack(out);
-      const first = batch[0].row;
-      const last = batch[batch.length - 1].row;
-      const why = err instanceof RowFailure ? err.message : `rows ${first}–${last} could not be written: ${(err as Error).message}`;
-      // A row the file got wrong is its input; a write the database refused may pass later.
-      const Refusal = err instanceof RowFailure ? InputError : UnrecoverableError;
-      throw new Refusal(
-        `${why}. The import stopped there, and rows ${first}–${last} were rolled back. ${this.committedSoFar()}`,
-      );
+    let out: BatchOutcome = { lines: [], counts: new Counts(), remembered: [], rejects: [] };
+    const before = this.rows.state();
+    // Another import writing at the same moment may take a slug this batch was given
+    // (the unique index refuses the second), or deadlock with it on MariaDB: the batch is
+    // rolled back and done again with fresh slugs, a few times.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.write(batch, out);
+        break;
+      } catch (err) {
+        this.rows.rolledBack(out, before);
+        if (err instanceof Superseded) throw err;
+        if (attempt < 5 && isRetryableWrite(err)) {
+          const what = isSlugCollision(err) ? 'a slug was taken by another writer meanwhile' : 'the database chose this batch to undo a deadlock';
+          console.log(`Rows ${batch[0].row}–${batch[batch.length - 1].row}: ${what}; the batch was rolled back and is written again`);
+          out = { lines: [], counts: new Counts(), remembered: [], rejects: [] };
+          continue;
+        }
+        const first = batch[0].row;
+        const last = batch[batch.length - 1].row;
+        const why = err instanceof RowFailure ? err.message : `rows ${first}–${last} could not be written: ${(err as Error).message}`;
+        // A row the file got wrong is its input; a write the database refused may pass later.
+        const Refusal = err instanceof RowFailure ? InputError : UnrecoverableError;
+        throw new Refusal(
+          `${why}. The import stopped there, and rows ${first}–${last} were rolled back. ${this.committedSoFar(Refusal === InputError)}`,
+        );
+      }
     }
     this.rows.committed();
     this.committed.add(out.counts);
@@ -237,9 +298,34 @@ class CsvImport {
     this.ctx.step?.('Import rows', { current: this.committed.rows, total: this.total, text: `Working on row ${this.committed.rows} / ${this.total}` });
   }
 
-  private committedSoFar(): string {
+  /** One batch's transaction: its rows, the rows it did not import, and the checkpoint. */
+  private async write(batch: CsvRecord[], out: BatchOutcome): Promise<void> {
+    await writeTransaction(this.db, async (trx) => {
+      // An update may move a matched description: the tree's lock first (see lockTree).
+      if (this.opts.update !== 'none') await lockTree(trx);
+      await this.rows.batch(trx, batch, out);
+      const counts = new Counts();
+      counts.add(this.committed);
+      counts.add(out.counts);
+      // In the batch's transaction: the position and the rows not imported commit with
+      // the rows they count.
+      await saveImportRejects(trx, this.ctx.jobId, out.rejects);
+      // Last, so the shared lock it takes on the job's row is held only for the commit.
+      if (!(await attemptIsCurrent(trx, this.ctx.jobId, this.ctx.attempt))) throw new Superseded(this.ctx.attempt);
+      await saveImportCheckpoint(trx, this.ctx.jobId, {
+        lastRow: batch[batch.length - 1].row,
+        state: { counts, rows: this.rows.state() },
+      });
+    });
+  }
+
+  /** What was kept, and how to go on: a retry resumes; a file at fault is corrected instead. */
+  private committedSoFar(fileAtFault = false): string {
     const c = this.committed;
     if (c.rows === 0) return 'Nothing was written.';
+    if (fileAtFault) {
+      return `The ${c.rows} rows before were committed (${c.line()}); correct the file and import it with "match and update", so that those rows are matched rather than imported twice.`;
+    }
     return `The ${c.rows} rows before were committed (${c.line()}); retry the job to continue after them (it resumes after the last committed row).`;
   }
 
