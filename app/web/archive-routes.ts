@@ -324,6 +324,12 @@ export function archiveRoutes(ctx: Context): express.Router {
       };
       if (values.limit) params.limit = values.limit;
       if (values.corrects) params.corrects = values.corrects;
+      if (values.skipMatched && values.update !== 'none') {
+        throw new BadRequestError('"Skip matched records" applies only when importing as new.');
+      }
+      if (values.skipUnmatched && values.update === 'none') {
+        throw new BadRequestError('"Skip unmatched records" applies only when updating.');
+      }
       if (values.roundtrip) params.roundtrip = true;
       if (values.defaultParentSlug) params.defaultParentSlug = values.defaultParentSlug;
       if (values.defaultLegacyParentId) params.defaultLegacyParentId = values.defaultLegacyParentId;
