@@ -34,6 +34,9 @@ const migrations: Array<[string, Knex.Migration]> = [
   ['20261129050000_groups', m20261129050000],
 ];
 
+/** Every migration's name, to tell at one query whether any is pending. */
+export const MIGRATION_NAMES: readonly string[] = migrations.map((m) => m[0]);
+
 export const migrationSource: Knex.MigrationSource<[string, Knex.Migration]> = {
   getMigrations: async () => migrations,
   getMigrationName: (m) => m[0],
