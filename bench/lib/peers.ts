@@ -275,3 +275,44 @@ export const celery: Peer = {
 
 /** Every peer of scenario 1, in the order their runs follow Docket's. */
 export const THROUGHPUT_PEERS: Peer[] = [bullInline, bullSandboxed, bullDurable, graphile, celery];
+
+/** Starts the peers that can run here; the others come back with the reason. */
+export async function startPeers(
+  peers: Peer[],
+  workers: number,
+  concurrencyOf: (p: Peer) => number,
+  log: (m: string) => void,
+): Promise<{ sides: Side[]; skipped: Array<{ label: string; why: string }> }> {
+  const sides: Side[] = [];
+  const skipped: Array<{ label: string; why: string }> = [];
+  for (const p of peers) {
+    const why = await p.missing();
+    if (why) {
+      log(`  ${p.label}: SKIPPED, ${why}`);
+      skipped.push({ label: p.label, why });
+      continue;
+    }
+    try {
+      sides.push(await p.start(workers, concurrencyOf(p)));
+    } catch (err) {
+      // A peer that cannot start is a finding about this machine, not a broken benchmark.
+      const msg = (err as Error).message.split('\n')[0];
+      log(`  ${p.label}: SKIPPED, could not start: ${msg}`);
+      skipped.push({ label: p.label, why: `could not start: ${msg}` });
+    }
+  }
+  return { sides, skipped };
+}
+
+/** Stops every side, whatever fails, and rethrows the first failure. */
+export async function closeSides(sides: Side[]): Promise<void> {
+  let first: unknown = null;
+  for (const s of sides.splice(0)) {
+    try {
+      await s.close();
+    } catch (err) {
+      first ??= err;
+    }
+  }
+  if (first) throw first;
+}

@@ -72,7 +72,7 @@ export async function startDurableRedis(): Promise<DurableRedis> {
         await probe.ping();
         break;
       } catch (err) {
-        if (i > 50) throw new Error(`redis-server on port ${port} did not answer: ${(err as Error).message}`);
+        if (i > 50) throw new Error(`redis-server on port ${port} did not answer: ${(err as Error).message}`, { cause: err });
         probe.disconnect();
         await sleep(100);
       }
