@@ -77,11 +77,13 @@ export async function startProcess(
       clearTimeout(t);
     },
   };
+  // Generous: on a machine loaded far beyond its cores a worker has taken over 30 s to start.
+  const limit = opts.timeoutMs ?? 90_000;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${script} did not start within ${opts.timeoutMs ?? 30_000} ms:\n${out.slice(-2000)}`));
-    }, opts.timeoutMs ?? 30_000);
+      reject(new Error(`${script} did not start within ${limit} ms:\n${out.slice(-2000)}`));
+    }, limit);
     const check = (): void => {
       if (ready.test(out)) {
         clearTimeout(timer);
