@@ -22,7 +22,9 @@ export const TEXT_LIMITS = {
   progressText: 255,
 } as const;
 
-const COUNT = new Intl.NumberFormat('en-US');
+// Made on first use: building a number format costs tens of ms (ICU's data), which
+// every `docket` command would pay at start-up for a notice it rarely writes.
+let count: Intl.NumberFormat | null = null;
 
 /**
  * The text as it is when it fits in `max`; otherwise its start and a notice:
@@ -30,7 +32,7 @@ const COUNT = new Intl.NumberFormat('en-US');
  */
 export function capText(text: string, max: number): string {
   if (text.length <= max) return text;
-  const notice = `… (${COUNT.format(text.length)} characters, cut)`;
+  const notice = `… (${(count ??= new Intl.NumberFormat('en-US')).format(text.length)} characters, cut)`;
   let end = Math.max(0, max - notice.length);
   // A cut between the two halves of a surrogate pair would leave half a character.
   const last = text.charCodeAt(end - 1);

@@ -1,10 +1,12 @@
-import bcrypt from 'bcryptjs';
 import type { Db } from '../db.js';
 import { BadRequestError, ConflictError } from '../errors.js';
 import { endSessionsOf } from './sessions.js';
 import type { Role, User } from '../types.js';
 
 type Row = Record<string, unknown>;
+
+/** bcryptjs, loaded when a password is hashed or checked: most commands never do. */
+const bcrypt = async (): Promise<typeof import('bcryptjs').default> => (await import('bcryptjs')).default;
 
 const toUser = (r: Row): User => ({ id: Number(r.id), username: String(r.username), role: r.role as Role });
 
@@ -21,7 +23,7 @@ export async function createUser(db: Db, username: string, password: string, rol
   if (!ROLES.includes(role)) throw new BadRequestError(`role must be admin or archivist, not "${role}"`);
   if (password.length < 8) throw new BadRequestError('a password needs at least 8 characters');
   if (await findUser(db, username)) throw new ConflictError(`user "${username}" already exists`);
-  const hash = await bcrypt.hash(password, 10);
+  const hash = await (await bcrypt()).hash(password, 10);
   const [id] = await db('users').insert({ username, password_hash: hash, role, created_at: Date.now() });
   return { id: Number(id), username, role };
 }
@@ -45,7 +47,7 @@ export async function countUsers(db: Db): Promise<number> {
 export async function verifyPassword(db: Db, username: string, password: string): Promise<User | null> {
   const r = (await db('users').where({ username }).first()) as Row | undefined;
   const hash = r ? String(r.password_hash) : '$2b$10$invalidinvalidinvalidinuJ0Sx4m0F1V2oQ8r9s5t6u7v8w9xyz';
-  const ok = await bcrypt.compare(password, hash);
+  const ok = await (await bcrypt()).compare(password, hash);
   // A disabled account cannot sign in (answered like a wrong password: no account probing).
   return ok && r && r.disabled_at === null ? toUser(r) : null;
 }
@@ -62,7 +64,7 @@ export async function setPassword(db: Db, username: string, password: string): P
   const now = Date.now();
   await db('users')
     .where({ id: user.id })
-    .update({ password_hash: await bcrypt.hash(password, 10), sessions_valid_from: now });
+    .update({ password_hash: await (await bcrypt()).hash(password, 10), sessions_valid_from: now });
   await endSessionsOf(db, user.id, null);
 }
 

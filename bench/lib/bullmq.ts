@@ -17,15 +17,25 @@ export interface BullSide {
   close(): Promise<void>;
 }
 
-export async function startBull(workers: number, concurrency: number, env: NodeJS.ProcessEnv = process.env): Promise<BullSide> {
+export interface BullOptions {
+  /** A processor file run in BullMQ's child processes instead of a function in the worker. */
+  sandboxed?: boolean;
+  /** Another Redis than the machine's (the durable one the benchmark starts). */
+  redisUrl?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function startBull(workers: number, concurrency: number, opts: BullOptions = {}): Promise<BullSide> {
   const name = `docket-bench-${randomBytes(4).toString('hex')}`;
-  const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const url = opts.redisUrl ?? REDIS_URL;
+  const connection = new Redis(url, { maxRetriesPerRequest: null });
   const queue = new Queue(name, { connection });
   await queue.waitUntilReady();
   const procs: Proc[] = [];
   try {
     for (let i = 0; i < workers; i++) {
-      procs.push(await startNode('bench/lib/bullmq-worker.ts', [name, String(concurrency)], env, /bullmq worker ready/));
+      const args = [name, String(concurrency), opts.sandboxed ? 'sandboxed' : 'inline', url];
+      procs.push(await startNode('bench/lib/bullmq-worker.mjs', args, opts.env ?? process.env, /bullmq worker ready/));
     }
   } catch (err) {
     for (const p of procs) await p.stop('SIGKILL');

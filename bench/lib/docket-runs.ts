@@ -71,6 +71,8 @@ export interface ThroughputRun {
   stuck: string[];
   /** CPU of the worker processes and their job processes per job, when measured. */
   workerCpuMsPerJob?: number;
+  /** µs of CPU per job of each process group of the side (workers, servers, ...) and `total`. */
+  cpuUsPerJob?: Record<string, number>;
 }
 
 /**

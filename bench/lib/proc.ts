@@ -26,10 +26,22 @@ export async function startNode(
   opts: { timeoutMs?: number; nodeArgs?: string[]; onLine?: (line: string) => void } = {},
 ): Promise<Proc> {
   const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...loader, join(ROOT, script), ...args], {
+  return startProcess(process.execPath, [...(opts.nodeArgs ?? []), ...loader, join(ROOT, script), ...args], env, ready, { ...opts, what: script });
+}
+
+/** Any program (a peer's worker), started and awaited as `startNode` does. */
+export async function startProcess(
+  command: string,
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  ready: RegExp,
+  opts: { timeoutMs?: number; onLine?: (line: string) => void; cwd?: string; what?: string; stdin?: boolean } = {},
+): Promise<Proc> {
+  const script = opts.what ?? command;
+  const child = spawn(command, argv, {
     env,
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: opts.cwd ?? ROOT,
+    stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   let out = '';
   let exited = false;
@@ -65,11 +77,13 @@ export async function startNode(
       clearTimeout(t);
     },
   };
+  // Generous: on a machine loaded far beyond its cores a worker has taken over 30 s to start.
+  const limit = opts.timeoutMs ?? 90_000;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${script} did not start within ${opts.timeoutMs ?? 30_000} ms:\n${out.slice(-2000)}`));
-    }, opts.timeoutMs ?? 30_000);
+      reject(new Error(`${script} did not start within ${limit} ms:\n${out.slice(-2000)}`));
+    }, limit);
     const check = (): void => {
       if (ready.test(out)) {
         clearTimeout(timer);
@@ -80,6 +94,10 @@ export async function startNode(
     };
     child.stdout!.on('data', check);
     child.stderr!.on('data', check);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(new Error(`${script} could not start: ${err.message}`));
+    });
     child.once('exit', (code, sig) => {
       clearTimeout(timer);
       reject(new Error(`${script} exited (${sig ?? code}) before it was ready:\n${out.slice(-2000)}`));

@@ -53,7 +53,7 @@ export const scenario: Scenario = {
         note: `${n.toLocaleString('en')} jobs, ${WORKER_PROCESSES} worker processes × concurrency ${DOCKET_CONCURRENCY}`,
         detail: { runs: through },
       },
-      ...latencyRows(3, 'SQLite + db transport', lat, null, seconds, opts.quick),
+      ...latencyRows(3, 'SQLite + db transport', lat, [], seconds, opts.quick),
     ];
   },
 };

@@ -1,21 +1,35 @@
 /**
  * 8. The administrator's task runner: `docket run noop --wait` on MariaDB + RabbitMQ
- * with one worker waiting, from the command's start to its exit. It covers what a
+ * and on SQLite with the db transport, with one worker waiting, from the command's start to its exit. It covers what a
  * person waits for: the process start, opening the database and the broker, the
  * enqueue and publish, the worker's claim, and the poll that sees the job completed.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getJob } from '../../app/store/jobs.js';
 import { makeDocketEnv } from '../lib/docket-env.js';
 import { DOCKET_ENTRY, ROOT, startWorker, type Proc } from '../lib/proc.js';
 import { repeat } from '../lib/repeat.js';
 import { median, spread } from '../lib/stats.js';
+import { probe } from '../lib/services.js';
 import type { BenchOptions, Row, Scenario } from '../lib/types.js';
 
-/** Runs `docket run noop --wait`; resolves with its wall time and the job id it printed. */
-async function timedRun(env: NodeJS.ProcessEnv): Promise<{ ms: number; id: number }> {
+/**
+ * CPU ms of this process's children that ended and were waited for (cutime + cstime):
+ * read around one command, it is that command's own CPU, a figure that a busy machine
+ * stretches far less than the wall time.
+ */
+function reapedCpuMs(): number {
+  const s = readFileSync('/proc/self/stat', 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[13]) + Number(f[14])) * 10;
+}
+
+/** Runs `docket run noop --wait`; resolves with its wall time, its CPU and the job id it printed. */
+async function timedRun(env: NodeJS.ProcessEnv): Promise<{ ms: number; cpu: number; id: number }> {
   const loader = DOCKET_ENTRY.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const cpu0 = reapedCpuMs();
   const t = process.hrtime.bigint();
   const child = spawn(process.execPath, [...loader, join(ROOT, DOCKET_ENTRY), 'run', 'noop', '--wait'], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
@@ -23,48 +37,94 @@ async function timedRun(env: NodeJS.ProcessEnv): Promise<{ ms: number; id: numbe
   child.stdout!.resume();
   const code = await new Promise<number | null>((r) => child.on('exit', r));
   const ms = Number(process.hrtime.bigint() - t) / 1e6;
+  const cpu = reapedCpuMs() - cpu0;
   const id = Number(/job (\d+) queued/.exec(err)?.[1]);
   if (code !== 0 || !id) throw new Error(`docket run noop --wait failed (${code}): ${err.trim().slice(-500)}`);
   // The broker was up: a line saying otherwise means the CLI published too early.
   if (/unreachable/.test(err)) throw new Error(`docket run said the broker was unreachable: ${err.trim()}`);
-  return { ms, id };
+  return { ms, cpu, id };
 }
+
+/** The backends measured: the production pair, and SQLite with the db transport. */
+const BACKENDS = [
+  { name: 'MariaDB + RabbitMQ', kind: { db: 'mysql', transport: 'amqp' }, needs: ['mysql', 'amqp'] },
+  { name: 'SQLite + db transport', kind: { db: 'sqlite', transport: 'db' }, needs: [] },
+] as const;
 
 export const scenario: Scenario = {
   id: 8,
-  title: 'docket run noop --wait, command to exit (MariaDB + RabbitMQ)',
-  needs: ['mysql', 'amqp'],
+  title: 'docket run noop --wait, command to exit (MariaDB + RabbitMQ, SQLite)',
+  needs: [],
   async run(opts: BenchOptions): Promise<Row[]> {
     const perRun = opts.quick ? 3 : 7;
-    const walls: number[] = [];
-    const starts: number[] = [];
-    const env = await makeDocketEnv({ db: 'mysql', transport: 'amqp' });
-    let worker: Proc | null = null;
-    try {
-      const ctx = await env.context();
-      worker = await startWorker(env.env, 2);
-      // One unmeasured command: the first publish declares the task's queue.
-      await timedRun(env.env);
-      await repeat(opts, async (r) => {
-        const ms: number[] = [];
-        for (let i = 0; i < perRun; i++) {
-          const { ms: wall, id } = await timedRun(env.env);
-          const job = (await getJob(ctx.db, id))!;
-          ms.push(wall);
-          starts.push((job.startedAt as number) - job.queuedAt);
-        }
-        walls.push(median(ms));
-        opts.log(`  run ${r + 1}: median ${median(ms).toFixed(0)} ms of ${perRun} commands (${ms.map((m) => m.toFixed(0)).join(', ')})`);
-      });
-    } finally {
-      await worker?.stop();
-      await env.cleanup();
+    const rows: Row[] = [];
+    for (const b of BACKENDS) {
+      const lacking: string[] = [];
+      for (const n of b.needs) {
+        const why = await probe(n);
+        if (why) lacking.push(why);
+      }
+      if (lacking.length) {
+        rows.push({ scenario: 8, measure: `docket run noop --wait, ${b.name}: SKIPPED (${lacking.join('; ')})`, unit: '', value: spread([NaN]), target: '', pass: null });
+        continue;
+      }
+      rows.push(...(await measure(opts, b.name, { ...b.kind }, perRun)));
     }
-    const wall = spread(walls);
-    const note = `${perRun} commands per run, one after another, from ${DOCKET_ENTRY}; one worker (concurrency 2)`;
-    return [
-      { scenario: 8, measure: 'docket run noop --wait, command to exit', unit: 'ms', value: wall, target: '< 1000 ms', pass: opts.quick ? null : wall.median < 1000, note },
-      { scenario: 8, measure: 'its job: started_at − queued_at', unit: 'ms', value: spread(starts), target: 'reported', pass: null, note: 'every command of every run' },
-    ];
+    return rows;
   },
 };
+
+async function measure(opts: BenchOptions, backend: string, kind: { db: 'mysql' | 'sqlite'; transport: 'amqp' | 'db' }, perRun: number): Promise<Row[]> {
+  const walls: number[] = [];
+  const cpus: number[] = [];
+  const starts: number[] = [];
+  const env = await makeDocketEnv(kind);
+  let worker: Proc | null = null;
+  try {
+    const ctx = await env.context();
+    worker = await startWorker(env.env, 2);
+    // One unmeasured command: the first publish declares the task's queue.
+    await timedRun(env.env);
+    await repeat(opts, async (r) => {
+      const ms: number[] = [];
+      const cpu: number[] = [];
+      for (let i = 0; i < perRun; i++) {
+        const { ms: wall, cpu: used, id } = await timedRun(env.env);
+        const job = (await getJob(ctx.db, id))!;
+        ms.push(wall);
+        cpu.push(used);
+        starts.push((job.startedAt as number) - job.queuedAt);
+      }
+      walls.push(median(ms));
+      cpus.push(median(cpu));
+      opts.log(`  run ${r + 1}, ${backend}: median ${median(ms).toFixed(0)} ms of ${perRun} commands (${ms.map((m) => m.toFixed(0)).join(', ')}), CPU ${median(cpu)} ms`);
+    });
+  } finally {
+    await worker?.stop();
+    await env.cleanup();
+  }
+  const wall = spread(walls);
+  const note = `${perRun} commands per run, one after another, from ${DOCKET_ENTRY}; one worker (concurrency 2)`;
+  const production = kind.db === 'mysql';
+  return [
+    {
+      scenario: 8,
+      measure: `docket run noop --wait, command to exit, ${backend}`,
+      unit: 'ms',
+      value: wall,
+      target: production ? '≤ 300 ms' : 'reported',
+      pass: opts.quick || !production ? null : wall.median <= 300,
+      note,
+    },
+    {
+      scenario: 8,
+      measure: `its CPU (user + system), ${backend}`,
+      unit: 'ms',
+      value: spread(cpus),
+      target: 'reported',
+      pass: null,
+      note: 'the command process alone, in 10 ms ticks: what a busy machine inflates least',
+    },
+    { scenario: 8, measure: `its job: started_at − queued_at, ${backend}`, unit: 'ms', value: spread(starts), target: 'reported', pass: null, note: 'every command of every run' },
+  ];
+}

@@ -42,6 +42,9 @@ const migrations: Array<[string, Knex.Migration]> = [
   ['20261129085000_jobs_queued_age_index', m20261129085000],
 ];
 
+/** Every migration's name, to tell at one query whether any is pending. */
+export const MIGRATION_NAMES: readonly string[] = migrations.map((m) => m[0]);
+
 export const migrationSource: Knex.MigrationSource<[string, Knex.Migration]> = {
   getMigrations: async () => migrations,
   getMigrationName: (m) => m[0],
