@@ -2,7 +2,7 @@
  * AtoM's ISAD(G) CSV columns: which a file may carry, how they map onto a description,
  * and how a description is written back. Pure functions, no database.
  */
-import { RAD_COLUMNS, RAD_DISPLAY_ORDER, RAD_LABELS, usesRad } from './rad.js';
+import { RAD_COLUMNS, RAD_DISPLAY_ORDER, RAD_LABELS, RAD_NOTE_COLUMNS, usesRad } from './rad.js';
 import type { Description, DescriptionFields, PublicationStatus } from './types.js';
 
 /** The columns of AtoM's ISAD template, in its order (also the order of an export). */
@@ -312,17 +312,7 @@ export const ADDITIVE_COLUMNS: ReadonlySet<string> = new Set<string>([
   'radTitleNoteContinuationOfTitle',
   'radPublishersSeriesNote',
   'radNoteOnPublishersSeries',
-  'radNoteAccompanyingMaterial',
-  'radNoteAlphaNumericDesignation',
-  'radNoteConservation',
-  'radNoteEdition',
-  'radNotePhysicalDescription',
-  'radNotePublishersSeries',
-  'radNoteRights',
-  'radNoteCast',
-  'radNoteCredits',
-  'radNoteSignaturesInscriptions',
-  'radNoteGeneral',
+  ...RAD_NOTE_COLUMNS,
   'subjectAccessPoints',
   'placeAccessPoints',
   'nameAccessPoints',

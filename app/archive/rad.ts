@@ -6,6 +6,21 @@
  * both and an export gives every field back.
  */
 
+/** RAD's notes (repeatable: an update adds to them), in the order of AtoM's RAD template. */
+export const RAD_NOTE_COLUMNS = [
+  'radNoteAccompanyingMaterial',
+  'radNoteAlphaNumericDesignation',
+  'radNoteConservation',
+  'radNoteEdition',
+  'radNotePhysicalDescription',
+  'radNotePublishersSeries',
+  'radNoteRights',
+  'radNoteCast',
+  'radNoteCredits',
+  'radNoteSignaturesInscriptions',
+  'radNoteGeneral',
+] as const;
+
 /** RAD's own columns, in the order of AtoM's RAD template (lib/flatfile/config/QubitInformationObject-rad.yml). */
 export const RAD_COLUMNS = [
   'radGeneralMaterialDesignation',
@@ -31,17 +46,7 @@ export const RAD_COLUMNS = [
   'radNumberingWithinPublishersSeries',
   'radPublishersSeriesNote',
   'radNoteOnPublishersSeries',
-  'radNoteAccompanyingMaterial',
-  'radNoteAlphaNumericDesignation',
-  'radNoteConservation',
-  'radNoteEdition',
-  'radNotePhysicalDescription',
-  'radNotePublishersSeries',
-  'radNoteRights',
-  'radNoteCast',
-  'radNoteCredits',
-  'radNoteSignaturesInscriptions',
-  'radNoteGeneral',
+  ...RAD_NOTE_COLUMNS,
   'radTitleNoteContinuationOfTitle',
   'radStandardNumber',
 ] as const;

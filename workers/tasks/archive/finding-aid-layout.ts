@@ -8,6 +8,7 @@
  * finding-aid-render.ts and finding-aid-pdf.ts decide how each piece looks.
  */
 import { displayOrder, fieldValue, labelOf } from '../../../app/archive/csv-columns.js';
+import { RAD_NOTE_COLUMNS } from '../../../app/archive/rad.js';
 import type { Description } from '../../../app/archive/types.js';
 
 /** Display form of a CSV value: `|` separates the values of a list. */
@@ -117,17 +118,7 @@ const NOTE_COLUMNS = [
   'languageNote',
   'publicationNote',
   'generalNote',
-  'radNoteAccompanyingMaterial',
-  'radNoteAlphaNumericDesignation',
-  'radNoteConservation',
-  'radNoteEdition',
-  'radNotePhysicalDescription',
-  'radNotePublishersSeries',
-  'radNoteRights',
-  'radNoteCast',
-  'radNoteCredits',
-  'radNoteSignaturesInscriptions',
-  'radNoteGeneral',
+  ...RAD_NOTE_COLUMNS,
   'archivistNote',
 ] as const;
 
