@@ -75,6 +75,23 @@ export interface TestEnv {
 }
 
 /**
+ * Sets `keys` of a test environment's variables in this process (a worker started here
+ * hands them to its children; unset ones are removed) and returns what puts the earlier
+ * values back, for the suite's `after`.
+ */
+export function exportEnv(vars: Record<string, string | undefined>, keys: readonly string[]): () => void {
+  const saved = new Map(keys.map((k) => [k, process.env[k]] as const));
+  const put = (k: string, v: string | undefined) => {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  };
+  for (const k of keys) put(k, vars[k]);
+  return () => {
+    for (const [k, v] of saved) put(k, v);
+  };
+}
+
+/**
  * A fresh environment: its own database (SQLite file or MySQL database), queue prefix,
  * log and results folders. `env` holds the variables for a child process (CLI, worker).
  */

@@ -19,7 +19,7 @@ import { getJob, readOutput } from '../../app/store/jobs.js';
 import { createUser } from '../../app/store/users.js';
 import type { Job } from '../../app/types.js';
 import { Worker } from '../../workers/worker.js';
-import { backends, makeTestEnv, REQUIRE_SERVICES, requireService, waitUntil, type TestEnv } from '../helpers.js';
+import { backends, exportEnv, makeTestEnv, REQUIRE_SERVICES, requireService, type TestEnv, waitUntil } from '../helpers.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'atom');
 const IMPORT_ORDER = join(FIXTURES, 'import_order.csv');
@@ -88,7 +88,7 @@ for (const backend of targets) {
     let ctx: Context;
     let worker: Worker;
     let tmp: string;
-    const savedEnv: Record<string, string | undefined> = {};
+    let restoreEnv: (() => void) | undefined;
 
     /** Runs a task to its end as the CLI would (or as a web user); returns the job and its output. */
     async function run(
@@ -132,10 +132,7 @@ for (const backend of targets) {
       env = await makeTestEnv(backend);
       // The worker's children open the database from their environment (see the report
       // on child processes): give them this test's database.
-      for (const k of ['DATABASE_URL', 'DOCKET_RESULTS_DIR', 'DOCKET_JOB_LOG_DIR']) {
-        savedEnv[k] = process.env[k];
-        process.env[k] = env.env[k];
-      }
+      restoreEnv = exportEnv(env.env, ['DATABASE_URL', 'DOCKET_RESULTS_DIR', 'DOCKET_JOB_LOG_DIR']);
       ctx = await env.context();
       tmp = join(env.config.resultsDir, '..', 'csv');
       mkdirSync(tmp, { recursive: true });
@@ -146,10 +143,7 @@ for (const backend of targets) {
     after(async () => {
       await worker?.stop(5000);
       await env?.cleanup();
-      for (const [k, v] of Object.entries(savedEnv)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
+      restoreEnv?.();
     });
 
     beforeEach(async () => {

@@ -12,7 +12,7 @@ import { getJob } from '../../app/store/jobs.js';
 import type { Job } from '../../app/types.js';
 import { uploadsDir } from '../../app/tasks/uploads.js';
 import { Worker } from '../../workers/worker.js';
-import { backends, requireService, waitUntil } from '../helpers.js';
+import { backends, exportEnv, requireService, waitUntil } from '../helpers.js';
 import { createToken } from '../../app/store/tokens.js';
 import { Client as ClientClass, loggedIn, startWeb, type Client, type Web } from './web-fixture.js';
 
@@ -27,7 +27,7 @@ for (const backend of targets) {
     let web: Web;
     let worker: Worker;
     let alice: Client;
-    const savedEnv: Record<string, string | undefined> = {};
+    let restoreEnv: (() => void) | undefined;
 
     /** Every file the store holds, complete or not. */
     async function storedFiles(): Promise<number> {
@@ -77,10 +77,7 @@ for (const backend of targets) {
     before(async function () {
       if (backend.db === 'mysql') await requireService(this, 'mysql');
       web = await startWeb(backend);
-      for (const k of ['DATABASE_URL', 'DOCKET_RESULTS_DIR', 'DOCKET_JOB_LOG_DIR']) {
-        savedEnv[k] = process.env[k];
-        process.env[k] = web.env.env[k];
-      }
+      restoreEnv = exportEnv(web.env.env, ['DATABASE_URL', 'DOCKET_RESULTS_DIR', 'DOCKET_JOB_LOG_DIR']);
       worker = new Worker(web.ctx.service, web.ctx.transport, { concurrency: 1 });
       await worker.start();
       alice = await loggedIn(web.base, 'alice');
@@ -89,10 +86,7 @@ for (const backend of targets) {
     after(async () => {
       await worker?.stop(5000);
       await web?.close();
-      for (const [k, v] of Object.entries(savedEnv)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
+      restoreEnv?.();
     });
 
     it('seeds the demo data once, and lists the top-level descriptions', async () => {

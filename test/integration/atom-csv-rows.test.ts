@@ -34,7 +34,7 @@ import { getJob, readOutput } from '../../app/store/jobs.js';
 import type { Job } from '../../app/types.js';
 import { isSlugCollision } from '../../workers/tasks/archive/slug-collision.js';
 import { Worker } from '../../workers/worker.js';
-import { backends, makeTestEnv, requireService, waitUntil, type TestEnv } from '../helpers.js';
+import { backends, exportEnv, makeTestEnv, requireService, type TestEnv, waitUntil } from '../helpers.js';
 
 const seen = new Set<string>();
 const targets = backends().filter((b) => !seen.has(b.db) && seen.add(b.db));
@@ -46,7 +46,7 @@ for (const backend of targets) {
     let ctx: Context;
     let worker: Worker;
     let tmp: string;
-    const savedEnv: Record<string, string | undefined> = {};
+    let restoreEnv: (() => void) | undefined;
 
     async function outputOf(id: number): Promise<string> {
       let out = '';
@@ -99,10 +99,7 @@ for (const backend of targets) {
       // A lease of 20 s: two imports at once hold the write lock in turn on a shared, busy
       // machine, and no test here is about a lost worker.
       env = await makeTestEnv(backend, { DOCKET_OUTPUT_CAP_BYTES: '4096', DOCKET_LEASE_MS: '20000', DOCKET_HEARTBEAT_MS: '1000' });
-      for (const k of ['DATABASE_URL', 'DOCKET_RESULTS_DIR', 'DOCKET_JOB_LOG_DIR', 'DOCKET_OUTPUT_CAP_BYTES']) {
-        savedEnv[k] = process.env[k];
-        process.env[k] = env.env[k];
-      }
+      restoreEnv = exportEnv(env.env, ['DATABASE_URL', 'DOCKET_RESULTS_DIR', 'DOCKET_JOB_LOG_DIR', 'DOCKET_OUTPUT_CAP_BYTES']);
       ctx = await env.context();
       tmp = join(env.config.resultsDir, '..', 'csv-rows');
       mkdirSync(tmp, { recursive: true });
@@ -113,10 +110,7 @@ for (const backend of targets) {
     after(async () => {
       await worker?.stop(5000);
       await env?.cleanup();
-      for (const [k, v] of Object.entries(savedEnv)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
+      restoreEnv?.();
     });
 
     beforeEach(async () => {

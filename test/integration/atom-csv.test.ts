@@ -18,7 +18,7 @@ import type { Context } from '../../app/context.js';
 import { getJob, readOutput } from '../../app/store/jobs.js';
 import type { Job } from '../../app/types.js';
 import { Worker } from '../../workers/worker.js';
-import { backends, makeTestEnv, REQUIRE_SERVICES, requireService, waitUntil, type TestEnv } from '../helpers.js';
+import { backends, exportEnv, makeTestEnv, REQUIRE_SERVICES, requireService, type TestEnv, waitUntil } from '../helpers.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'atom');
 const RAD_EXAMPLE = join(FIXTURES, 'example_information_objects_rad.csv');
@@ -70,7 +70,7 @@ for (const backend of targets) {
     let ctx: Context;
     let worker: Worker;
     let tmp: string;
-    const savedEnv: Record<string, string | undefined> = {};
+    let restoreEnv: (() => void) | undefined;
 
     async function waitFor(id: number): Promise<Job> {
       return waitUntil(
@@ -111,10 +111,7 @@ for (const backend of targets) {
     before(async function () {
       if (backend.db === 'mysql') await requireService(this, 'mysql');
       env = await makeTestEnv(backend);
-      for (const k of ['DATABASE_URL', 'DOCKET_RESULTS_DIR', 'DOCKET_JOB_LOG_DIR']) {
-        savedEnv[k] = process.env[k];
-        process.env[k] = env.env[k];
-      }
+      restoreEnv = exportEnv(env.env, ['DATABASE_URL', 'DOCKET_RESULTS_DIR', 'DOCKET_JOB_LOG_DIR']);
       ctx = await env.context();
       tmp = join(env.config.resultsDir, '..', 'csv');
       mkdirSync(tmp, { recursive: true });
@@ -125,10 +122,7 @@ for (const backend of targets) {
     after(async () => {
       await worker?.stop(5000);
       await env?.cleanup();
-      for (const [k, v] of Object.entries(savedEnv)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
+      restoreEnv?.();
     });
 
     beforeEach(async () => {

@@ -15,7 +15,7 @@ import type { Context } from '../../app/context.js';
 import { getJob, readOutput } from '../../app/store/jobs.js';
 import type { Job } from '../../app/types.js';
 import { Worker } from '../../workers/worker.js';
-import { backends, makeTestEnv, requireService, waitUntil, type TestEnv } from '../helpers.js';
+import { backends, exportEnv, makeTestEnv, requireService, type TestEnv, waitUntil } from '../helpers.js';
 
 /** Text as a reader sees it, whitespace collapsed. */
 function readBack(format: 'pdf' | 'rtf', path: string): string {
@@ -61,7 +61,7 @@ for (const backend of targets) {
     let ctx: Context;
     let worker: Worker;
     let tmp: string;
-    const savedEnv: Record<string, string | undefined> = {};
+    let restoreEnv: (() => void) | undefined;
 
     async function run(task: string, params: Record<string, unknown>): Promise<{ job: Job; output: string }> {
       const { job } = await ctx.service.enqueue({ task, params, origin: 'cli', user: null });
@@ -94,10 +94,7 @@ for (const backend of targets) {
     before(async function () {
       if (backend.db === 'mysql') await requireService(this, 'mysql');
       env = await makeTestEnv(backend);
-      for (const k of ['DATABASE_URL', 'DOCKET_RESULTS_DIR', 'DOCKET_JOB_LOG_DIR']) {
-        savedEnv[k] = process.env[k];
-        process.env[k] = env.env[k];
-      }
+      restoreEnv = exportEnv(env.env, ['DATABASE_URL', 'DOCKET_RESULTS_DIR', 'DOCKET_JOB_LOG_DIR']);
       ctx = await env.context();
       tmp = join(env.config.resultsDir, '..', 'fa');
       mkdirSync(tmp, { recursive: true });
@@ -108,10 +105,7 @@ for (const backend of targets) {
     after(async () => {
       await worker?.stop(5000);
       await env?.cleanup();
-      for (const [k, v] of Object.entries(savedEnv)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
+      restoreEnv?.();
     });
 
     beforeEach(async () => {

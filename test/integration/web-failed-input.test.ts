@@ -11,7 +11,7 @@ import { getJob } from '../../app/store/jobs.js';
 import { createToken } from '../../app/store/tokens.js';
 import type { Job } from '../../app/types.js';
 import { Worker } from '../../workers/worker.js';
-import { backends, requireService, waitUntil } from '../helpers.js';
+import { backends, exportEnv, requireService, waitUntil } from '../helpers.js';
 import { Client, ECHO_TASK, failed, loggedIn, startWeb, type Web } from './web-fixture.js';
 
 const seen = new Set<string>();
@@ -29,7 +29,7 @@ for (const backend of targets) {
     let alice: Client;
     let admin: Client;
     let refused: Job;
-    const savedEnv: Record<string, string | undefined> = {};
+    let restoreEnv: (() => void) | undefined;
 
     async function finished(id: number): Promise<Job> {
       return waitUntil(
@@ -65,10 +65,7 @@ for (const backend of targets) {
     before(async function () {
       if (backend.db === 'mysql') await requireService(this, 'mysql');
       web = await startWeb(backend);
-      for (const k of ['DATABASE_URL', 'DOCKET_RESULTS_DIR', 'DOCKET_JOB_LOG_DIR']) {
-        savedEnv[k] = process.env[k];
-        process.env[k] = web.env.env[k];
-      }
+      restoreEnv = exportEnv(web.env.env, ['DATABASE_URL', 'DOCKET_RESULTS_DIR', 'DOCKET_JOB_LOG_DIR']);
       // The imports and exports only: the other failed jobs here are made by hand.
       worker = new Worker(web.ctx.service, web.ctx.transport, { concurrency: 1, abilities: ['csv-import', 'csv-export'] });
       await worker.start();
@@ -79,10 +76,7 @@ for (const backend of targets) {
     after(async () => {
       await worker?.stop(5000);
       await web?.close();
-      for (const [k, v] of Object.entries(savedEnv)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
+      restoreEnv?.();
     });
 
     it('marks an import refused for its content as failed on its input, after one attempt', async () => {

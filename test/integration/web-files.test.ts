@@ -16,7 +16,7 @@ import { createToken } from '../../app/store/tokens.js';
 import { createUser } from '../../app/store/users.js';
 import type { Job } from '../../app/types.js';
 import { Worker } from '../../workers/worker.js';
-import { backends, makeTestEnv, requireService, waitUntil, type TestEnv } from '../helpers.js';
+import { backends, exportEnv, makeTestEnv, requireService, type TestEnv, waitUntil } from '../helpers.js';
 import { closeServer, loggedIn, PASSWORDS, serve } from './web-fixture.js';
 
 const IMPORT_ORDER = join(import.meta.dirname, '..', 'fixtures', 'atom', 'import_order.csv');
@@ -34,7 +34,7 @@ for (const backend of targets) {
     let worker: Worker;
     let token: string;
     let aliceId: number;
-    const savedEnv: Record<string, string | undefined> = {};
+    let restoreEnv: (() => void) | undefined;
 
     async function storedFiles(): Promise<number> {
       const [row] = (await ctx.db('files').count({ n: '*' })) as Array<{ n: number | string }>;
@@ -64,11 +64,7 @@ for (const backend of targets) {
       // A small limit, so that "too large" needs a megabyte, not half a gigabyte.
       env = await makeTestEnv(backend, { DOCKET_MAX_UPLOAD_MB: '1' });
       ctx = await env.context();
-      for (const k of ['DATABASE_URL', 'DOCKET_RESULTS_DIR', 'DOCKET_JOB_LOG_DIR', 'DOCKET_FILE_STORE']) {
-        savedEnv[k] = process.env[k];
-        if (env.env[k] === undefined) delete process.env[k];
-        else process.env[k] = env.env[k];
-      }
+      restoreEnv = exportEnv(env.env, ['DATABASE_URL', 'DOCKET_RESULTS_DIR', 'DOCKET_JOB_LOG_DIR', 'DOCKET_FILE_STORE']);
       const alice = await createUser(ctx.db, 'alice', PASSWORDS.alice, 'archivist');
       aliceId = alice.id;
       token = await createToken(ctx.db, alice.id, 'tests');
@@ -81,10 +77,7 @@ for (const backend of targets) {
       await worker?.stop(5000);
       if (server) await closeServer(server);
       await env?.cleanup();
-      for (const [k, v] of Object.entries(savedEnv)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
+      restoreEnv?.();
     });
 
     it('writes to the store its configuration names (database on MySQL, folder on SQLite)', () => {
