@@ -105,6 +105,9 @@ describe('browser: the pages on a phone and a laptop', function () {
         '/descriptions/import',
         `/descriptions/${slug}`,
         '/tokens',
+        '/profile',
+        '/groups',
+        '/audit',
       ];
 
       it('takes the screenshots the README shows', async function () {
