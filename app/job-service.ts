@@ -39,6 +39,9 @@ export interface EnqueueResult {
   dispatched: boolean;
 }
 
+/** How long a job waits before its retry after a passing database failure (doubled per attempt). */
+export const TRANSIENT_RETRY_MS = 1000;
+
 export interface FailureInfo {
   message: string;
   /** Fail now, whatever attempts remain. */
@@ -50,6 +53,11 @@ export interface FailureInfo {
   permanent?: boolean;
   /** The worker vanished (lease expired or broker saw it die): retry if attempts remain. */
   lost?: boolean;
+  /**
+   * Not the job's fault: the worker could not store its output while the database was
+   * away. Retried after TRANSIENT_RETRY_MS if attempts remain, like a lost worker.
+   */
+  transient?: boolean;
   /** Retry this failure after this many ms (the task's retry policy), if attempts remain. */
   retryBackoffMs?: number | null;
 }
@@ -215,9 +223,9 @@ export class JobService {
       return ok ? 'cancelled' : 'stale';
     }
     const attemptsLeft = current.attempt < current.maxAttempts;
-    const retryable = !f.unrecoverable && !f.permanent && (f.lost || (f.retryBackoffMs ?? null) !== null);
+    const retryable = !f.unrecoverable && !f.permanent && (f.lost || f.transient || (f.retryBackoffMs ?? null) !== null);
     if (attemptsLeft && retryable) {
-      const base = f.lost ? 0 : (f.retryBackoffMs as number);
+      const base = f.lost ? 0 : f.transient ? TRANSIENT_RETRY_MS : (f.retryBackoffMs as number);
       const delay = base * 2 ** (current.attempt - 1);
       const ok = await store.requeueRunning(
         this.db,
@@ -234,7 +242,7 @@ export class JobService {
       return ok ? 'retried' : 'stale';
     }
     const reason =
-      f.lost && !attemptsLeft
+      (f.lost || f.transient) && !attemptsLeft
         ? `${f.message} (attempt ${current.attempt} of ${current.maxAttempts}; no attempts left)`
         : f.message;
     const finish = { status: 'failed' as const, error: reason, failureKind: f.permanent ? ('input' as const) : null };

@@ -194,6 +194,7 @@ export class Attempt implements Tenant {
     const verdict = decideOutcome({
       taken: this.taken,
       outputError: this.capture.error?.message ?? null,
+      outputTransient: this.capture.errorIsTransient,
       cancelBy: this.cancelBy,
       timeLimit: this.timeLimit,
       reply: this.reply,
@@ -232,6 +233,7 @@ export class Attempt implements Tenant {
             message: v.message,
             unrecoverable: v.unrecoverable,
             permanent: v.permanent,
+            transient: v.transient,
             retryBackoffMs: v.retryBackoffMs,
           }),
         );

@@ -16,6 +16,8 @@ export interface AttemptReport {
   taken: boolean;
   /** The output could not be stored (the message says why). */
   outputError: string | null;
+  /** The output failed in the database (a passing outage), not in the log file. */
+  outputTransient?: boolean;
   /** Who asked to cancel the job while it ran. */
   cancelBy: string | null;
   /** The time limit that was reached, as a sentence. */
@@ -39,6 +41,8 @@ export type Verdict =
       message: string;
       /** Fail now, whatever attempts remain. */
       unrecoverable: boolean;
+      /** Not the job's fault (the database stayed away): retry at once if attempts remain. */
+      transient?: boolean;
       /** The job's own input was refused (InputError): marked so that nobody retries it. */
       permanent?: boolean;
       /** Retry after this long (doubled per attempt) if attempts remain; null: no retry. */
@@ -52,7 +56,11 @@ export type Verdict =
  */
 export function decideOutcome(r: AttemptReport): Verdict {
   if (r.taken) return { kind: 'taken' };
-  if (r.outputError !== null) return { kind: 'failed', cause: 'output', message: r.outputError, unrecoverable: true, retryBackoffMs: null };
+  if (r.outputError !== null) {
+    return r.outputTransient
+      ? { kind: 'failed', cause: 'output', message: r.outputError, unrecoverable: false, transient: true, retryBackoffMs: null }
+      : { kind: 'failed', cause: 'output', message: r.outputError, unrecoverable: true, retryBackoffMs: null };
+  }
   if (r.cancelBy) return { kind: 'cancelled', by: r.cancelBy };
   if (r.timeLimit && (!r.reply || r.reply.type === 'error')) {
     return { kind: 'failed', cause: 'time-limit', message: r.timeLimit, unrecoverable: true, retryBackoffMs: null };

@@ -71,6 +71,8 @@ export class OutputCapture {
   private writing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private failure: Error | null = null;
+  /** The failure was the database's (not the log file's): worth another attempt later. */
+  private failureInStore = false;
   private fileReady = false;
   private stale = false;
 
@@ -83,6 +85,15 @@ export class OutputCapture {
   /** The first write failure (e.g. the log disk is full); the job fails with it. */
   get error(): Error | null {
     return this.failure;
+  }
+
+  /**
+   * True when the failure was the database's: it stayed away for longer than the write's
+   * retries (a restart, a lock held too long). The job is retried, as after a lost worker;
+   * a log disk that is full or read-only fails it for good.
+   */
+  get errorIsTransient(): boolean {
+    return this.failure !== null && this.failureInStore;
   }
 
   /** True when the database refused a write because the attempt is no longer running. */
@@ -242,6 +253,7 @@ export class OutputCapture {
     const failed = file.status === 'rejected' ? file : db.status === 'rejected' ? db : null;
     if (!failed) return;
     const e = failed.reason as NodeJS.ErrnoException;
+    this.failureInStore = failed === db;
     this.failure = new Error(
       e.code && this.file && e.path === this.file
         ? `cannot write the job's output to ${this.file}: ${e.code} (${e.message})`

@@ -4,6 +4,7 @@
  */
 import { expect } from 'chai';
 import type { Context } from '../../app/context.js';
+import { TRANSIENT_RETRY_MS } from '../../app/job-service.js';
 import { listEvents } from '../../app/store/jobs.js';
 import { TEXT_LIMITS } from '../../app/store/limits.js';
 import { backends, makeTestEnv, requireService, type TestEnv } from '../helpers.js';
@@ -48,6 +49,16 @@ for (const backend of dbKinds) {
       const ev = events.find((e) => e.type === 'retried');
       expect(ev?.message?.length).to.be.at.most(TEXT_LIMITS.message);
       expect(ev?.message).to.include('characters, cut); retrying (attempt 2 of 3)');
+
+      // Output the database could not take: retried a second later, not failed for good.
+      const stored = await running();
+      const before = Date.now();
+      expect(await ctx.service.fail(stored, 'w-limits', { message: "cannot store the job's output: database is locked", transient: true })).to.equal('retried');
+      const again = await ctx.service.get(stored.id);
+      expect(again.status).to.equal('queued');
+      expect(Number(again.runAfter)).to.be.within(before + TRANSIENT_RETRY_MS, Date.now() + TRANSIENT_RETRY_MS);
+      const retriedEv = (await listEvents(ctx.db, stored.id)).find((e) => e.type === 'retried');
+      expect(retriedEv?.message).to.match(/database is locked; retrying \(attempt 2 of 3\) in 1 s$/);
 
       const job = await running();
       expect(await ctx.service.progress(job, 1, 2, 'p'.repeat(10_000))).to.equal(true);

@@ -85,6 +85,11 @@ describe('attempt outcome', () => {
       expect(v).to.deep.equal({ kind: 'failed', cause: 'output', message: 'ENOSPC: no space left', unrecoverable: true, retryBackoffMs: null });
     });
 
+    it('retries a job whose output the database could not take (a passing outage), unlike a full disk', () => {
+      const v = decideOutcome(report({ outputError: 'database is locked', outputTransient: true, reply: done() }));
+      expect(v).to.deep.equal({ kind: 'failed', cause: 'output', message: 'database is locked', unrecoverable: false, transient: true, retryBackoffMs: null });
+    });
+
     it('writes nothing for a job taken from this worker, whatever else happened', () => {
       const v = decideOutcome(report({ taken: true, outputError: 'x', cancelBy: 'bob', timeLimit: 't', reply: done() }));
       expect(v).to.deep.equal({ kind: 'taken' });

@@ -75,6 +75,19 @@ describe('OutputCapture', () => {
     c.push('stdout', 'x\n');
     await c.finish();
     expect(c.error?.message).to.match(/docket-cannot-write-here/);
+    expect(c.errorIsTransient).to.equal(false);
+  });
+
+  it('reports a database that stayed away as a passing failure, and writes nothing after it', async () => {
+    const write = sinon.fake.rejects(new Error('SQLITE_BUSY: database is locked'));
+    const c = new OutputCapture({ write }, 1000, null);
+    c.push('stdout', 'one\n');
+    await c.flush();
+    c.push('stdout', 'two\n');
+    await c.finish();
+    expect(c.error?.message).to.equal("cannot store the job's output: SQLITE_BUSY: database is locked");
+    expect(c.errorIsTransient).to.equal(true);
+    expect(write.callCount).to.equal(1);
   });
 
   it('joins a character split across two reads of a stream, with the other stream in between', async () => {

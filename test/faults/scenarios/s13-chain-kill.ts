@@ -108,6 +108,11 @@ export const s13: Scenario = {
         const kill = [...fleet!.kills.workers.entries()].map(([pid, at]) => `${pid}@${at}`).join(' ');
         o.say(`job ${id} (step ${String(seq)}) ran to its end ${n} times: ${(c.events.get(id) ?? []).map((e) => `${e.type}#${e.attempt} ${e.actor} ${e.at}`).join(' | ')}; kills ${kill}`);
       }
+      // Any step that did not complete, with its history (a failure here must say why).
+      const unfinished = (await ctx.db('jobs').select('id', 'status', 'error').whereIn('id', ids).whereNot('status', 'completed')) as Array<{ id: number; status: string; error: string | null }>;
+      for (const j of unfinished) {
+        o.say(`job ${j.id} ended ${j.status}${j.error ? ` (${j.error})` : ''}: ${(c.events.get(Number(j.id)) ?? []).map((e) => `${e.type}#${e.attempt} ${e.actor} ${e.at} ${e.message ?? ''}`).join(' | ')}`);
+      }
       const startedTwice = [...c.events.values()].filter((l) => l.filter((e) => e.type === 'started').length > 1).length;
       const success = await Promise.all(groupIds.map((id) => groups.detail(id, null)));
       const successes = success.filter((g) => g.status === 'Success').length;
