@@ -119,20 +119,29 @@ export class PdfSink implements Sink {
    * page begins, since a page goes to the file once the next one starts.
    */
   private footer(): void {
-    const doc = this.doc as PDFKit.PDFDocument & { _font: unknown; _fontSize: number };
-    const { x, y } = doc;
-    const font = doc._font;
-    const size = doc._fontSize;
+    // A page may begin in the middle of a text that wraps on to it (a long field value,
+    // a `continued` label and value): pdfkit's state of that text is set aside while the
+    // footer is written, and put back, or the rest of it would be lost or drawn grey.
+    type State = { _font: unknown; _fontSize: number; _fillColor: unknown; _wrapper: unknown; _textOptions: unknown; x: number; y: number };
+    const doc = this.doc as PDFKit.PDFDocument & State;
+    const saved: State = {
+      _font: doc._font,
+      _fontSize: doc._fontSize,
+      _fillColor: doc._fillColor,
+      _wrapper: doc._wrapper,
+      _textOptions: doc._textOptions,
+      x: doc.x,
+      y: doc.y,
+    };
+    doc._wrapper = null;
+    doc._textOptions = null;
     const text = `Page ${this.pageIndex + 1} of ${this.pages ?? '?'}`;
     doc.save();
     doc.font(this.standard.regular).fontSize(8).fillColor('#555555');
     const width = doc.widthOfString(text);
     doc.text(text, (doc.page.width - width) / 2, doc.page.height - doc.page.margins.bottom + 20, { lineBreak: false });
     doc.restore();
-    doc._font = font;
-    doc._fontSize = size;
-    doc.x = x;
-    doc.y = y;
+    Object.assign(doc, saved);
   }
 
   /** What this layout learnt, for the second one. */
