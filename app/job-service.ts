@@ -60,6 +60,12 @@ export interface FailureInfo {
   transient?: boolean;
   /** Retry this failure after this many ms (the task's retry policy), if attempts remain. */
   retryBackoffMs?: number | null;
+  /**
+   * What the task left although it failed (a failed import's CSV of the rows it did not
+   * import): the job's result when the failure is final, removed otherwise (a retry or a
+   * cancel makes its own, and nobody would find this one).
+   */
+  result?: { summary?: string; file?: { stored: string; downloadName: string } };
 }
 
 export class JobService {
@@ -203,6 +209,13 @@ export class JobService {
    * failure allows it, otherwise failed with the reason. A cancel request wins.
    */
   async fail(job: Pick<Job, 'id' | 'attempt'>, actor: string, f: FailureInfo): Promise<'retried' | 'failed' | 'cancelled' | 'stale'> {
+    const outcome = await this.recordFailure(job, actor, f);
+    const left = f.result?.file?.stored;
+    if (left && outcome !== 'failed') await this.files.delete(left).catch(() => undefined);
+    return outcome;
+  }
+
+  private async recordFailure(job: Pick<Job, 'id' | 'attempt'>, actor: string, f: FailureInfo): Promise<'retried' | 'failed' | 'cancelled' | 'stale'> {
     // Cut to fit its column with room for what is added below ("; retrying (attempt ...)"),
     // so that the failure is always recorded, however long the task's error.
     f = { ...f, message: capText(f.message, TEXT_LIMITS.error - 200) };
@@ -245,7 +258,15 @@ export class JobService {
       (f.lost || f.transient) && !attemptsLeft
         ? `${f.message} (attempt ${current.attempt} of ${current.maxAttempts}; no attempts left)`
         : f.message;
-    const finish = { status: 'failed' as const, error: reason, failureKind: f.permanent ? ('input' as const) : null };
+    const finish = {
+      status: 'failed' as const,
+      error: reason,
+      failureKind: f.permanent ? ('input' as const) : null,
+      // Set, or cleared: an earlier attempt's result is not this failure's.
+      resultSummary: capOptional(f.result?.summary, TEXT_LIMITS.resultSummary) ?? null,
+      resultFile: f.result?.file?.stored ?? null,
+      resultName: f.result?.file?.downloadName ?? null,
+    };
     // Pause on failure is decided in the failure's own transaction (and audited there).
     const ok = await store.finishJob(this.db, job.id, job.attempt, finish, now, actor, reason, { task: current.task });
     if (ok) await afterEnded(this, [job]);
@@ -330,6 +351,7 @@ export class JobService {
     if (!(await store.requeueFinal(this.db, id, this.now(), actor))) {
       throw new ConflictError(`job ${id} is ${job.status}; only failed or cancelled jobs can be retried`);
     }
+    if (job.resultFile) await this.files.delete(job.resultFile).catch(() => undefined);
     await this.dispatch([{ id, task: job.task, priority: job.priority, attempt: job.attempt }]);
     await afterRetried(this, job);
     return this.get(id);

@@ -46,6 +46,15 @@ export const STATUS_LABELS: Record<JobStatus, string> = {
   cancelled: 'Cancelled',
 };
 
+/**
+ * A job's result file is offered for download once the job has ended with one: a
+ * completed job's result, or what a failed one still left (a failed import's rows not
+ * imported). A queued or running job's is not: a retry clears it.
+ */
+export function offersDownload(j: Pick<Job, 'status' | 'resultFile'>): boolean {
+  return (j.status === 'completed' || j.status === 'failed') && j.resultFile !== null;
+}
+
 /** Failures a retry cannot get past (see Job.failureKind). */
 export type FailureKind = 'input';
 

@@ -235,6 +235,7 @@ export class Attempt implements Tenant {
             permanent: v.permanent,
             transient: v.transient,
             retryBackoffMs: v.retryBackoffMs,
+            result: v.result,
           }),
         );
     }

@@ -15,6 +15,7 @@ import { openDb } from '../app/db.js';
 import { coerceError } from '../app/errors.js';
 import { createFileStore, type FileStore } from '../app/files/index.js';
 import { getHandler, registerExtraHandlers } from './tasks/index.js';
+import { resultOf } from './tasks/types.js';
 import type { ChildMessage, ParentMessage } from './protocol.js';
 import { sentinel } from './protocol.js';
 import { StepTracker } from './steps.js';
@@ -146,6 +147,7 @@ async function run(msg: Extract<ParentMessage, { type: 'run' }>): Promise<void> 
       message: err.message || err.name,
       unrecoverable: Boolean((err as { unrecoverable?: boolean }).unrecoverable),
       permanent: Boolean((err as { permanent?: boolean }).permanent),
+      result: resultOf(err),
       stack: err.stack ?? null,
       rss: 0,
     };

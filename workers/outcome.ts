@@ -47,6 +47,8 @@ export type Verdict =
       permanent?: boolean;
       /** Retry after this long (doubled per attempt) if attempts remain; null: no retry. */
       retryBackoffMs: number | null;
+      /** What the task left although it failed (its error's result): kept if the failure is final. */
+      result?: TaskResult;
     };
 
 /**
@@ -67,8 +69,16 @@ export function decideOutcome(r: AttemptReport): Verdict {
   }
   if (r.reply?.type === 'done') return { kind: 'completed', result: r.reply.result };
   if (r.reply?.type === 'error') {
-    const { message, unrecoverable, permanent } = r.reply;
-    return { kind: 'failed', cause: 'task', message, unrecoverable, permanent: permanent === true, retryBackoffMs: r.retryBackoffMs };
+    const { message, unrecoverable, permanent, result } = r.reply;
+    return {
+      kind: 'failed',
+      cause: 'task',
+      message,
+      unrecoverable,
+      permanent: permanent === true,
+      retryBackoffMs: r.retryBackoffMs,
+      ...(result ? { result } : {}),
+    };
   }
   const signal = r.exit?.signal;
   return {

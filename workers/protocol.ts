@@ -29,6 +29,8 @@ export type ChildMessage =
       unrecoverable: boolean;
       /** The job's own input was refused (InputError): never retried. */
       permanent?: boolean;
+      /** What the failed job still leaves (a summary, a file): see withResult. */
+      result?: TaskResult;
       stack: string | null;
       rss: number;
     };

@@ -5,7 +5,7 @@
  */
 import { formatDate } from '../export.js';
 import { getTask } from '../tasks/index.js';
-import { STATUS_LABELS, type Job } from '../types.js';
+import { offersDownload, STATUS_LABELS, type Job } from '../types.js';
 
 export interface MailMessage {
   from: string;
@@ -85,7 +85,7 @@ export function jobMail(j: Job, event: string, baseUrl: string): { subject: stri
   if (about.length) lines.push('', 'About:', ...about);
   if (j.error) lines.push('', 'Error:', j.error);
   if (j.resultSummary) lines.push('', 'Result:', j.resultSummary);
-  if (j.status === 'completed' && j.resultFile) lines.push('', `Download: ${baseUrl}/api/jobs/${j.id}/download`);
+  if (offersDownload(j)) lines.push('', `Download: ${baseUrl}/api/jobs/${j.id}/download`);
   lines.push('', `Job page: ${baseUrl}/jobs/${j.id}`, '', '-- ', 'Docket. Turn these mails off on the job page or in your profile.');
   return { subject: `[Docket] Job ${j.id} ${title}: ${status}`, text: lines.join('\n') };
 }

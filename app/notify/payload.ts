@@ -6,7 +6,7 @@
 import { isoUtc } from '../dates.js';
 import { jobInfo, jobUser } from '../export.js';
 import { getTask } from '../tasks/index.js';
-import { STATUS_LABELS, priorityName, type Job } from '../types.js';
+import { offersDownload, STATUS_LABELS, priorityName, type Job } from '../types.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : isoUtc(ms));
 
@@ -32,7 +32,7 @@ export function jobPayload(j: Job, baseUrl: string) {
     objectRef: j.objectRef,
     params: j.params,
     maxAttempts: j.maxAttempts,
-    download: j.status === 'completed' && j.resultFile ? `${baseUrl}/api/jobs/${j.id}/download` : null,
+    download: offersDownload(j) ? `${baseUrl}/api/jobs/${j.id}/download` : null,
     links: {
       self: `${baseUrl}/api/jobs/${j.id}`,
       page: `${baseUrl}/jobs/${j.id}`,

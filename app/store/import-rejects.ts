@@ -3,7 +3,8 @@
  * matched or unmatched by the options), in full, with the reason. Written in the batch's
  * transaction, with its checkpoint, so a resumed import neither loses nor repeats one;
  * read back in order to make the job's CSV of the rows not imported, whatever the output
- * cap cut from the log. Removed once that file is stored, or with the job.
+ * cap cut from the log (a failed import's too). Kept until the job is removed: an attempt
+ * run again after the import ended makes the same file.
  */
 import type { Db } from '../db.js';
 

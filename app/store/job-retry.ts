@@ -57,6 +57,11 @@ export async function requeueFinal(db: Db, id: number, now: number, actor: strin
         finished_at: null,
         error: null,
         cancel_requested_by: null,
+        // A failed attempt's result (a failed import's rows not imported) is not the new
+        // attempt's: it makes its own. The caller removes the file.
+        result_summary: null,
+        result_file: null,
+        result_name: null,
         // A manual retry always gets at least one more attempt.
         max_attempts: db.raw('case when max_attempts > attempt then max_attempts else attempt + 1 end'),
       });

@@ -72,6 +72,20 @@ export const findingAidSpec: TaskSpec = {
 export const UPDATE_MODES = ['none', 'match-and-update', 'delete-and-replace'] as const;
 export type UpdateMode = (typeof UPDATE_MODES)[number];
 
+/**
+ * A failed import's result summary, "57 rows not imported": its page names the count on
+ * the link to the CSV of those rows (notImportedCount reads it back).
+ */
+export function notImportedSummary(rows: number, detail: string): string {
+  return `${rows} row${rows === 1 ? '' : 's'} not imported (${detail})`;
+}
+
+/** The count in a failed import's summary (notImportedSummary), or null. */
+export function notImportedCount(summary: string | null): number | null {
+  const m = /^(\d+) rows? not imported\b/.exec(summary ?? '');
+  return m ? Number(m[1]) : null;
+}
+
 export const csvImportSpec: TaskSpec = {
   name: 'csv-import',
   title: 'Import CSV',

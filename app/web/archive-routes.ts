@@ -301,9 +301,12 @@ export function archiveRoutes(ctx: Context): express.Router {
       skipRows: bodyValue(req, 'skipRows')?.trim() || '',
     };
     const corrects = bodyValue(req, 'corrects');
+    let correctedSource: string | null = null;
     if (corrects) {
       try {
-        values.corrects = (await correctedJob(req, corrects)).id;
+        const failed = await correctedJob(req, corrects);
+        values.corrects = failed.id;
+        if (typeof failed.params.sourceName === 'string' && failed.params.sourceName !== '') correctedSource = failed.params.sourceName;
       } catch (err) {
         if (file) await ctx.files.delete(file.path).catch(() => undefined);
         throw err;
@@ -319,8 +322,10 @@ export function archiveRoutes(ctx: Context): express.Router {
         onError: values.onError,
         strict: values.strict,
         // The keymap remembers the file's own name, so that a later update of the same
-        // file matches its rows (the stored upload has a random name).
-        sourceName: uploadName(file.originalname).slice(0, 191),
+        // file matches its rows (the stored upload has a random name). A corrected file is
+        // the same source as the import it corrects, whatever its name ("…-not-imported.csv",
+        // the rows that one did not import): its parentIds find the rows that one imported.
+        sourceName: correctedSource ?? uploadName(file.originalname).slice(0, 191),
       };
       if (values.limit) params.limit = values.limit;
       if (values.corrects) params.corrects = values.corrects;

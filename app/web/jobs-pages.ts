@@ -18,13 +18,14 @@ import { assertDescriptionsExist, isDescriptionParam, paramHelp, paramLabel, val
 import { eventsPage } from '../store/job-events.js';
 import { readOutput } from '../store/jobs.js';
 import { getWorker } from '../store/workers.js';
-import { JOB_STATUSES, PRIORITIES, priorityName, STATUS_LABELS, TAB_STATUSES, type Job, type JobSummary, type Tab, type User } from '../types.js';
+import { JOB_STATUSES, offersDownload, PRIORITIES, priorityName, STATUS_LABELS, TAB_STATUSES, type Job, type JobSummary, type Tab, type User } from '../types.js';
 import { listTasks, type TaskSpec } from '../tasks/index.js';
+import { notImportedCount } from '../tasks/archive.js';
 import { requireUser } from './auth.js';
 import { bodyValue, chunkCursorParam, isFragment, jobIdParam, localPath, one, queryValue } from './http.js';
 import { assertMayDiscard, assertMayRetryTask, filterQuery, listQueryFor, PAGE_SIZE, parseJobFilter, queueState, visibleJob, type JobFilter } from './jobs-query.js';
 import { outputHandler } from './output.js';
-import { correctionHref, jobRow, retentionText, type QueueState, type Subjects } from './present.js';
+import { correctionHref, downloadPath, jobRow, retentionText, type QueueState, type Subjects } from './present.js';
 import { flash, render, saveAndRedirect } from './render.js';
 import { sendStoredFile } from './send-file.js';
 
@@ -86,12 +87,18 @@ export function runnableTasks(actor: User): TaskSpec[] {
  * same options; a job that failed on its input, a new job with the same parameters
  * (the input is what needs correcting, so Retry is not offered). Null otherwise.
  */
-export function nextStep(actor: User, job: Job): { import: boolean; onInput: boolean; href: string | null } | null {
+export function nextStep(
+  actor: User,
+  job: Job,
+): { import: boolean; onInput: boolean; href: string | null; notImported: { href: string; rows: number | null } | null } | null {
   if (job.status !== 'failed') return null;
   const onInput = job.failureKind === 'input';
   const mayRun = runnableTasks(actor).some((t) => t.name === job.task);
   if (job.task !== 'csv-import' && !onInput) return null;
-  return { import: job.task === 'csv-import', onInput, href: mayRun ? correctionHref(job) : null };
+  const isImport = job.task === 'csv-import';
+  // A failed import's result is the CSV of the rows it did not import, to correct and import again.
+  const notImported = isImport && offersDownload(job) ? { href: downloadPath(job.id), rows: notImportedCount(job.resultSummary) } : null;
+  return { import: isImport, onInput, href: mayRun ? correctionHref(job) : null, notImported };
 }
 
 function back(req: Request, fallback: string): string {

@@ -9,7 +9,7 @@ import { isoUtc } from '../dates.js';
 import { formatDate, jobInfo, jobUser } from '../export.js';
 import { canCancel, canDiscard, canRetry, type Actor } from '../policy.js';
 import { mayRetryTask } from './jobs-query.js';
-import { FINAL_STATUSES, STATUS_LABELS, priorityName, type JobStatus, type Job, type JobEvent, type JobSummary, type OutputChunk } from '../types.js';
+import { FINAL_STATUSES, offersDownload, STATUS_LABELS, priorityName, type JobStatus, type Job, type JobEvent, type JobSummary, type OutputChunk } from '../types.js';
 import { getTask } from '../tasks/index.js';
 import { recordLink } from './links.js';
 
@@ -171,7 +171,7 @@ export function jobRow(j: JobSummary, actor: Actor, q: QueueState | null, s: Sub
     progress,
     info,
     attempt: j.attempt,
-    download: j.status === 'completed' && j.resultFile ? downloadPath(j.id) : null,
+    download: offersDownload(j) ? downloadPath(j.id) : null,
     record: subjectRecord(j.objectRef, s),
     user: jobUser(j),
     canCancel: canCancel(actor, j),
@@ -209,7 +209,7 @@ export function jobJson(j: JobSummary | Job, q: QueueState | null = null) {
     failureKind: j.failureKind,
     resultSummary: j.resultSummary,
     objectRef: j.objectRef,
-    download: j.status === 'completed' && j.resultFile ? `/api/jobs/${j.id}/download` : null,
+    download: offersDownload(j) ? `/api/jobs/${j.id}/download` : null,
     links: {
       self: `/api/jobs/${j.id}`,
       page: `/jobs/${j.id}`,

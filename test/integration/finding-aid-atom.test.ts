@@ -139,6 +139,8 @@ for (const backend of targets) {
           // Dot leaders and the page each section starts on (page 3, after the cover and the contents).
           expect(text).to.match(/Summary information \.{5,} 3 /);
           expect(text).to.match(/Inventory \.{5,} 3 /);
+          // Then each series under the inventory, with the page it starts on.
+          expect(text).to.match(/Inventory \.{5,} 3 Series: Minutes \.{5,} 3 Series: Drafts series \.{5,} 3 /);
         }
         // The summary information table, in the stylesheet's order.
         at = inOrder(
@@ -209,6 +211,38 @@ for (const backend of targets) {
         );
       });
     }
+
+    it('PDF: every series in the contents with the page it starts on, and "Page N of M" on every page', async () => {
+      // 45 series of 25 items: the contents take two pages, the inventory many.
+      const lines = ['legacyId,parentId,identifier,title,levelOfDescription,extentAndMedium,eventDates,publicationStatus', 'b,,BF,Big fonds,Fonds,,,Published'];
+      for (let k = 1; k <= 45; k++) {
+        lines.push(`s${k},b,S${k},Series number ${k},Series,,,Published`);
+        for (let i = 1; i <= 25; i++) lines.push(`s${k}-${i},s${k},I${i},Item ${i} of series ${k},Item,1 leaf,1901,Published`);
+      }
+      const file = join(tmp, 'big.csv');
+      writeFileSync(file, lines.join('\n'));
+      expect((await run('csv-import', { file })).job.status).to.equal('completed');
+      const { job } = await run('finding-aid', { description: 'big-fonds', format: 'pdf' });
+      expect(job.status, job.error ?? '').to.equal('completed');
+      const path = await storedCopy(job);
+      const pages = execFileSync('pdftotext', ['-layout', path, '-'], { encoding: 'utf8' }).split('\f').slice(0, -1);
+      const n = Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [path], { encoding: 'utf8' }))![1]);
+      expect(pages).to.have.length(n);
+      expect(n).to.be.greaterThan(20);
+      pages.forEach((text, i) => expect(text, `page ${i + 1}: ${JSON.stringify(text.slice(-300))}`).to.match(new RegExp(`Page ${i + 1} of ${n}\\s*$`)));
+      // The contents: pages 2 and 3; each series' line names the page its heading is on.
+      const contents = (pages[1] + pages[2]).replace(/\s+/g, ' ');
+      expect(pages[2]).to.include('Series: Series number 45');
+      for (let k = 1; k <= 45; k++) {
+        const listed = new RegExp(`Series: Series number ${k} \\.{3,} (\\d+) `).exec(contents);
+        expect(listed, `series ${k} in the contents`).to.not.equal(null);
+        const page = Number(listed![1]);
+        expect(pages[page - 1], `series ${k} on page ${page}`).to.match(new RegExp(`Series: Series number ${k}\\s*\\n`));
+        expect(pages.slice(3, page - 1).some((t) => new RegExp(`Series: Series number ${k}\\s*\\n`).test(t)), `series ${k} before page ${page}`).to.equal(false);
+      }
+      // The sections' pages moved with the second page of contents.
+      expect(contents).to.match(/Summary information \.{5,} 4 /);
+    });
 
     it('PDF bookmarks: the sections, and the series under "Inventory"', async () => {
       const { path } = await findingAid({ format: 'pdf', public: false });

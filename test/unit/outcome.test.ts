@@ -44,6 +44,14 @@ describe('attempt outcome', () => {
       expect(late).to.not.have.property('permanent');
     });
 
+    it('passes on what a failed task left (its error\'s result), and only for the task\'s own failure', () => {
+      const result = { summary: '3 rows not imported (3 from row 1 on)', file: { stored: 'f-1', downloadName: 'a-not-imported.csv' } };
+      const reply: Reply = { type: 'error', jobId: 7, message: 'refused', unrecoverable: true, permanent: true, result, stack: null, rss: MB };
+      expect(decideOutcome(report({ reply }))).to.deep.include({ kind: 'failed', cause: 'task', result });
+      expect(decideOutcome(report({ reply: error() }))).to.not.have.property('result');
+      expect(decideOutcome(report({ reply, timeLimit: 'hard time limit reached' }))).to.not.have.property('result');
+    });
+
     it('says how a child that died without a reply ended, and leaves it retryable', () => {
       expect(decideOutcome(report({ exit: { code: null, signal: 'SIGKILL' }, retryBackoffMs: 100 }))).to.deep.equal({
         kind: 'failed',

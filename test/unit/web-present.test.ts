@@ -4,8 +4,21 @@ import { jobIdParam, localPath, loggedUrl } from '../../app/web/http.js';
 import { registerRecordLink, recordLink } from '../../app/web/links.js';
 import { formatDuration, progressOf, waitingReason, type QueueState } from '../../app/web/present.js';
 import { summaryText } from '../../app/web/jobs-pages.js';
+import { notImportedCount, notImportedSummary } from '../../app/tasks/archive.js';
+import { offersDownload } from '../../app/types.js';
 
 describe('web helpers', () => {
+  it('reads back the count of a failed import\'s rows not imported, and offers the result of a completed or failed job only', () => {
+    expect(notImportedSummary(302, '2 skipped, 300 from row 501 on')).to.equal('302 rows not imported (2 skipped, 300 from row 501 on)');
+    expect(notImportedCount(notImportedSummary(302, 'x'))).to.equal(302);
+    expect(notImportedCount(notImportedSummary(1, 'x'))).to.equal(1);
+    for (const other of [null, '', '300 rows: 299 created', 'rows not imported']) expect(notImportedCount(other), String(other)).to.equal(null);
+    expect(offersDownload({ status: 'failed', resultFile: 'f' })).to.equal(true);
+    expect(offersDownload({ status: 'completed', resultFile: 'f' })).to.equal(true);
+    expect(offersDownload({ status: 'failed', resultFile: null })).to.equal(false);
+    for (const status of ['queued', 'running', 'cancelled'] as const) expect(offersDownload({ status, resultFile: 'f' }), status).to.equal(false);
+  });
+
   it('follows only local paths after a login or a form', () => {
     expect(localPath('/jobs?tab=failed', '/jobs')).to.equal('/jobs?tab=failed');
     for (const evil of ['//evil.example', '/\\evil.example', 'https://evil.example', 'jobs', '/jobs\r\nSet-Cookie: x=1', null, '',

@@ -44,6 +44,22 @@ export interface TaskResult {
   objectRef?: string;
 }
 
+/**
+ * What a failing job still leaves: its error carries a result (a summary, a file) that the
+ * job keeps although it failed, e.g. a failed import's CSV of the rows it did not import.
+ * Kept only when the failure is final; a retried or cancelled attempt's file is removed.
+ */
+export function withResult<E extends Error>(err: E, result: TaskResult): E {
+  (err as E & { result?: TaskResult }).result = result;
+  return err;
+}
+
+/** The result a thrown error carries (see withResult), or undefined. */
+export function resultOf(err: unknown): TaskResult | undefined {
+  const r = (err as { result?: unknown } | null)?.result;
+  return r && typeof r === 'object' ? (r as TaskResult) : undefined;
+}
+
 /** A task's spec (from the catalogue, `app/tasks/`) with its handler. */
 export interface TaskDefinition extends TaskSpec {
   run(ctx: TaskContext): Promise<TaskResult | void>;

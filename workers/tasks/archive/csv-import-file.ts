@@ -18,6 +18,21 @@ import { InputError } from '../../../app/errors.js';
 /** Problems listed in a failure message before "and N more". */
 const LIST_MAX = 10;
 
+/**
+ * The check refused the file (`--on-error fail`): these parentIds and qubitParentSlugs
+ * point nowhere. Kept so that the CSV of the rows not imported gives each row that names
+ * one its reason, not only the first (the message lists ten).
+ */
+export class RefusedRows extends InputError {
+  constructor(
+    message: string,
+    readonly parents: ReadonlySet<string>,
+    readonly slugs: ReadonlySet<string>,
+  ) {
+    super(message);
+  }
+}
+
 export class ImportFile {
   /** The header, once the file is open. */
   header: Header | null = null;
@@ -112,30 +127,61 @@ export class ImportFile {
       // Every bad reference in one message: a report of one kind only would send the user
       // back for the other on the next try.
       const parts: string[] = [];
-      const problems = [...(await this.missingParents(db, parentRefs)), ...(await this.missingSlugs(db, slugRefs))].sort(
-        (a, b) => a[0] - b[0],
-      );
-      const shown = problems.slice(0, LIST_MAX).map(([, text]) => text);
+      const parents = await this.missingParents(db, parentRefs);
+      const slugs = await this.missingSlugs(db, slugRefs);
+      const problems = [...parents, ...slugs].sort((a, b) => a.row - b.row);
+      const shown = problems.slice(0, LIST_MAX).map((p) => p.text);
       if (shown.length > 0) {
         parts.push(shown.join('; ') + (problems.length > shown.length ? `; and ${problems.length - shown.length} more` : ''));
       }
-      if (parts.length > 0) throw new InputError(`The file was not imported (nothing was written): ${parts.join('; ')}.`);
+      if (parts.length > 0) {
+        throw new RefusedRows(
+          `The file was not imported (nothing was written): ${parts.join('; ')}.`,
+          new Set(parents.map((p) => p.ref)),
+          new Set(slugs.map((p) => p.ref)),
+        );
+      }
     }
     return rows;
   }
 
-  private async missingParents(db: Db, refs: Map<string, number>): Promise<Array<[number, string]>> {
+  /**
+   * Why the check refused this row (its parentId or qubitParentSlug among `refused`), or
+   * null; `seen` holds the legacyIds of the rows before it, as the check had them.
+   */
+  refusal(rec: CsvRecord, refused: RefusedRows, seen: Set<string>): string | null {
+    const slugRef = this.cellOf(rec, 'qubitParentSlug');
+    const parentRef = this.cellOf(rec, 'parentId');
+    let why: string | null = null;
+    if (slugRef) {
+      if (refused.slugs.has(slugRef)) why = `qubitParentSlug "${slugRef}" matches no description`;
+    } else if (parentRef && !seen.has(parentRef) && refused.parents.has(parentRef)) {
+      why = this.noParentText(parentRef);
+    }
+    const legacyId = this.cellOf(rec, 'legacyId');
+    if (legacyId) seen.add(legacyId);
+    return why;
+  }
+
+  private async missingParents(db: Db, refs: Map<string, number>): Promise<Problem[]> {
     const found = await legacyIdsImported(db, this.sourceName, [...refs.keys()]);
     const ids = await descriptionIdsExisting(db, [...refs.keys()].filter((k) => !found.has(k) && /^[0-9]{1,10}$/.test(k)).map(Number));
     return [...refs]
       .filter(([k]) => !found.has(k) && !ids.has(Number(k)))
-      .map(([k, row]) => [row, `row ${row}: ${this.noParentText(k)}`]);
+      .map(([ref, row]) => ({ row, ref, text: `row ${row}: ${this.noParentText(ref)}` }));
   }
 
-  private async missingSlugs(db: Db, refs: Map<string, number>): Promise<Array<[number, string]>> {
+  private async missingSlugs(db: Db, refs: Map<string, number>): Promise<Problem[]> {
     const found = await slugsInUse(db, [...refs.keys()]);
     return [...refs]
       .filter(([k]) => !found.has(k))
-      .map(([k, row]) => [row, `row ${row}: qubitParentSlug "${k}" matches no description`]);
+      .map(([ref, row]) => ({ row, ref, text: `row ${row}: qubitParentSlug "${ref}" matches no description` }));
   }
+}
+
+/** A reference the check found pointing nowhere: the first row naming it, and the line. */
+interface Problem {
+  row: number;
+  ref: string;
+  text: string;
 }

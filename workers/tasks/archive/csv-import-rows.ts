@@ -104,8 +104,15 @@ export class Counts {
   }
 }
 
-/** A bad row under `--on-error fail`. */
-export class RowFailure extends Error {}
+/** A bad row under `--on-error fail`: its number, and why (for the CSV of rows not imported). */
+export class RowFailure extends Error {
+  constructor(
+    readonly row: number,
+    readonly reason: string,
+  ) {
+    super(`Row ${row}: ${reason}`);
+  }
+}
 
 /** A row that was not imported, in full, and why. */
 export interface Reject {
@@ -266,7 +273,7 @@ export class RowImporter {
       say(`Warning: ${text}`);
     };
     const bad = (why: string) => {
-      if (o.onError === 'fail') throw new RowFailure(`Row ${rec.row}: ${why}`);
+      if (o.onError === 'fail') throw new RowFailure(rec.row, why);
       say(`${why}. Skipping record: ${name}`);
       counts.skippedErrors++;
       reject(why);

@@ -16,25 +16,25 @@
  *
  * Every row not imported is kept in full with its reason (`import_rejects`, written with
  * its batch) and becomes the job's result: a CSV of those rows, ready to be corrected and
- * imported again, whatever the output cap cut from the log.
+ * imported again, whatever the output cap cut from the log. A failed import leaves one
+ * too, with the rows from where it stopped (`csv-import-rejects.ts`).
  */
-import { stringify } from 'csv-stringify';
-import { once } from 'node:events';
 import { rm } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { writeTransaction } from '../../../app/archive/descriptions.js';
 import { CsvFileError, type CsvRecord } from '../../../app/archive/csv-read.js';
 import type { Db } from '../../../app/db.js';
-import { InputError, NotFoundError, UnrecoverableError } from '../../../app/errors.js';
+import { describeError, InputError, NotFoundError, UnrecoverableError } from '../../../app/errors.js';
 import { isFileId, type FileInfo } from '../../../app/files/index.js';
 import { attemptIsCurrent, getImportCheckpoint, saveImportCheckpoint } from '../../../app/store/import-checkpoints.js';
-import { importRejects, saveImportRejects } from '../../../app/store/import-rejects.js';
+import { saveImportRejects } from '../../../app/store/import-rejects.js';
 import { lockTree } from '../../../app/archive/descriptions.js';
 import { jobOrigin } from '../../../app/store/job-origin.js';
-import { csvImportOptionProblem, csvImportSpec, type UpdateMode } from '../../../app/tasks/archive.js';
+import { csvImportOptionProblem, csvImportSpec, notImportedSummary, type UpdateMode } from '../../../app/tasks/archive.js';
 import { isUpload } from '../../../app/tasks/uploads.js';
-import type { TaskContext, TaskDefinition, TaskResult } from '../types.js';
-import { ImportFile } from './csv-import-file.js';
+import { withResult, type TaskContext, type TaskDefinition, type TaskResult } from '../types.js';
+import { ImportFile, RefusedRows } from './csv-import-file.js';
+import { storeNotImported, type Stop } from './csv-import-rejects.js';
 import { Counts, RowFailure, RowImporter, type BatchOutcome, type ImportOptions } from './csv-import-rows.js';
 import { isRetryableWrite, isSlugCollision } from './slug-collision.js';
 
@@ -134,6 +134,10 @@ class CsvImport {
   private total = 0;
   /** Rows up to this one were committed by an earlier attempt. */
   private resumeAfter = 0;
+  /** The import pass has begun (the check passed). */
+  private importing = false;
+  /** The batch whose write failed, and the row at fault when a row was. */
+  private stopped: { first: number; last: number; row: number | null; reason: string } | null = null;
 
   constructor(
     private readonly ctx: TaskContext,
@@ -150,6 +154,14 @@ class CsvImport {
   }
 
   async run(): Promise<TaskResult> {
+    try {
+      return await this.importAll();
+    } catch (err) {
+      throw await this.withNotImported(err);
+    }
+  }
+
+  private async importAll(): Promise<TaskResult> {
     const o = this.opts;
     if (o.limit) await this.rows.resolveLimit(this.db, o.limit);
     await this.rows.resolveDefaultParent(this.db);
@@ -174,6 +186,7 @@ class CsvImport {
       console.log(`Skipping the first ${Math.min(o.skipRows, this.total)} row${o.skipRows === 1 ? '' : 's'} of the file (--skip-rows ${o.skipRows}).`);
     }
     const from = Math.max(this.resumeAfter, o.skipRows);
+    this.importing = true;
     // Progress counts the rows this import reads, not the ones skipped.
     this.total -= Math.min(o.skipRows, this.total);
     const done = this.committed.rows;
@@ -198,7 +211,7 @@ class CsvImport {
     }
     this.ctx.step?.('Report');
     this.report();
-    const file = this.committed.skipped > 0 ? await this.storeRejects() : undefined;
+    const file = this.committed.skipped > 0 ? (await storeNotImported(this.ctx, this.db, this.file, this.opts.sourceName, null)).file : undefined;
     // The checkpoint (now at the last row) and the rows not imported stay until the job
     // is removed: an attempt that runs again after this one finished (its worker lost
     // before the completion was recorded) resumes after the last row, imports nothing,
@@ -217,32 +230,45 @@ class CsvImport {
   }
 
   /**
-   * The rows not imported, as a CSV with the file's own header after two columns of ours
-   * (`importRow`, `importReason`): corrected, it imports again as it is (the import ignores
-   * those two columns, as any unknown one).
+   * A failed import's error, with the CSV of the rows it did not import as the job's
+   * result (withResult). None when the file could not be read as rows (its header, its
+   * syntax), when the options were at fault before a row was read, when the job was
+   * cancelled or timed out, or when this attempt is no longer the job's. Making the file
+   * may fail too (the database away): the import's own error is what the job reports.
    */
-  private async storeRejects(): Promise<{ stored: string; downloadName: string }> {
-    const name = `${(this.opts.sourceName.replace(/\.csv$/i, '') || 'import').slice(0, 150)}-not-imported.csv`;
-    const header = this.file.rawHeader;
-    const csv = stringify({ header: false });
-    const stored = this.ctx.putResult(csv, name, 'text/csv');
-    stored.catch(() => undefined);
-    let n = 0;
+  private async withNotImported(err: unknown): Promise<unknown> {
+    if (!(err instanceof Error) || err instanceof Superseded || this.ctx.signal.aborted) return err;
+    const reasonOf = this.reasonAfterStop(err);
+    if (!reasonOf) return err;
     try {
-      if (!csv.write(['importRow', 'importReason', ...header])) await Promise.race([once(csv, 'drain'), stored]);
-      for await (const r of importRejects(this.db, this.ctx.jobId)) {
-        if (!csv.write([String(r.row), r.reason, ...r.cells])) await Promise.race([once(csv, 'drain'), stored]);
-        n++;
-      }
-      csv.end();
-    } catch (err) {
-      csv.destroy(err as Error);
-      await stored.catch(() => undefined);
-      throw err;
+      // What is committed is what the checkpoint says (an earlier attempt's batches too).
+      const after = Math.max((await getImportCheckpoint(this.db, this.ctx.jobId))?.lastRow ?? 0, this.opts.skipRows);
+      const stop: Stop = { after, reasonOf };
+      const made = await storeNotImported(this.ctx, this.db, this.file, this.opts.sourceName, stop);
+      const later = made.rows - made.skipped;
+      const detail = `${made.skipped ? `${made.skipped} skipped, ` : ''}${later} from row ${after + 1} on`;
+      return withResult(err, { summary: notImportedSummary(made.rows, detail), file: made.file });
+    } catch (failed) {
+      console.log(`The rows not imported could not be written to a file: ${describeError(failed)}.`);
+      return err;
     }
-    const file = await stored;
-    console.log(`The ${n} row${n === 1 ? '' : 's'} not imported, each with its reason: ${name} (the job's result file).`);
-    return { stored: file.id, downloadName: name };
+  }
+
+  /** Why each row after the last committed one was not imported, or null for no file. */
+  private reasonAfterStop(err: Error): ((rec: CsvRecord) => string) | null {
+    if (err instanceof RefusedRows) {
+      const seen = new Set<string>();
+      return (rec) => this.file.refusal(rec, err, seen) ?? 'not imported: the file was refused for the rows whose parent is missing';
+    }
+    const s = this.stopped;
+    if (!this.importing || !s) return null;
+    return (rec) => {
+      if (rec.row === s.row) return s.reason;
+      // The rows before the failed one in its batch were written, then undone with it.
+      if (s.row !== null && rec.row >= s.first && rec.row < s.row) return `rolled back: row ${s.row} failed, and the rows of its batch before it were undone`;
+      if (s.row === null && rec.row >= s.first && rec.row <= s.last) return `rolled back with rows ${s.first}–${s.last}: ${s.reason}`;
+      return `not imported: the import stopped at row ${s.row ?? s.first}`;
+    };
   }
 
   /** An earlier attempt committed some batches: carry on after its last one. */
@@ -284,6 +310,10 @@ class CsvImport {
         const first = batch[0].row;
         const last = batch[batch.length - 1].row;
         const why = err instanceof RowFailure ? err.message : `rows ${first}–${last} could not be written: ${(err as Error).message}`;
+        this.stopped =
+          err instanceof RowFailure
+            ? { first, last, row: err.row, reason: err.reason }
+            : { first, last, row: null, reason: `the batch could not be written: ${describeError(err)}` };
         // A row the file got wrong is its input; a write the database refused may pass later.
         const Refusal = err instanceof RowFailure ? InputError : UnrecoverableError;
         throw new Refusal(

@@ -1,16 +1,21 @@
 /**
  * The PDF sink of a finding aid (pdfkit): a cover page, a table of contents with the page
- * of each section, PDF bookmarks (pdfkit's outline) for the sections and for every series
- * of the inventory, and the inventory's table, its header repeated on each page.
+ * of each section and of each series, PDF bookmarks (pdfkit's outline) for the sections
+ * and for every series of the inventory, the inventory's table, its header repeated on
+ * each page, and "Page N of M" at the foot of every page.
  *
  * Pages stream to the file as they are done. Only the front matter is held back: pages
  * are buffered (pdfkit's `bufferPages`) until the inventory starts, so the table of
  * contents, on page 2, can be written with the page numbers of the sections that follow
  * it; then buffering stops and every later page goes to the file when the next begins.
+ * The series' pages and the number of pages are known only at the end: the document is
+ * laid out twice (buildFindingAid), first into nothing to count them (a `Plan`), then
+ * into the file with them. That doubles the time of a PDF but keeps memory flat; holding
+ * every page until the end would not.
  */
-import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { once } from 'node:events';
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import type { Description } from '../../../app/archive/types.js';
 import { INVENTORY_WIDTHS, type Row, type SpanRow } from './finding-aid-layout.js';
 import type { Cover, Sink, TocEntry } from './finding-aid-render.js';
@@ -37,8 +42,21 @@ const NOT_CP1252 =
 
 type Weight = 'regular' | 'bold';
 
+/** What the first layout learnt: each series under the inventory with its page, and the pages. */
+export interface Plan {
+  series: Array<{ title: string; page: number }>;
+  pages: number;
+  /** The pages the table of contents took then (without the series), and its lines. */
+  contentsPages: number;
+  contentsLines: number;
+}
+
+/** Lines of the table of contents on its first page (under its title), and on the next ones. */
+const TOC_LINE = 18;
+const TOC_TITLE_SPACE = 40;
+
 export class PdfSink implements Sink {
-  private readonly out: WriteStream;
+  private readonly out: Writable;
   /** Font names for `doc.font()`: standard fonts by their own name, so pdfkit caches them. */
   private readonly standard: Record<Weight, string> = { regular: 'Helvetica', bold: 'Helvetica-Bold' };
   private readonly unicode: Record<Weight, string> | null;
@@ -52,12 +70,18 @@ export class PdfSink implements Sink {
   /** The inventory table's header, repeated at the top of each page it continues on. */
   private header: string[] | null = null;
   private pageIndex = 0;
+  /** The series met so far (bookmarks right under "Inventory"), with their pages. */
+  private readonly series: Plan['series'] = [];
+  /** The pages of the table of contents. */
+  private contentsPages = 1;
 
   private constructor(
     private readonly doc: PDFKit.PDFDocument,
-    path: string,
+    path: string | null,
+    /** Null for the first layout, which counts (its pages go nowhere). */
+    private readonly plan: Plan | null,
   ) {
-    this.out = createWriteStream(path);
+    this.out = path === null ? new Writable({ write: (_chunk, _enc, done) => done() }) : createWriteStream(path);
     doc.pipe(this.out);
     const ttf = UNICODE_FONTS.find(([regular, bold]) => existsSync(regular) && existsSync(bold));
     if (ttf) {
@@ -70,10 +94,71 @@ export class PdfSink implements Sink {
     this.left = doc.page.margins.left;
     this.width = doc.page.width - doc.page.margins.left - doc.page.margins.right;
     doc.font(this.standard.regular).fontSize(10);
-    doc.on('pageAdded', () => this.pageIndex++);
+    // Known from the start in the second layout: the cover's footer counts them already.
+    if (plan) this.contentsPages = this.contentsPagesFor(plan.contentsLines + plan.series.length);
+    doc.on('pageAdded', () => {
+      this.pageIndex++;
+      this.footer();
+    });
+    this.footer();
   }
 
-  static async open(path: string, root: Description): Promise<PdfSink> {
+  /** The number of pages, once the plan knows it (the first layout does not). */
+  private get pages(): number | null {
+    return this.plan ? this.plan.pages + this.shift : null;
+  }
+
+  /** How many pages later everything after the contents comes than in the first layout. */
+  private get shift(): number {
+    return this.plan ? this.contentsPages - this.plan.contentsPages : 0;
+  }
+
+  /**
+   * "Page N of M" at the foot of the page just begun, in the bottom margin (so it moves
+   * nothing of the flow: both layouts break pages at the same places). Written when the
+   * page begins, since a page goes to the file once the next one starts.
+   */
+  private footer(): void {
+    // A page may begin in the middle of a text that wraps on to it (a long field value,
+    // a `continued` label and value): pdfkit's state of that text is set aside while the
+    // footer is written, and put back, or the rest of it would be lost or drawn grey.
+    type State = { _font: unknown; _fontSize: number; _fillColor: unknown; _wrapper: unknown; _textOptions: unknown; x: number; y: number };
+    const doc = this.doc as PDFKit.PDFDocument & State;
+    const saved: State = {
+      _font: doc._font,
+      _fontSize: doc._fontSize,
+      _fillColor: doc._fillColor,
+      _wrapper: doc._wrapper,
+      _textOptions: doc._textOptions,
+      x: doc.x,
+      y: doc.y,
+    };
+    doc._wrapper = null;
+    doc._textOptions = null;
+    const text = `Page ${this.pageIndex + 1} of ${this.pages ?? '?'}`;
+    doc.save();
+    doc.font(this.standard.regular).fontSize(8).fillColor('#555555');
+    const width = doc.widthOfString(text);
+    doc.text(text, (doc.page.width - width) / 2, doc.page.height - doc.page.margins.bottom + 20, { lineBreak: false });
+    doc.restore();
+    Object.assign(doc, saved);
+  }
+
+  /** What this layout learnt, for the second one. */
+  planned(): Plan {
+    const contentsLines = this.toc?.entries.length ?? 0;
+    return { series: [...this.series], pages: this.pageIndex + 1, contentsPages: this.contentsPages, contentsLines };
+  }
+
+  /** The pages of a table of contents of so many lines (one line each: a title too long is cut). */
+  private contentsPagesFor(lines: number): number {
+    const top = this.doc.page.margins.top;
+    const first = Math.floor((this.bottom - top - TOC_TITLE_SPACE) / TOC_LINE);
+    const next = Math.floor((this.bottom - top) / TOC_LINE);
+    return 1 + Math.max(0, Math.ceil((lines - first) / next));
+  }
+
+  static async open(path: string | null, root: Description, plan: Plan | null): Promise<PdfSink> {
     // Loaded here, not at the top: a worker's children load every handler, and most of
     // their jobs never write a PDF.
     const { default: PDFDocument } = await import('pdfkit');
@@ -88,7 +173,7 @@ export class PdfSink implements Sink {
       bufferPages: true,
       displayTitle: true,
     });
-    return new PdfSink(doc, path);
+    return new PdfSink(doc, path, plan);
   }
 
   /** Selects the font for this text and returns the text to write. */
@@ -150,8 +235,10 @@ export class PdfSink implements Sink {
     this.doc.fontSize(16);
     this.doc.text(this.use('Table of contents', 'bold'), this.left, this.doc.y, { width: this.width });
     this.doc.fontSize(10).moveDown(1);
-    // The entries are written by endFrontMatter(), once their pages are known.
-    this.doc.addPage();
+    // The entries are written by endFrontMatter(), once their pages are known; the pages
+    // they take are made now.
+    this.contentsPages = this.contentsPagesFor(entries.length + (this.plan?.series.length ?? 0));
+    for (let i = 0; i < this.contentsPages; i++) this.doc.addPage();
   }
 
   async section(e: TocEntry): Promise<void> {
@@ -174,20 +261,37 @@ export class PdfSink implements Sink {
     const toc = this.toc;
     if (toc) {
       const here = { x: doc.x, y: doc.y, page: this.pageIndex };
-      doc.switchToPage(toc.page);
+      // The sections, then each series under "Inventory" (AtoM's contents list the
+      // series, c01, with their pages), with the pages the first layout found for them.
+      const lines = [
+        ...toc.entries.map((e) => ({ id: e.id, title: e.title, page: toc.pages.get(e.id) ?? null, indent: 0 })),
+        ...(this.plan?.series ?? []).map((r, i) => ({ id: `series-${i}`, title: r.title, page: r.page + this.shift, indent: 16 })),
+      ];
+      let page = toc.page;
+      doc.switchToPage(page);
       doc.fontSize(11);
-      let y = doc.page.margins.top + 40;
-      for (const e of toc.entries) {
-        const page = String(toc.pages.get(e.id) ?? '');
-        const title = this.use(e.title, 'regular');
+      let y = doc.page.margins.top + TOC_TITLE_SPACE;
+      for (const e of lines) {
+        if (y + TOC_LINE > this.bottom) {
+          doc.switchToPage(++page);
+          y = doc.page.margins.top;
+        }
+        const number = e.page === null ? '' : String(e.page);
+        const pageWidth = doc.widthOfString(number);
+        const room = this.width - e.indent - pageWidth - 24;
+        let title = this.use(e.title, 'regular');
+        if (doc.widthOfString(title) > room) {
+          while (title.length > 1 && doc.widthOfString(`${title}...`) > room) title = title.slice(0, -1);
+          title = `${title.trimEnd()}...`;
+        }
         const titleWidth = doc.widthOfString(title);
-        const pageWidth = doc.widthOfString(page);
-        doc.text(title, this.left, y, { lineBreak: false, goTo: e.id });
+        doc.text(title, this.left + e.indent, y, { lineBreak: false, goTo: e.id });
         // Dot leaders between the title and its page, as AtoM's (fo:leader "dots").
-        const dots = Math.max(0, Math.floor((this.width - titleWidth - pageWidth - 12) / doc.widthOfString('.')));
-        doc.fillColor('#777777').text('.'.repeat(dots), this.left + titleWidth + 6, y, { lineBreak: false });
-        doc.fillColor('black').text(page, this.left + this.width - pageWidth, y, { lineBreak: false, goTo: e.id });
-        y += 18;
+        this.use('.', 'regular');
+        const dots = Math.max(0, Math.floor((this.width - e.indent - titleWidth - pageWidth - 12) / doc.widthOfString('.')));
+        doc.fillColor('#777777').text('.'.repeat(dots), this.left + e.indent + titleWidth + 6, y, { lineBreak: false });
+        doc.fillColor('black').text(number, this.left + this.width - pageWidth, y, { lineBreak: false, goTo: e.id });
+        y += TOC_LINE;
       }
       doc.switchToPage(here.page);
       doc.x = here.x;
@@ -224,6 +328,7 @@ export class PdfSink implements Sink {
     if (this.doc.y + size * 4 > this.bottom) this.doc.addPage();
     this.doc.moveDown(0.6);
     if (mark !== null) this.bookmark(text, mark);
+    if (mark === 0) this.seriesHere(text);
     this.doc.fontSize(size);
     this.doc.text(this.use(text, 'bold'), this.left, this.doc.y, { width: this.width });
     this.doc.fontSize(10).moveDown(0.3);
@@ -236,6 +341,12 @@ export class PdfSink implements Sink {
     chain.length = Math.min(depth, chain.length);
     const above = chain[chain.length - 1] ?? this.inventoryMark ?? this.doc.outline;
     chain.push(above.addItem(text.length > 200 ? `${text.slice(0, 197)}...` : text));
+  }
+
+  /** A series right under "Inventory" starts here: its page, and where its contents line points. */
+  private seriesHere(title: string): void {
+    this.doc.addNamedDestination(`series-${this.series.length}`, 'XYZ', null, this.doc.y, null);
+    this.series.push({ title, page: this.pageIndex + 1 });
   }
 
   async field(label: string, value: string, indent: number): Promise<void> {
@@ -275,6 +386,7 @@ export class PdfSink implements Sink {
     doc.moveDown(0.4);
     this.header = null;
     this.bookmark(row.title, mark);
+    if (mark === 0) this.seriesHere(row.title);
     const top = doc.y;
     doc.rect(this.left, top, this.width, doc.heightOfString(title, { width: width - 6 }) + 4).fill('#ebebeb');
     doc.fillColor('black');

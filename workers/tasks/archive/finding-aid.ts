@@ -65,11 +65,12 @@ export const findingAid: TaskDefinition = {
         model,
         publicOnly,
         culture,
-        nodes: inCulture(db, walkTree(db, root, { publishedOnly: publicOnly, draftRoot: true }), culture),
+        nodes: () => inCulture(db, walkTree(db, root, { publishedOnly: publicOnly, draftRoot: true }), culture),
         signal: ctx.signal,
-        onProgress: (n) => {
-          ctx.progress(n, null, `${n} descriptions written`);
-          ctx.step?.('Render', { current: n, text: `${n} descriptions written` });
+        onProgress: (n, counting) => {
+          const text = counting ? `${n} descriptions laid out (counting the pages)` : `${n} descriptions written`;
+          ctx.progress(n, null, text);
+          ctx.step?.('Render', { current: n, text });
         },
       });
       ctx.step?.('Store');
