@@ -2,6 +2,7 @@
  * A `docket web` process for scenarios 4 and 5, and logging in to it as a browser
  * does: GET /login for the session cookie and the CSRF token, POST /login with both.
  */
+import { Agent, get as httpGet } from 'node:http';
 import { startDocket, type Proc } from './proc.js';
 
 export interface Web {
@@ -55,4 +56,51 @@ export async function login(base: string, username: string, password: string): P
   const cookie = cookiesOf(res);
   if (!cookie) throw new Error(`POST /login as ${username} set no session cookie`);
   return cookie;
+}
+
+/**
+ * An open loop: `rate` requests a second, each sent at its own time (one every
+ * 1000/rate ms) whether or not the earlier ones were answered, over at most
+ * `connections` kept-alive connections. Autocannon's `overallRate` is not one: each of
+ * its clients sends its share of the second's requests back to back from the start of
+ * each second, so that all the clients' first requests arrive together and the second
+ * begins as a closed loop of `connections` clients; its server times are mostly that
+ * burst's queue.
+ */
+export async function openLoop(
+  url: string,
+  opts: { rate: number; seconds: number; connections: number; headers?: Record<string, string> },
+): Promise<{ requests: number; non2xx: number; errors: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: opts.connections });
+  const total = Math.round(opts.rate * opts.seconds);
+  const out = { requests: 0, non2xx: 0, errors: 0 };
+  const start = performance.now();
+  const sent: Array<Promise<void>> = [];
+  try {
+    for (let i = 0; i < total; i++) {
+      const due = start + (i * 1000) / opts.rate;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      sent.push(
+        new Promise<void>((done) => {
+          const req = httpGet(url, { agent, headers: opts.headers }, (res) => {
+            res.resume();
+            res.on('end', () => {
+              out.requests++;
+              if ((res.statusCode ?? 0) >= 300) out.non2xx++;
+              done();
+            });
+          });
+          req.on('error', () => {
+            out.errors++;
+            done();
+          });
+        }),
+      );
+    }
+    await Promise.all(sent);
+  } finally {
+    agent.destroy();
+  }
+  return out;
 }

@@ -152,6 +152,14 @@ export async function loggedIn(base: string, who: keyof typeof PASSWORDS): Promi
   return c;
 }
 
+/**
+ * A page's HTML with its numeric character references read back (the templates write
+ * their non-ASCII text as `&#x2026;` and the like), to look for a text as it is shown.
+ */
+export function shown(html: string): string {
+  return html.replace(/&#x([0-9a-f]+);/gi, (_, hex: string) => String.fromCodePoint(parseInt(hex, 16)));
+}
+
 /** The job ids in a jobs page, in table order. */
 export function rowIds(html: string): number[] {
   return [...html.matchAll(/<tr data-job-id="(\d+)"/g)].map((m) => Number(m[1]));

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ejsEngine, localNames } from '../../app/web/views.js';
+import ejs from 'ejs';
+import { asciiTemplate, ejsEngine, escapeHtml, localNames } from '../../app/web/views.js';
 
 describe('view engine (EJS without `with`)', () => {
   it('declares the names a template reads, not keywords, globals, strings, comments or properties', () => {
@@ -39,6 +40,30 @@ describe('view engine (EJS without `with`)', () => {
       expect(String(failure)).to.match(/broken\.ejs:2/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes the literal text of a template in ASCII, leaving its tags and the values of the data as they are', () => {
+    expect(asciiTemplate('<p>Clear jobs… “Command line” · <%= a ? \'↓\' : b %></p>😀')).to.equal(
+      '<p>Clear jobs&#x2026; &#x201c;Command line&#x201d; &#xb7; <%= a ? \'↓\' : b %></p>&#x1f600;',
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'docket-views-'));
+    try {
+      writeFileSync(join(dir, 'page.ejs'), '<title><%= title %> · Docket</title>');
+      let out = '';
+      ejsEngine(dir)(join(dir, 'page.ejs'), { title: 'Québec “1901”', cache: true }, (err, html) => {
+        if (err) throw err;
+        out = html ?? '';
+      });
+      expect(out).to.equal('<title>Québec “1901” &#xb7; Docket</title>');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('escapes values exactly as EJS does', () => {
+    for (const v of [undefined, null, 0, 12, -1.5, NaN, '', 'plain', '<a href="x">Tom & Jerry\'s</a>', '&&', 'é↓', true, { toString: () => '<o>' }, [1, '<']]) {
+      expect(escapeHtml(v)).to.equal(ejs.escapeXML(v as string));
     }
   });
 });
