@@ -224,6 +224,9 @@ export function readExtra(raw: unknown): Pick<DescriptionFields, 'alternativeIde
   for (const [k, value] of Object.entries(v as Record<string, unknown>)) {
     if (k === 'alternativeIdentifiers' && Array.isArray(value)) {
       out.alternativeIdentifiers = value.map((a: Record<string, unknown>) => ({ identifier: text(a?.identifier), label: text(a?.label) }));
+    } else if (LIST_COLUMNS.has(k) && typeof value === 'string') {
+      // `a|b` text written by a process of the release before the lists (during an upgrade).
+      out.lists[k] = listItems(value);
     } else if (Array.isArray(value)) {
       out.lists[k] = value.map(text);
     } else if (typeof value === 'string') {

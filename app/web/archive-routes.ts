@@ -393,7 +393,8 @@ export function archiveRoutes(ctx: Context): express.Router {
         label: labelOf(d, c),
         // A repeatable field (notes, access points, events...) is shown as the list it is.
         list: isRepeatable(c),
-        items: fieldItems(local, c),
+        // Other values as written; a stray `|` (physical storage, accession numbers) reads "; ".
+        items: isRepeatable(c) ? fieldItems(local, c) : fieldItems(local, c).map((v) => v.split('|').join('; ')),
         lang: culture !== d.culture && shown.fallback.has(c) ? d.culture : null,
       }))
       .filter((f) => f.items.length > 0);

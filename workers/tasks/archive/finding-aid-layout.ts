@@ -7,8 +7,8 @@
  * points (`controlaccess`), and the inventory (`dsc`). Pure functions: the sinks in
  * finding-aid-render.ts and finding-aid-pdf.ts decide how each piece looks.
  */
-import { displayOrder, fieldItems, labelOf } from '../../../app/archive/csv-columns.js';
-import { ACCESS_POINT_COLUMNS, eventDates } from '../../../app/archive/repeatable.js';
+import { displayOrder, fieldItems, fieldValue, labelOf } from '../../../app/archive/csv-columns.js';
+import { ACCESS_POINT_COLUMNS, eventDates, isRepeatable } from '../../../app/archive/repeatable.js';
 import { RAD_NOTE_COLUMNS } from '../../../app/archive/rad.js';
 import type { Description } from '../../../app/archive/types.js';
 
@@ -32,6 +32,11 @@ export function listOf(value: string | null | undefined): string[] {
  */
 export function listed(items: readonly string[]): string {
   return items.length > 1 ? items.map((i) => `\u2022 ${i}`).join('\n') : (items[0] ?? '');
+}
+
+/** A field as the finding aid writes it: a repeatable one item a line, another as written ("; " for a stray `|`). */
+export function fieldText(d: Description, column: string): string {
+  return isRepeatable(column) ? listed(fieldItems(d, column)) : shown(fieldValue(d, column));
 }
 
 /** The dates AtoM shows, one line per event: its display dates, else start – end. */
@@ -128,7 +133,7 @@ export interface Section {
 function labelled(d: Description, columns: readonly string[], publicOnly: boolean): Row[] {
   return columns
     .filter((c) => !(publicOnly && PRIVATE_COLUMNS.has(c)))
-    .map((c) => ({ label: labelOf(d, c), value: listed(fieldItems(d, c)) }))
+    .map((c) => ({ label: labelOf(d, c), value: fieldText(d, c) }))
     .filter((r) => r.value.trim() !== '');
 }
 
@@ -217,6 +222,6 @@ const SHOWN_ABOVE: ReadonlySet<string> = new Set<string>([
 export function otherRows(d: Description, publicOnly: boolean): Row[] {
   return displayOrder(d)
     .filter((c) => !SHOWN_ABOVE.has(c) && !(publicOnly && PRIVATE_COLUMNS.has(c)))
-    .map((c) => ({ label: labelOf(d, c), value: listed(fieldItems(d, c)) }))
+    .map((c) => ({ label: labelOf(d, c), value: fieldText(d, c) }))
     .filter((r) => r.value.trim() !== '');
 }
