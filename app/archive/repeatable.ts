@@ -104,8 +104,15 @@ function setGrouped<T extends object>(list: readonly T[], property: keyof T, val
 
 /** The `|` cell of one property of a grouped list: '' when no object has it. */
 function groupedCell<T extends object>(list: readonly T[], property: keyof T): string {
-  const cells = list.map((o) => String(o[property] ?? ''));
-  return cells.every((v) => v === '') ? '' : cells.join('|');
+  // One pass, no arrays: an export writes eight of these per description.
+  let out = '';
+  let any = false;
+  for (let i = 0; i < list.length; i++) {
+    const v = (list[i][property] as string | undefined) ?? '';
+    if (v !== '') any = true;
+    out = i === 0 ? v : `${out}|${v}`;
+  }
+  return any ? out : '';
 }
 
 /** The repeatable parts of a description, the ones `setColumn` changes. */
@@ -137,13 +144,17 @@ export function setColumn(f: Repeatable, column: string, value: string): void {
 
 /** The CSV cell of a column other than the description's own: AtoM's `a|b` for the repeatable ones. */
 export function columnCell(f: Repeatable, column: string): string {
-  if (LIST_COLUMNS.has(column)) return (f.lists[column] ?? []).join('|');
-  if (Object.hasOwn(EVENT_PROPERTY, column)) return groupedCell(f.events, EVENT_PROPERTY[column]);
-  if (Object.hasOwn(ALTERNATIVE_IDENTIFIER_PROPERTY, column)) {
-    return groupedCell(f.alternativeIdentifiers, ALTERNATIVE_IDENTIFIER_PROPERTY[column]);
-  }
+  if (LIST_COLUMNS.has(column)) return f.lists[column]?.join('|') ?? '';
+  const event = EVENT_OF.get(column);
+  if (event) return groupedCell(f.events, event);
+  const pair = PAIR_OF.get(column);
+  if (pair) return groupedCell(f.alternativeIdentifiers, pair);
   return Object.hasOwn(f.extra, column) ? f.extra[column] : '';
 }
+
+/** The same tables as maps: `columnCell` runs for every column of every exported row. */
+const EVENT_OF: ReadonlyMap<string, keyof DescriptionEvent> = new Map(Object.entries(EVENT_PROPERTY));
+const PAIR_OF: ReadonlyMap<string, keyof AlternativeIdentifier> = new Map(Object.entries(ALTERNATIVE_IDENTIFIER_PROPERTY));
 
 /** The values of a column to show one by one (blank items left out). */
 export function columnItems(f: Repeatable, column: string): string[] {
@@ -221,16 +232,21 @@ export function readExtra(raw: unknown): Pick<DescriptionFields, 'alternativeIde
   const out: Pick<DescriptionFields, 'alternativeIdentifiers' | 'lists' | 'extra'> = { alternativeIdentifiers: [], lists: {}, extra: {} };
   const v = parseJson(raw);
   if (!v || typeof v !== 'object' || Array.isArray(v)) return out;
-  for (const [k, value] of Object.entries(v as Record<string, unknown>)) {
-    if (k === 'alternativeIdentifiers' && Array.isArray(value)) {
-      out.alternativeIdentifiers = value.map((a: Record<string, unknown>) => ({ identifier: text(a?.identifier), label: text(a?.label) }));
-    } else if (LIST_COLUMNS.has(k) && typeof value === 'string') {
-      // `a|b` text written by a process of the release before the lists (during an upgrade).
-      out.lists[k] = listItems(value);
-    } else if (Array.isArray(value)) {
-      out.lists[k] = value.map(text);
-    } else if (typeof value === 'string') {
-      out.extra[k] = value;
+  // Read for every description of a walk: one pass, the arrays kept when they hold text.
+  const o = v as Record<string, unknown>;
+  for (const k in o) {
+    const value = o[k];
+    if (typeof value === 'string') {
+      // `a|b` text in a list column was written by a process of the release before the
+      // lists (during an upgrade): read as the list it is.
+      if (LIST_COLUMNS.has(k)) out.lists[k] = listItems(value);
+      else out.extra[k] = value;
+    } else if (!Array.isArray(value)) {
+      continue;
+    } else if (k === 'alternativeIdentifiers') {
+      out.alternativeIdentifiers = value.map((a: Record<string, unknown> | null) => ({ identifier: text(a?.identifier), label: text(a?.label) }));
+    } else {
+      out.lists[k] = value.every((x) => typeof x === 'string') ? (value as string[]) : value.map(text);
     }
   }
   return out;
@@ -239,9 +255,15 @@ export function readExtra(raw: unknown): Pick<DescriptionFields, 'alternativeIde
 export function readEvents(raw: unknown): DescriptionEvent[] {
   const v = parseJson(raw);
   if (!Array.isArray(v)) return [];
-  return v.map((e: Record<string, unknown>) => {
-    const out = emptyEvent();
-    for (const k of Object.keys(out) as Array<keyof DescriptionEvent>) out[k] = text(e?.[k]);
-    return out;
-  });
+  // One literal per event (one object shape), each property checked to be text.
+  return v.map((e: Record<string, unknown> | null) => ({
+    type: text(e?.type),
+    date: text(e?.date),
+    startDate: text(e?.startDate),
+    endDate: text(e?.endDate),
+    actor: text(e?.actor),
+    actorHistory: text(e?.actorHistory),
+    place: text(e?.place),
+    description: text(e?.description),
+  }));
 }
