@@ -2,7 +2,8 @@
  * AtoM's ISAD(G) CSV columns: which a file may carry, how they map onto a description,
  * and how a description is written back. Pure functions, no database.
  */
-import { RAD_COLUMNS, RAD_DISPLAY_ORDER, RAD_LABELS, RAD_NOTE_COLUMNS, usesRad } from './rad.js';
+import { RAD_COLUMNS, RAD_DISPLAY_ORDER, RAD_LABELS, usesRad } from './rad.js';
+import { ACCESS_POINT_COLUMNS, NOTE_COLUMNS, columnCell, columnItems, copyRepeatable, mergeColumn, setColumn, type Repeatable } from './repeatable.js';
 import type { Description, DescriptionFields, PublicationStatus } from './types.js';
 
 /** The columns of AtoM's ISAD template, in its order (also the order of an export). */
@@ -114,9 +115,6 @@ const FIELD_OF_COLUMN: Readonly<Record<string, keyof DescriptionFields>> = {
   extentAndMedium: 'extentAndMedium',
   scopeAndContent: 'scopeAndContent',
   repository: 'repository',
-  eventDates: 'eventDates',
-  eventStartDates: 'eventStartDates',
-  eventEndDates: 'eventEndDates',
   publicationStatus: 'publicationStatus',
   culture: 'culture',
 };
@@ -261,9 +259,13 @@ export function parsePublicationStatus(raw: string): PublicationStatus | null | 
 /** One row's cells by canonical column name (only the columns the file has). */
 export type CsvRow = Map<string, string>;
 
+/** The description's own fields, the ones with a database column of their own. */
+type OwnFields = Omit<DescriptionFields, 'extra' | 'lists' | 'events' | 'alternativeIdentifiers'>;
+
 export interface RowFields {
   /** Fields from non-blank cells only (a match-and-update leaves the others alone). */
-  set: Partial<Omit<DescriptionFields, 'extra'>>;
+  set: Partial<OwnFields>;
+  /** The other non-blank cells, as written (`|` lists too): `newFields` and `updatedFields` read them into lists. */
   extra: Record<string, string>;
   /** Column names present in the file whose cell is blank (delete-and-replace clears them). */
   blank: string[];
@@ -303,44 +305,12 @@ export function rowFields(row: CsvRow): RowFields {
  * access points (term relations; QubitFlatfileImport::createAccessPoint). AtoM creates
  * them anew on an update and deletes none of the old ones.
  */
-export const ADDITIVE_COLUMNS: ReadonlySet<string> = new Set<string>([
-  'generalNote',
-  'archivistNote',
-  'publicationNote',
-  'languageNote',
-  'radTitleStatementOfResponsibilityNote',
-  'radTitleNoteContinuationOfTitle',
-  'radPublishersSeriesNote',
-  'radNoteOnPublishersSeries',
-  ...RAD_NOTE_COLUMNS,
-  'subjectAccessPoints',
-  'placeAccessPoints',
-  'nameAccessPoints',
-  'genreAccessPoints',
-]);
-
-/** The items of a `|` list cell (AtoM's repeatable fields), blanks dropped. */
-export function listItems(value: string | null | undefined): string[] {
-  return (value ?? '')
-    .split('|')
-    .map((v) => v.trim())
-    .filter((v) => v !== '');
-}
-
-/**
- * A match-and-update's new value for a column: for notes and access points the old items
- * and then the row's items the description does not have yet; for any other column the
- * row's value.
- */
-export function mergeRepeatable(column: string, old: string | undefined, value: string): string {
-  if (!ADDITIVE_COLUMNS.has(column) || !old) return value;
-  const items = listItems(old);
-  for (const item of listItems(value)) if (!items.includes(item)) items.push(item);
-  return items.join('|');
-}
+export const ADDITIVE_COLUMNS: ReadonlySet<string> = new Set<string>([...NOTE_COLUMNS, ...ACCESS_POINT_COLUMNS]);
 
 /** The full field set of a row for a new description, or for one replaced whole. */
 export function newFields(f: RowFields): DescriptionFields {
+  const r: Repeatable = { events: [], alternativeIdentifiers: [], lists: {}, extra: {} };
+  for (const [column, value] of Object.entries(f.extra)) setColumn(r, column, value);
   return {
     identifier: f.set.identifier ?? null,
     title: f.set.title ?? null,
@@ -348,32 +318,50 @@ export function newFields(f: RowFields): DescriptionFields {
     extentAndMedium: f.set.extentAndMedium ?? null,
     scopeAndContent: f.set.scopeAndContent ?? null,
     repository: f.set.repository ?? null,
-    eventDates: f.set.eventDates ?? null,
-    eventStartDates: f.set.eventStartDates ?? null,
-    eventEndDates: f.set.eventEndDates ?? null,
     publicationStatus: f.set.publicationStatus ?? 'draft',
     culture: f.set.culture ?? 'en',
-    extra: { ...f.extra },
+    ...r,
   };
 }
 
+/**
+ * A match-and-update's change to a description: the row's non-blank cells, notes and
+ * access points added beside the ones the description has (a value it already has is not
+ * added twice), every other column replaced; blank cells leave the field as it was.
+ */
+export function updatedFields(d: DescriptionFields, f: RowFields): Partial<DescriptionFields> {
+  const r = copyRepeatable(d);
+  for (const [column, value] of Object.entries(f.extra)) mergeColumn(r, column, value, ADDITIVE_COLUMNS);
+  return { ...f.set, ...r };
+}
+
 /** The field labels for a description: RAD's where it uses RAD, else ISAD(G)'s. */
-export function labelOf(d: Pick<DescriptionFields, 'extra'>, column: string): string {
-  const rad = usesRad(d.extra) ? RAD_LABELS[column] : undefined;
+export function labelOf(d: Pick<DescriptionFields, 'extra' | 'lists'>, column: string): string {
+  const rad = usesRad(d.extra, d.lists) ? RAD_LABELS[column] : undefined;
   return rad ?? FIELD_LABELS[column] ?? column;
 }
 
 /** The fields of a description in the order of its template's areas. */
-export function displayOrder(d: Pick<DescriptionFields, 'extra'>): readonly string[] {
-  return usesRad(d.extra) ? RAD_DISPLAY_ORDER : DISPLAY_ORDER;
+export function displayOrder(d: Pick<DescriptionFields, 'extra' | 'lists'>): readonly string[] {
+  return usesRad(d.extra, d.lists) ? RAD_DISPLAY_ORDER : DISPLAY_ORDER;
 }
 
-/** The value a description has for a column (blank when it has none). */
+/** The CSV cell of a column for a description (blank when it has none): AtoM's `a|b` for a list. */
 export function fieldValue(d: DescriptionFields, column: string): string {
-  const field = FIELD_OF_COLUMN[column];
+  const field = ownValue(FIELD_OF_COLUMN, column);
   if (field === 'publicationStatus') return d.publicationStatus === 'published' ? 'Published' : 'Draft';
   if (field) return (d[field] as string | null) ?? '';
-  return d.extra[column] ?? '';
+  return columnCell(d, column);
+}
+
+/** The values of a column to show one by one: a list's items, each event's, or the one value. */
+export function fieldItems(d: DescriptionFields, column: string): string[] {
+  const field = ownValue(FIELD_OF_COLUMN, column);
+  if (field) {
+    const v = fieldValue(d, column);
+    return v.trim() === '' ? [] : [v];
+  }
+  return columnItems(d, column);
 }
 
 /** One export row. `legacyId` is the description's id, as in AtoM's exports. */

@@ -11,21 +11,12 @@ import type {
   FindingAidStatus,
   PublicationStatus,
 } from './types.js';
+import { readEvents, readExtra, storedEvents, storedExtra } from './repeatable.js';
 
 type Row = Record<string, unknown>;
 
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-
-function parseExtra(raw: unknown): Record<string, string> {
-  if (typeof raw !== 'string' || raw === '') return {};
-  try {
-    const v = JSON.parse(raw) as unknown;
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, string>) : {};
-  } catch {
-    return {};
-  }
-}
 
 export function rowToDescription(r: Row): Description {
   return {
@@ -40,13 +31,11 @@ export function rowToDescription(r: Row): Description {
     extentAndMedium: str(r.extent_and_medium),
     scopeAndContent: str(r.scope_and_content),
     repository: str(r.repository),
-    eventDates: str(r.event_dates),
-    eventStartDates: str(r.event_start_dates),
-    eventEndDates: str(r.event_end_dates),
     publicationStatus: r.publication_status === 'published' ? 'published' : 'draft',
     slug: String(r.slug),
     culture: String(r.culture ?? 'en'),
-    extra: parseExtra(r.extra),
+    events: readEvents(r.events),
+    ...readExtra(r.extra),
     findingAidStatus: (str(r.finding_aid_status) as FindingAidStatus | null) ?? null,
     findingAidJobId: num(r.finding_aid_job_id),
     findingAidFile: str(r.finding_aid_file),
@@ -68,14 +57,19 @@ function fieldsToRow(f: Partial<DescriptionFields>): Row {
     ['extentAndMedium', 'extent_and_medium'],
     ['scopeAndContent', 'scope_and_content'],
     ['repository', 'repository'],
-    ['eventDates', 'event_dates'],
-    ['eventStartDates', 'event_start_dates'],
-    ['eventEndDates', 'event_end_dates'],
     ['publicationStatus', 'publication_status'],
     ['culture', 'culture'],
   ];
   for (const [field, column] of map) if (f[field] !== undefined) out[column] = f[field];
-  if (f.extra !== undefined) out.extra = Object.keys(f.extra).length ? JSON.stringify(f.extra) : null;
+  // The lists travel in `extra` as JSON arrays (app/archive/repeatable.ts): the three are
+  // written together, so a patch gives all three or none.
+  if (f.extra !== undefined || f.lists !== undefined || f.alternativeIdentifiers !== undefined) {
+    if (f.extra === undefined || f.lists === undefined || f.alternativeIdentifiers === undefined) {
+      throw new Error('a description\'s extra fields, lists and alternative identifiers are written together');
+    }
+    out.extra = storedExtra({ extra: f.extra, lists: f.lists, alternativeIdentifiers: f.alternativeIdentifiers });
+  }
+  if (f.events !== undefined) out.events = storedEvents(f.events);
   return out;
 }
 

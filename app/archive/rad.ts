@@ -203,7 +203,7 @@ export const RAD_DISPLAY_ORDER: readonly string[] = [
 const RAD_SET: ReadonlySet<string> = new Set(RAD_COLUMNS);
 
 /** Whether a description uses RAD: it carries at least one of RAD's own fields. */
-export function usesRad(extra: Readonly<Record<string, string>>): boolean {
-  for (const k of Object.keys(extra)) if (RAD_SET.has(k)) return true;
+export function usesRad(...fields: Array<Readonly<Record<string, unknown>>>): boolean {
+  for (const f of fields) for (const k of Object.keys(f)) if (RAD_SET.has(k)) return true;
   return false;
 }

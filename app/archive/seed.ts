@@ -5,6 +5,7 @@
  */
 import type { Db } from '../db.js';
 import { countDescriptions, insertDescription, writeTransaction } from './descriptions.js';
+import { setColumn, type Repeatable } from './repeatable.js';
 import { SlugAllocator } from './slug.js';
 import type { DescriptionFields, PublicationStatus } from './types.js';
 
@@ -16,6 +17,7 @@ interface Demo {
   dates?: string;
   extent?: string;
   scope?: string;
+  /** Other columns, as an AtoM CSV cell (`a|b` for a list). */
   extra?: Record<string, string>;
   children?: Demo[];
 }
@@ -135,6 +137,8 @@ export async function seedDemoData(db: Db): Promise<number> {
     let n = 0;
     const add = async (d: Demo, parentId: number | null, position: number): Promise<void> => {
       const [slug] = await slugs.allocate(trx, [d.title]);
+      const r: Repeatable = { events: [], alternativeIdentifiers: [], lists: {}, extra: {} };
+      for (const [column, value] of Object.entries({ eventDates: d.dates ?? '', ...d.extra })) setColumn(r, column, value);
       const fields: DescriptionFields = {
         identifier: d.identifier,
         title: d.title,
@@ -142,12 +146,9 @@ export async function seedDemoData(db: Db): Promise<number> {
         extentAndMedium: d.extent ?? null,
         scopeAndContent: d.scope ?? null,
         repository: parentId === null ? REPOSITORY : null,
-        eventDates: d.dates ?? null,
-        eventStartDates: null,
-        eventEndDates: null,
         publicationStatus: d.status,
         culture: 'en',
-        extra: d.extra ?? {},
+        ...r,
       };
       const id = await insertDescription(trx, { ...fields, parentId, position, slug });
       n++;

@@ -3,6 +3,7 @@
  * its i18n rows. Every query on `description_translations` lives here.
  */
 import type { Db } from '../db.js';
+import { columnCell, copyRepeatable, EVENT_PROPERTY, ALTERNATIVE_IDENTIFIER_PROPERTY, setColumn } from './repeatable.js';
 import type { Description, DescriptionFields, TreeNode } from './types.js';
 
 export interface Translation {
@@ -85,7 +86,6 @@ const OWN_FIELDS: Readonly<Record<string, keyof DescriptionFields>> = {
   title: 'title',
   extentAndMedium: 'extentAndMedium',
   scopeAndContent: 'scopeAndContent',
-  eventDates: 'eventDates',
 };
 
 /** A description read in one culture. */
@@ -106,17 +106,20 @@ export interface Localized {
  */
 export function localize(d: Description, culture: string, translation: Translation | null | undefined): Localized {
   if (culture === d.culture) return { description: d, culture, fallback: new Set() };
-  const out: Description = { ...d, culture, extra: { ...d.extra } };
+  // A translation keeps its row's cells as written (`a|b` for a list): each is read into
+  // the description's lists here, an event column item by item onto the same events.
+  const out: Description = { ...d, culture, ...copyRepeatable(d) };
   const taken = new Set<string>();
   for (const [column, value] of Object.entries(translation?.fields ?? {})) {
     if (UNTRANSLATED.has(column) || value.trim() === '') continue;
-    const own = OWN_FIELDS[column];
+    const own = Object.hasOwn(OWN_FIELDS, column) ? OWN_FIELDS[column] : undefined;
     if (own) (out as unknown as Record<string, unknown>)[own] = value;
-    else out.extra[column] = value;
+    else setColumn(out, column, value);
     taken.add(column);
   }
+  const grouped = [...Object.keys(EVENT_PROPERTY), ...Object.keys(ALTERNATIVE_IDENTIFIER_PROPERTY)].filter((c) => columnCell(d, c) !== '');
   const fallback = new Set<string>();
-  for (const c of [...Object.keys(OWN_FIELDS), ...Object.keys(d.extra)]) {
+  for (const c of [...Object.keys(OWN_FIELDS), ...Object.keys(d.extra), ...Object.keys(d.lists), ...grouped]) {
     if (!taken.has(c) && !UNTRANSLATED.has(c)) fallback.add(c);
   }
   return { description: out, culture, fallback };

@@ -33,14 +33,46 @@ export interface DescriptionFields {
   extentAndMedium: string | null;
   scopeAndContent: string | null;
   repository: string | null;
-  /** AtoM's `eventDates`: display dates, `|` between events. */
-  eventDates: string | null;
-  eventStartDates: string | null;
-  eventEndDates: string | null;
   publicationStatus: PublicationStatus;
   culture: string;
-  /** The other ISAD columns of AtoM's CSV, by column name, raw (`|` lists kept). */
+  /**
+   * The events (creation, accumulation...), in order: AtoM's `event*` columns, whose n-th
+   * `|` items describe the n-th event, kept together as one object per event.
+   */
+  events: DescriptionEvent[];
+  /** AtoM's `alternativeIdentifiers` with their `alternativeIdentifierLabels`, pair by pair. */
+  alternativeIdentifiers: AlternativeIdentifier[];
+  /** The repeatable fields (notes, access points, languages; see LIST_COLUMNS), by column name. */
+  lists: Record<string, string[]>;
+  /** The other single-valued ISAD and RAD columns of AtoM's CSV, by column name, as written. */
   extra: Record<string, string>;
+}
+
+/**
+ * One event of a description: a cell of each `event*` column. A property is '' when its
+ * column had no item for this event (or AtoM's `NULL`).
+ */
+export interface DescriptionEvent {
+  /** `eventTypes`: Creation, Accumulation... */
+  type: string;
+  /** `eventDates`: the dates as displayed. */
+  date: string;
+  /** `eventStartDates`, `eventEndDates`: ISO-like dates. */
+  startDate: string;
+  endDate: string;
+  /** `eventActors`: the creator or other actor. */
+  actor: string;
+  /** `eventActorHistories`: the actor's biographical or administrative history. */
+  actorHistory: string;
+  /** `eventPlaces`, `eventDescriptions` (newer AtoM versions). */
+  place: string;
+  description: string;
+}
+
+/** An alternative identifier and its label (both '' when absent). */
+export interface AlternativeIdentifier {
+  identifier: string;
+  label: string;
 }
 
 export interface Description extends DescriptionFields {

@@ -6,7 +6,8 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import multer from 'multer';
-import { displayOrder, fieldValue, labelOf } from '../archive/csv-columns.js';
+import { displayOrder, fieldItems, labelOf } from '../archive/csv-columns.js';
+import { isRepeatable } from '../archive/repeatable.js';
 import {
   ancestors,
   countChildren,
@@ -200,7 +201,9 @@ export function archiveRoutes(ctx: Context): express.Router {
     );
     render(res, 'archive/index', {
       title: 'Archival descriptions',
-      rows: await Promise.all(page.items.map(async (d) => ({ d, children: counts.get(d.id) ?? 0, findingAid: await findingAidColumn(ctx, d) }))),
+      rows: await Promise.all(
+        page.items.map(async (d) => ({ d, dates: fieldItems(d, 'eventDates'), children: counts.get(d.id) ?? 0, findingAid: await findingAidColumn(ctx, d) })),
+      ),
       nextHref: page.next ? `/descriptions?after=${cursorText(page.next)}` : null,
       firstHref: queryValue(req, 'after') ? '/descriptions' : null,
     });
@@ -393,10 +396,13 @@ export function archiveRoutes(ctx: Context): express.Router {
       .filter((c) => c !== 'title')
       .map((c) => ({
         label: labelOf(d, c),
-        value: fieldValue(local, c).split('|').join('; '),
+        // A repeatable field (notes, access points, events...) is shown as the list it is.
+        list: isRepeatable(c),
+        // Other values as written; a stray `|` (physical storage, accession numbers) reads "; ".
+        items: isRepeatable(c) ? fieldItems(local, c) : fieldItems(local, c).map((v) => v.split('|').join('; ')),
         lang: culture !== d.culture && shown.fallback.has(c) ? d.culture : null,
       }))
-      .filter((f) => f.value.trim() !== '');
+      .filter((f) => f.items.length > 0);
     const childTranslations = await translationsOf(
       ctx.db,
       page.items.map((c) => c.id),
@@ -417,10 +423,10 @@ export function archiveRoutes(ctx: Context): express.Router {
       chain,
       reference: referenceCode([...chain, d]),
       fields,
-      children: page.items.map((c) => ({
-        d: localize(c, culture, childTranslations.get(c.id)?.[0]).description,
-        children: counts.get(c.id) ?? 0,
-      })),
+      children: page.items.map((c) => {
+        const child = localize(c, culture, childTranslations.get(c.id)?.[0]).description;
+        return { d: child, dates: fieldItems(child, 'eventDates'), children: counts.get(c.id) ?? 0 };
+      }),
       nextHref: page.next ? `/descriptions/${encodeURIComponent(d.slug)}?after=${cursorText(page.next)}` : null,
       firstHref: queryValue(req, 'after') ? `/descriptions/${encodeURIComponent(d.slug)}` : null,
       findingAid: d.parentId === null ? await findingAidView(ctx, d, req.user as User) : null,

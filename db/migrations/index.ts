@@ -16,6 +16,7 @@ import * as m20261129060000 from './20261129060000_jobs_failure_kind.js';
 import * as m20261129070000 from './20261129070000_keymap_rejects_tree_lock.js';
 import * as m20261129080000 from './20261129080000_user_webhooks.js';
 import * as m20261129085000 from './20261129085000_jobs_queued_age_index.js';
+import * as m20261129150000 from './20261129150000_description_lists.js';
 
 /**
  * The migrations, in order. Append-only: a released migration is never edited.
@@ -40,6 +41,7 @@ const migrations: Array<[string, Knex.Migration]> = [
   ['20261129070000_keymap_rejects_tree_lock', m20261129070000],
   ['20261129080000_user_webhooks', m20261129080000],
   ['20261129085000_jobs_queued_age_index', m20261129085000],
+  ['20261129150000_description_lists', m20261129150000],
 ];
 
 /** Every migration's name, to tell at one query whether any is pending. */

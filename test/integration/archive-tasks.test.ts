@@ -13,6 +13,7 @@ import { parse } from 'csv-parse/sync';
 import { EXPORT_COLUMNS } from '../../app/archive/csv-columns.js';
 import { walkTree } from '../../app/archive/description-tree.js';
 import { getDescription, getDescriptionBySlug, listChildren } from '../../app/archive/descriptions.js';
+import { isRepeatable } from '../../app/archive/repeatable.js';
 import type { Description } from '../../app/archive/types.js';
 import type { Context } from '../../app/context.js';
 import { getJob, readOutput } from '../../app/store/jobs.js';
@@ -195,15 +196,16 @@ for (const backend of targets) {
         expect(fonds.repository).to.equal('Example Repository');
         expect(fonds.scopeAndContent).to.equal('Example fonds Scope and content (ISAD 3.3.1)');
         expect(fonds.publicationStatus).to.equal('published');
-        expect(fonds.eventDates).to.equal('January 1, 2015 - December 31, 2016|2016');
-        expect(fonds.eventStartDates).to.equal('2015-01-01|2016-00-00');
-        expect(fonds.eventEndDates).to.equal('2016-12-31|2016-00-00');
+        // One object per event, its type, dates and actor together.
+        expect(fonds.events.map((e) => [e.type, e.date, e.startDate, e.endDate, e.actor])).to.deep.equal([
+          ['Creation', 'January 1, 2015 - December 31, 2016', '2015-01-01', '2016-12-31', 'Creator (ISAD 3.2.1)'],
+          ['Accumulation', '2016', '2016-00-00', '2016-00-00', 'Accumulator (ISAD 3.2.1)'],
+        ]);
         expect(fonds.culture).to.equal('en');
         expect(fonds.extra.archivalHistory).to.equal('Example fonds Archival history (ISAD 3.2.3)');
         expect(fonds.extra.appraisal).to.equal('Example fonds Appraisal, destruction and scheduling (ISAD 3.3.2)');
-        expect(fonds.extra.language).to.equal('en|fr');
-        expect(fonds.extra.subjectAccessPoints).to.equal('Subject access point 1|Subject access point 2');
-        expect(fonds.extra.eventActors).to.equal('Creator (ISAD 3.2.1)|Accumulator (ISAD 3.2.1)');
+        expect(fonds.lists.language).to.deep.equal(['en', 'fr']);
+        expect(fonds.lists.subjectAccessPoints).to.deep.equal(['Subject access point 1', 'Subject access point 2']);
         expect(fonds.extra.digitalObjectURI).to.equal(
           'https://graphics.stanford.edu/courses/cs348b-competition/cs348b-92/newman.monitor.jpg',
         );
@@ -213,8 +215,8 @@ for (const backend of targets) {
         expect(item.identifier).to.equal('IT-1');
         expect(item.levelOfDescription).to.equal('Item');
         expect(item.publicationStatus).to.equal('draft');
-        expect(item.eventDates).to.equal('January 2015 - December 2016');
-        expect(item.extra.genreAccessPoints).to.equal('Textual record');
+        expect(item.events.map((e) => e.date)).to.deep.equal(['January 2015 - December 2016']);
+        expect(item.lists.genreAccessPoints).to.deep.equal(['Textual record']);
         expect(item.extra.physicalObjectType).to.equal('Box');
       });
 
@@ -492,6 +494,17 @@ for (const backend of targets) {
         const fonds = (await getDescriptionBySlug(ctx.db, 'example-fonds'))!;
         const { job } = await run('csv-export', { description: String(fonds.id) });
         const path = await storedCopy(job);
+        // The export writes AtoM's `a|b` cells back from the lists, events and identifier
+        // pairs: the file's own cells (a cell of AtoM's NULL, its "no value", comes back blank).
+        const source = parse(readFileSync(ISAD_EXAMPLE), { columns: true }) as Array<Record<string, string>>;
+        const exported = parse(readFileSync(path), { columns: true }) as Array<Record<string, string>>;
+        expect(exported).to.have.length(source.length);
+        for (const [i, row] of exported.entries()) {
+          for (const c of Object.keys(row).filter(isRepeatable)) {
+            const cell = source[i][c] ?? '';
+            expect(row[c], `row ${i + 1}, ${c}`).to.equal(cell === 'NULL' ? '' : cell);
+          }
+        }
         await importFile(path);
         const copy = (await getDescriptionBySlug(ctx.db, 'example-fonds-2'))!;
         const strip = (d: Description) => ({
@@ -501,7 +514,9 @@ for (const backend of targets) {
           extent: d.extentAndMedium,
           scope: d.scopeAndContent,
           repository: d.repository,
-          dates: [d.eventDates, d.eventStartDates, d.eventEndDates],
+          events: d.events,
+          alternativeIdentifiers: d.alternativeIdentifiers,
+          lists: d.lists,
           status: d.publicationStatus,
           culture: d.culture,
           extra: d.extra,

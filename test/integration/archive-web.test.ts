@@ -112,7 +112,11 @@ for (const backend of targets) {
       expect(page.text).to.include('Fonds: Harbour Commission fonds');
       expect(page.text).to.include('Scope and content');
       expect(page.text).to.include('Records of the commission that built and ran the harbour');
-      expect(page.text).to.include('Language of material</dt><dd style="white-space: pre-wrap">en; fr');
+      // A repeatable field is a list on the page, one item each.
+      expect(page.text).to.include('Language of material</dt><dd style="white-space: pre-wrap"><ul class="field-list"><li>en</li><li>fr</li></ul></dd>');
+      expect(page.text).to.include('Subject access points</dt><dd style="white-space: pre-wrap"><ul class="field-list"><li>Harbours</li><li>Public works</li></ul></dd>');
+      expect(page.text).to.include('Creators and other actors</dt><dd style="white-space: pre-wrap"><ul class="field-list"><li>Harbour Commission</li></ul></dd>');
+      expect(page.text).to.include('Dates</dt><dd style="white-space: pre-wrap"><ul class="field-list"><li>1890-1952</li></ul></dd>');
       for (const child of ['Minutes', 'Correspondence', 'Photographs']) expect(page.text).to.include(`>${child}</a>`);
       expect(page.text).to.include('None generated yet.');
       const item = await alice.get('/descriptions/letter-about-the-new-breakwater');

@@ -152,11 +152,11 @@ for (const backend of targets) {
         extentAndMedium: null,
         scopeAndContent: null,
         repository: null,
-        eventDates: null,
-        eventStartDates: null,
-        eventEndDates: null,
         publicationStatus: 'draft',
         culture: 'en',
+        events: [],
+        alternativeIdentifiers: [],
+        lists: {},
         extra: {},
         parentId: null,
         position: 0,
@@ -188,15 +188,14 @@ for (const backend of targets) {
       const { job } = await importFile(file);
       expect(job.status, job.error ?? '').to.equal('completed');
       const all = await bySlug('all-null');
-      expect([all.eventDates, all.eventStartDates, all.eventEndDates, all.extra.eventTypes, all.extra.eventActors]).to.deep.equal([
-        null,
-        null,
-        null,
-        undefined,
-        undefined,
-      ]);
+      expect([all.events, all.extra]).to.deep.equal([[], {}]);
+      // One object per event: the second keeps its type and actor, its NULL dates are blank.
       const second = await bySlug('second-event-empty');
-      expect([second.eventDates, second.eventStartDates, second.eventEndDates]).to.deep.equal(['1900|', '1900-01-01|', '1900-12-31|']);
+      const blank = { actorHistory: '', place: '', description: '' };
+      expect(second.events).to.deep.equal([
+        { type: 'Creation', date: '1900', startDate: '1900-01-01', endDate: '1900-12-31', actor: 'Smith', ...blank },
+        { type: 'Accumulation', date: '', startDate: '', endDate: '', actor: 'Jones', ...blank },
+      ]);
       expect(JSON.stringify(second)).to.not.include('NULL');
     });
 
@@ -237,8 +236,8 @@ for (const backend of targets) {
       const b = await bySlug('fonds-b');
       expect(output).to.include(`updated in place: Series S (moved under ${b.id})`);
       const s = await bySlug('series-s');
-      expect(s.extra.generalNote).to.equal('First note|Second note');
-      expect(s.extra.subjectAccessPoints).to.equal('Ships|Harbours|Lighthouses');
+      expect(s.lists.generalNote).to.deep.equal(['First note', 'Second note']);
+      expect(s.lists.subjectAccessPoints).to.deep.equal(['Ships', 'Harbours', 'Lighthouses']);
       expect(s.scopeAndContent).to.equal('New scope');
       expect(s.parentId).to.equal(b.id);
       expect((await listChildren(ctx.db, (await bySlug('fonds-a')).id)).items).to.deep.equal([]);

@@ -180,13 +180,13 @@ for (const backend of targets) {
       expect(fonds.extra.radGeneralMaterialDesignation).to.equal('Textual record');
       expect(fonds.extra.alternateTitle).to.equal('Example Fonds: Alternate Title');
       expect(fonds.extra.radStatementOfProjection).to.equal('Example Fonds statement of projection');
-      expect(fonds.extra.radNoteRights).to.equal('Example Fonds rights note');
+      expect(fonds.lists.radNoteRights).to.deep.equal(['Example Fonds rights note']);
       expect(fonds.extra.radStandardNumber).to.equal('11111');
       // AtoM 2.2's creation columns, read into the event columns.
-      expect(fonds.extra.eventActors).to.equal('Test Creator 1|Test Creator 2');
-      expect(fonds.eventDates).to.equal('Dates for Creator 1|Dates for Creator 2');
-      expect([fonds.eventStartDates, fonds.eventEndDates]).to.deep.equal(['2000|2010', '2001|2011']);
-      expect(fonds.extra.eventDescriptions).to.equal('Date notes for Test Creator 1|Date notes for Test Creator 2');
+      expect(fonds.events.map((e) => [e.actor, e.date, e.startDate, e.endDate, e.description])).to.deep.equal([
+        ['Test Creator 1', 'Dates for Creator 1', '2000', '2001', 'Date notes for Test Creator 1'],
+        ['Test Creator 2', 'Dates for Creator 2', '2010', '2011', 'Date notes for Test Creator 2'],
+      ]);
       const [item] = (await listChildren(ctx.db, fonds.id)).items;
       expect([item.identifier, item.title, item.extra.radEdition]).to.deep.equal(['F1-IT1', 'Example Item', 'Example Item edition statement.']);
 
@@ -246,11 +246,11 @@ for (const backend of targets) {
       expect(output).to.include('Warning: the header names "accessionNumber" (accessionNumber, accessionNumber), "eventActors" (creators, eventActors) more than once');
       const d = (await getDescriptionBySlug(ctx.db, 'old-fonds'))!;
       expect(d.extra.accessionNumber).to.equal('ACC-1|ACC-2');
-      expect(d.extra.eventActors).to.equal('Ann|Bob|Cy');
-      expect(d.extra.eventTypes).to.equal('||Accumulation');
-      expect(d.eventDates).to.equal('1900-1910|1920|');
-      expect([d.eventStartDates, d.eventEndDates]).to.deep.equal(['1900|1920|', '1910|1920|']);
-      expect(d.extra.eventDescriptions).to.equal('note a|note b|');
+      expect(d.events.map((e) => [e.actor, e.type, e.date, e.startDate, e.endDate, e.description])).to.deep.equal([
+        ['Ann', '', '1900-1910', '1900', '1910', 'note a'],
+        ['Bob', '', '1920', '1920', '1920', 'note b'],
+        ['Cy', 'Accumulation', '', '', '', ''],
+      ]);
     });
 
     it('keeps a row repeating the previous legacyId in another culture as a translation, not a new description', async () => {

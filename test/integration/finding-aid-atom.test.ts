@@ -25,6 +25,17 @@ function readBack(format: 'pdf' | 'rtf', path: string): string {
   return execFileSync(format === 'pdf' ? 'pdftotext' : 'unrtf', args, { encoding, stdio: ['ignore', 'pipe', 'ignore'] }).replace(/\s+/g, ' ');
 }
 
+/** The lines of text as a reader sees them, blank lines left out. */
+function readLines(format: 'pdf' | 'rtf', path: string): string[] {
+  const args = format === 'pdf' ? ['-layout', path, '-'] : ['--text', path];
+  const encoding = format === 'pdf' ? 'utf8' : 'latin1';
+  const text = execFileSync(format === 'pdf' ? 'pdftotext' : 'unrtf', args, { encoding, stdio: ['ignore', 'pipe', 'ignore'] });
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+}
+
 /** Asserts the phrases come in this order in `text`, from `from` on; returns where the last one starts. */
 function inOrder(text: string, phrases: string[], from = 0): number {
   let at = from;
@@ -120,6 +131,19 @@ for (const backend of targets) {
     });
 
     for (const format of ['pdf', 'rtf'] as const) {
+      it(`${format.toUpperCase()}: a repeatable field lists its items one a line, each with its bullet`, async () => {
+        const { path } = await findingAid({ format, public: false });
+        const lines = readLines(format, path);
+        // unrtf's text mode writes the bullet's Windows-1252 fallback as '"'.
+        const bullet = format === 'pdf' ? '\u2022' : '"';
+        const at = lines.findIndex((l) => l.startsWith('Subject access points:'));
+        expect(lines.slice(at, at + 2)).to.deep.equal([`Subject access points: ${bullet} Harbours`, `${bullet} Ships`]);
+        if (format === 'rtf') expect(readFileSync(path, 'latin1')).to.include("\\u8226\\'95 Harbours\\line \\u8226\\'95 Ships");
+        // A field of one item (the language) is no list: no bullet.
+        expect(lines.some((l) => /\ben$/.test(l))).to.equal(true);
+        expect(lines.some((l) => l.includes(`${bullet} en`))).to.equal(false);
+      });
+
       it(`${format.toUpperCase()}: cover, table of contents, summary information, AtoM's sections in order, then the inventory`, async () => {
         const { text } = await findingAid({ format, public: false });
         // The cover page: the repository, then "Finding aid - title (reference code)".
@@ -180,7 +204,9 @@ for (const backend of targets) {
             'System of arrangement: Filed by year',
             'Conditions governing access: Open to all',
             'Access points',
-            'Subject access points: Harbours; Ships',
+            'Subject access points:',
+            'Harbours',
+            'Ships',
             'Inventory',
           ],
           at,

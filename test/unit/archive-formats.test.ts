@@ -106,7 +106,10 @@ describe('CSV header and rows', () => {
       title: 'T',
       identifier: null,
       publicationStatus: 'published',
-      extra: { language: 'en|fr' },
+      events: [],
+      alternativeIdentifiers: [],
+      lists: { language: ['en', 'fr'] },
+      extra: {},
     } as unknown as Description;
     const row = exportRow(d, EXPORT_COLUMNS, { parentId: 3, qubitParentSlug: null });
     const at = (c: string) => row[EXPORT_COLUMNS.indexOf(c)];

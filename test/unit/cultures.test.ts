@@ -14,11 +14,15 @@ const fonds = {
   scopeAndContent: 'Records of the harbour',
   extentAndMedium: '3 boxes',
   repository: 'Port Archives',
-  eventDates: '1900-1950',
-  eventStartDates: null,
-  eventEndDates: null,
   publicationStatus: 'published',
-  extra: { archivalHistory: 'Kept by the harbour master', physicalObjectName: 'Box 12', eventActors: 'A|NULL|B' },
+  events: [
+    { type: '', date: '1900-1950', startDate: '', endDate: '', actor: 'A', actorHistory: '', place: '', description: '' },
+    { type: '', date: '', startDate: '', endDate: '', actor: '', actorHistory: '', place: '', description: '' },
+    { type: '', date: '', startDate: '', endDate: '', actor: 'B', actorHistory: '', place: '', description: '' },
+  ],
+  alternativeIdentifiers: [],
+  lists: {},
+  extra: { archivalHistory: 'Kept by the harbour master', physicalObjectName: 'Box 12' },
 } as unknown as Description;
 
 describe('cultures', () => {
@@ -66,7 +70,8 @@ describe('cultures', () => {
       'Physical storage',
     ]);
     // AtoM's NULL is no value.
-    expect(rows[1].value).to.equal('A; B');
+    // A blank actor is no actor; two are a list, one a line.
+    expect(rows[1].value).to.equal('\u2022 A\n\u2022 B');
     expect(summaryRows(fonds, { reference: 'HC', publicOnly: true }).map((r) => r.label)).to.not.include('Physical storage');
     expect(narrativeSections(fonds, true).map((s) => s.title)).to.deep.equal(['Custodial history', 'Scope and content']);
   });

@@ -53,7 +53,7 @@ export const csvExport: TaskDefinition = {
     const parentSlug = root.parentId === null ? null : ((await getDescription(db, root.parentId))?.slug ?? null);
     // A description in RAD exports RAD's columns too (AtoM exports in the template of the
     // description); the ISAD columns come first either way, so one import reads both.
-    const columns = usesRad(root.extra) ? RAD_EXPORT_COLUMNS : EXPORT_COLUMNS;
+    const columns = usesRad(root.extra, root.lists) ? RAD_EXPORT_COLUMNS : EXPORT_COLUMNS;
     // Streamed into the file store as it is written (backpressure on both sides), so a
     // web process on any host serves it and memory stays flat at any size.
     const csv = stringify({ header: true, columns: [...columns] });

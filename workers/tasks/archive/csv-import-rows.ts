@@ -28,7 +28,7 @@ import {
   nextPosition,
   updateDescription,
 } from '../../../app/archive/descriptions.js';
-import { HIERARCHY_COLUMNS, mergeRepeatable, newFields, rowFields, type CsvRow } from '../../../app/archive/csv-columns.js';
+import { HIERARCHY_COLUMNS, newFields, rowFields, updatedFields, type CsvRow } from '../../../app/archive/csv-columns.js';
 import type { CsvRecord } from '../../../app/archive/csv-read.js';
 import { SlugAllocator, slugify } from '../../../app/archive/slug.js';
 import { saveTranslation } from '../../../app/archive/translations.js';
@@ -350,9 +350,7 @@ export class RowImporter {
         // the ones the description has (AtoM's match-and-update creates new note and
         // term-relation objects and never deletes the old ones; a value it already has is
         // not added twice).
-        const extra = { ...match.extra };
-        for (const [column, value] of Object.entries(fields.extra)) extra[column] = mergeRepeatable(column, match.extra[column], value);
-        await updateDescription(trx, match.id, { ...fields.set, extra, ...keymap, ...place });
+        await updateDescription(trx, match.id, { ...updatedFields(match, fields), ...keymap, ...place });
         say(`${found}; updated in place: ${name}${place.parentId !== undefined ? ` (moved under ${place.parentId ?? 'the top level'})` : ''}`);
       } else {
         // Delete and replace: every field comes from the row (blank cells clear).

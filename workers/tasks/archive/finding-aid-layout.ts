@@ -7,11 +7,12 @@
  * points (`controlaccess`), and the inventory (`dsc`). Pure functions: the sinks in
  * finding-aid-render.ts and finding-aid-pdf.ts decide how each piece looks.
  */
-import { displayOrder, fieldValue, labelOf } from '../../../app/archive/csv-columns.js';
+import { displayOrder, fieldItems, fieldValue, labelOf } from '../../../app/archive/csv-columns.js';
+import { ACCESS_POINT_COLUMNS, eventDates, isRepeatable } from '../../../app/archive/repeatable.js';
 import { RAD_NOTE_COLUMNS } from '../../../app/archive/rad.js';
 import type { Description } from '../../../app/archive/types.js';
 
-/** Display form of a CSV value: `|` separates the values of a list. */
+/** Display form of a single CSV value that may still hold a `|` list (physical storage...). */
 export function shown(value: string): string {
   return value.includes('|') ? listOf(value).join('; ') : value;
 }
@@ -24,37 +25,34 @@ export function listOf(value: string | null | undefined): string[] {
     .filter((s) => s !== '' && s !== 'NULL');
 }
 
-/** The dates AtoM shows: the display dates, else start – end. */
-export function datesOf(d: Description): string {
-  if (d.eventDates && listOf(d.eventDates).length) return shown(d.eventDates);
-  const start = listOf(d.eventStartDates).join('; ');
-  const end = listOf(d.eventEndDates).join('; ');
-  return start && end ? `${start} – ${end}` : start || end;
+/**
+ * A repeatable field's items as one value, one item per line: bulleted when there are
+ * several, so that a note or an access point reads as the list it is (the sinks break
+ * lines at "\n"); a single item as it is.
+ */
+export function listed(items: readonly string[]): string {
+  return items.length > 1 ? items.map((i) => `\u2022 ${i}`).join('\n') : (items[0] ?? '');
 }
 
-const value = (d: Description, column: string): string => {
-  switch (column) {
-    case 'title':
-      return d.title ?? '';
-    case 'extentAndMedium':
-      return d.extentAndMedium ?? '';
-    case 'scopeAndContent':
-      return d.scopeAndContent ?? '';
-    case 'repository':
-      return d.repository ?? '';
-    default:
-      return d.extra[column] ?? '';
-  }
-};
+/** A field as the finding aid writes it: a repeatable one item a line, another as written ("; " for a stray `|`). */
+export function fieldText(d: Description, column: string): string {
+  return isRepeatable(column) ? listed(fieldItems(d, column)) : shown(fieldValue(d, column));
+}
+
+/** The dates AtoM shows, one line per event: its display dates, else start – end. */
+export function datesOf(d: Description): string {
+  return d.events
+    .map(eventDates)
+    .filter((s) => s !== '')
+    .join('\n');
+}
 
 /** Physical storage: AtoM's `physloc`, one "name (location), type" per container. */
 function physicalStorage(d: Description): string {
   const names = listOf(d.extra.physicalObjectName);
   const places = (d.extra.physicalObjectLocation ?? '').split('|').map((s) => s.trim());
   const types = (d.extra.physicalObjectType ?? '').split('|').map((s) => s.trim());
-  return names
-    .map((n, i) => `${n}${places[i] && places[i] !== 'NULL' ? ` (${places[i]})` : ''}${types[i] && types[i] !== 'NULL' ? `, ${types[i]}` : ''}`)
-    .join('; ');
+  return listed(names.map((n, i) => `${n}${places[i] && places[i] !== 'NULL' ? ` (${places[i]})` : ''}${types[i] && types[i] !== 'NULL' ? `, ${types[i]}` : ''}`));
 }
 
 /** Fields a public finding aid leaves out: AtoM hides physical storage from the public. */
@@ -79,13 +77,13 @@ export interface Row {
 export function summaryRows(d: Description, o: { reference: string; publicOnly: boolean }): Row[] {
   const rows: Row[] = [
     { label: 'Repository', value: d.repository ?? '' },
-    { label: 'Creator', value: listOf(d.extra.eventActors).join('; ') },
+    { label: 'Creator', value: listed(fieldItems(d, 'eventActors')) },
     { label: 'Title', value: d.title ?? '' },
     { label: 'Reference code', value: o.reference },
     { label: 'Date(s)', value: datesOf(d) },
     { label: 'Physical description', value: d.extentAndMedium ?? '' },
     { label: 'Physical storage', value: o.publicOnly ? '' : physicalStorage(d) },
-    { label: 'Language', value: listOf(d.extra.language).join('; ') },
+    { label: 'Language', value: listed(fieldItems(d, 'language')) },
   ];
   return rows.filter((r) => r.value.trim() !== '');
 }
@@ -122,8 +120,6 @@ const NOTE_COLUMNS = [
   'archivistNote',
 ] as const;
 
-const ACCESS_POINT_COLUMNS = ['subjectAccessPoints', 'placeAccessPoints', 'nameAccessPoints', 'genreAccessPoints'] as const;
-
 export interface Section {
   /** The destination the table of contents and the bookmarks point at. */
   id: string;
@@ -137,14 +133,14 @@ export interface Section {
 function labelled(d: Description, columns: readonly string[], publicOnly: boolean): Row[] {
   return columns
     .filter((c) => !(publicOnly && PRIVATE_COLUMNS.has(c)))
-    .map((c) => ({ label: labelOf(d, c), value: shown(value(d, c)) }))
+    .map((c) => ({ label: labelOf(d, c), value: fieldText(d, c) }))
     .filter((r) => r.value.trim() !== '');
 }
 
 /** The narrative sections of the top-level description, AtoM's order, the empty ones left out. */
 export function narrativeSections(d: Description, publicOnly: boolean): Section[] {
   const sections: Section[] = [
-    { id: 'bioghist', title: 'Administrative history / Biographical sketch', paragraphs: listOf(d.extra.eventActorHistories), fields: [] },
+    { id: 'bioghist', title: 'Administrative history / Biographical sketch', paragraphs: fieldItems(d, 'eventActorHistories'), fields: [] },
     { id: 'custodhist', title: 'Custodial history', paragraphs: listOf(d.extra.archivalHistory), fields: [] },
     { id: 'scopecontent', title: 'Scope and content', paragraphs: d.scopeAndContent ? [d.scopeAndContent] : [], fields: [] },
     { id: 'notes', title: 'Notes', paragraphs: [], fields: labelled(d, NOTE_COLUMNS, publicOnly) },
@@ -226,6 +222,6 @@ const SHOWN_ABOVE: ReadonlySet<string> = new Set<string>([
 export function otherRows(d: Description, publicOnly: boolean): Row[] {
   return displayOrder(d)
     .filter((c) => !SHOWN_ABOVE.has(c) && !(publicOnly && PRIVATE_COLUMNS.has(c)))
-    .map((c) => ({ label: labelOf(d, c), value: shown(fieldValue(d, c)) }))
+    .map((c) => ({ label: labelOf(d, c), value: fieldText(d, c) }))
     .filter((r) => r.value.trim() !== '');
 }

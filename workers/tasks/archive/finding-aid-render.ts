@@ -10,7 +10,7 @@
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { displayOrder, fieldValue, labelOf } from '../../../app/archive/csv-columns.js';
+import { displayOrder, labelOf } from '../../../app/archive/csv-columns.js';
 import { RTF_TEXT_WIDTH, RtfWriter } from '../../../app/archive/rtf.js';
 import type { Description, TreeNode } from '../../../app/archive/types.js';
 import { PdfSink } from './finding-aid-pdf.js';
@@ -20,10 +20,10 @@ import {
   PRIVATE_COLUMNS,
   datesOf,
   inventoryCells,
+  fieldText,
   isHeadingLevel,
   narrativeSections,
   otherRows,
-  shown,
   spanRow,
   summaryRows,
   type Row,
@@ -182,8 +182,8 @@ function detailFields(d: Description, reference: string, publicOnly: boolean): R
   const out: Row[] = reference ? [{ label: 'Reference code', value: reference }] : [];
   for (const c of displayOrder(d)) {
     if (c === 'title' || (publicOnly && PRIVATE_COLUMNS.has(c))) continue;
-    const v = c === 'eventDates' ? datesOf(d) : fieldValue(d, c);
-    if (v.trim() !== '') out.push({ label: labelOf(d, c), value: shown(v) });
+    const v = c === 'eventDates' ? datesOf(d) : fieldText(d, c);
+    if (v.trim() !== '') out.push({ label: labelOf(d, c), value: v });
   }
   if (!publicOnly) out.push({ label: 'Publication status', value: d.publicationStatus === 'published' ? 'Published' : 'Draft' });
   return out;
