@@ -296,7 +296,9 @@ for (const backend of targets) {
       const done = await waitFor(job.id);
       expect(done.status, done.error ?? '').to.equal('completed');
       const output = await outputOf(ctx, job.id);
-      expect(done.attempt, output.slice(0, 3000)).to.equal(2);
+      // At least one attempt after the kill; on a loaded machine a live attempt may also
+      // lose its lease and be run again, which must resume just the same.
+      expect(done.attempt, output.slice(0, 3000)).to.be.at.least(2);
       expect(killedAt).to.be.lessThan(rows);
       expect(output).to.match(/Resuming after row \d+, the last row an earlier attempt committed/);
       expect(await count(ctx)).to.equal(rows);
