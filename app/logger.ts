@@ -34,7 +34,7 @@ export function getLogger(config: Pick<Config, 'logLevel' | 'logDir'>): winston.
  * A logger that makes the real one (`make`) when first used for anything but a line
  * below its level, which it drops as winston would; a child stays lazy too.
  */
-function lazyLogger(level: string, make: () => winston.Logger): winston.Logger {
+export function lazyLogger(level: string, make: () => winston.Logger): winston.Logger {
   let real: winston.Logger | null = null;
   const threshold = LEVEL_RANK[level] ?? LEVEL_RANK.info;
   return new Proxy({} as winston.Logger, {

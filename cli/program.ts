@@ -27,7 +27,7 @@ export const COMMAND_GROUPS: ReadonlyArray<{ commands: readonly string[]; load: 
     commands: ['jobs:list', 'jobs:show', 'jobs:cancel', 'jobs:retry', 'jobs:clear', 'jobs:delete', 'jobs:export'],
     load: async () => (await import('./commands/jobs.js')).registerJobCommands,
   },
-  { commands: ['groups:create', 'groups:list', 'groups:show'], load: async () => (await import('./commands/groups.js')).registerGroupCommands },
+  { commands: ['groups:create', 'groups:list', 'groups:show', 'groups:cancel', 'groups:retry'], load: async () => (await import('./commands/groups.js')).registerGroupCommands },
   {
     commands: ['queue:pause', 'queue:resume', 'queue:clear', 'queue:status', 'queue:pause-on-failure', 'workers'],
     load: async () => (await import('./commands/queue.js')).registerQueueCommands,
