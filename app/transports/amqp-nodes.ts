@@ -1,4 +1,3 @@
-import amqp from 'amqplib';
 import type { ChannelModel } from 'amqplib';
 import { describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -28,6 +27,9 @@ export class AmqpNodes {
   /** A connection to the first node that answers; rejects with one line naming them all. */
   async connect(log: Logger): Promise<ChannelModel> {
     let last: unknown = null;
+    // Loaded here, not on import: a process on the db transport (SQLite) never needs it,
+    // and a short command loads it while its database connection opens.
+    const { default: amqp } = await import('amqplib');
     for (const url of this.order()) {
       try {
         const conn = await amqp.connect(withHeartbeat(url), { timeout: 5000 });

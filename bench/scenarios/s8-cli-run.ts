@@ -56,7 +56,7 @@ export const scenario: Scenario = {
   title: 'docket run noop --wait, command to exit (MariaDB + RabbitMQ, SQLite)',
   needs: [],
   async run(opts: BenchOptions): Promise<Row[]> {
-    const perRun = opts.quick ? 3 : 7;
+    const perRun = opts.quick ? 3 : 10;
     const rows: Row[] = [];
     for (const b of BACKENDS) {
       const lacking: string[] = [];

@@ -111,6 +111,14 @@ describe('layers', function () {
     expect(handlerSide(urls)).to.deep.equal([]);
   });
 
+  it('loads, for `docket run`, its own command group and neither winston nor amqplib until they are used', async () => {
+    const urls = await loadedBy(['cli/program.ts', 'cli/commands/run.ts', 'app/context.ts']);
+    const commands = urls.filter((u) => u.includes('/cli/commands/')).map((u) => u.slice(u.lastIndexOf('/') + 1));
+    expect(commands).to.deep.equal(['run.ts']);
+    expect(urls.some((u) => u.includes('/node_modules/knex/'))).to.equal(true);
+    expect(urls.filter((u) => /\/node_modules\/(winston|amqplib)\//.test(u))).to.deep.equal([]);
+  });
+
   it('does see them where they are loaded: the task handlers, and pdfkit', async () => {
     // The check above must be able to fail: the same probe finds what a worker's child loads.
     const found = handlerSide(await loadedBy(['workers/tasks/index.ts', 'pdfkit']));
