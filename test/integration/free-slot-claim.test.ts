@@ -74,6 +74,8 @@ for (const backend of backends()) {
     afterEach(async () => {
       for (const w of workers.splice(0)) await w.worker.stop(2000);
       await ctx.service.setPaused(false, '');
+      // The long job a stop handed back must not take a slot in the next test.
+      await ctx.service.clearQueue('test');
     });
 
     after(async () => {
