@@ -4,7 +4,7 @@
  * was recovered elsewhere (our lease ran out): its child is a zombie and is killed. A job
  * with a cancel request is cancelled. A change of the pause switch stops or resumes
  * deliveries. (A pause is also seen at once by the claim it refuses: claimer.ts. A resume
- * is seen here, within a heartbeat.)
+ * is seen by a paused worker within RESUME_POLL_MS.)
  */
 import type { JobService } from '../app/job-service.js';
 import type { Logger } from '../app/logger.js';
@@ -19,8 +19,20 @@ export interface HeartbeatHost {
   readonly running: ReadonlyMap<number, Attempt>;
 }
 
+/**
+ * While paused, how often the worker reads the switch. Seen at each worker's own
+ * heartbeat, a resume reached one worker up to a heartbeat (3 s) before the other, and
+ * the first took most of the backlog (85 % of 40 short jobs in bench scenario 11). Read
+ * this often, every worker starts within about this of the others, each taking only
+ * what its free children can start, so the backlog spreads over them. One small read a
+ * tenth of a second, and only while paused.
+ */
+export const RESUME_POLL_MS = 100;
+
 export class Heartbeat {
   private timer: NodeJS.Timeout | null = null;
+  private resumeTimer: NodeJS.Timeout | null = null;
+  private readingSwitch = false;
   private beating = false;
   private stopped = false;
 
@@ -33,11 +45,32 @@ export class Heartbeat {
   /** Beats every `heartbeatMs`. */
   start(): void {
     this.timer = setInterval(() => void this.beat(), this.service.config.heartbeatMs);
+    this.resumeTimer = setInterval(() => void this.watchResume(), RESUME_POLL_MS);
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.resumeTimer) clearInterval(this.resumeTimer);
     this.stopped = true;
+  }
+
+  /** A paused worker resumes as soon as the switch says so, not at its next heartbeat. */
+  private async watchResume(): Promise<void> {
+    if (this.stopped || this.readingSwitch || !this.claimer.isPaused) return;
+    this.readingSwitch = true;
+    try {
+      // As in beat(): a pause or resume applied while the switch is read wins over this reading.
+      const switches = this.claimer.switchCount;
+      const paused = await this.service.isPaused();
+      if (!paused && this.claimer.isPaused && switches === this.claimer.switchCount && !this.stopped) {
+        await this.claimer.setPaused(false);
+        this.host.log.info('processing resumed');
+      }
+    } catch {
+      // The database is away: the heartbeat says so, and reads the switch again.
+    } finally {
+      this.readingSwitch = false;
+    }
   }
 
   async beat(): Promise<void> {

@@ -84,6 +84,24 @@ for (const kind of kinds) {
       for (const d of got.slice(1)) await take(d);
     });
 
+    it('keeps delivering from every queue when the prefetch falls to 0 and rises again before the fall took hold', async () => {
+      const got: Delivery[] = [];
+      await ctx.transport.consume({ abilities: ['print', 'sleep', 'noop'], prefetch: 1, onDelivery: (d) => got.push(d) });
+      // Not awaited: the rise comes while the consumers are being cancelled (a worker
+      // whose one child took a short job, and freed again at once).
+      const fall = ctx.transport.setPrefetch(0);
+      const rise = ctx.transport.setPrefetch(2);
+      await Promise.all([fall, rise]);
+      const ids = [await enqueue('print'), await enqueue('sleep'), await enqueue('noop')];
+      await waitUntil(() => got.length >= 2, 5000, 'two deliveries after the rise');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(got, 'no more than the prefetch').to.have.length(2);
+      for (const d of got.slice(0, 2)) await take(d);
+      await waitUntil(() => got.length >= 3, 5000, 'the third delivery after the acks');
+      expect(new Set(got.map((d) => d.jobId))).to.deep.equal(new Set(ids));
+      await take(got[2]);
+    });
+
     it('keeps no more than `prefetch` deliveries outstanding', async () => {
       const ids = [await enqueue('print'), await enqueue('print'), await enqueue('print')];
       const got: Delivery[] = [];
