@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { createUser } from '../app/store/users.js';
 import { makeDocketEnv } from './lib/docket-env.js';
+import { finishedJobRow } from './lib/million.js';
 import { cpuMs, ROOT, startProcess } from './lib/proc.js';
 import { percentile } from './lib/stats.js';
 import { login, openLoop } from './lib/web.js';
@@ -61,23 +62,7 @@ try {
       const status = i % 17 === 0 ? 'failed' : i % 23 === 0 ? 'cancelled' : 'completed';
       const finishedAt = i < JOBS ? now - 100 * DAY - ((i * 7919) % (365 * DAY)) : now - (i % 1000) * 60_000;
       const owner = i % 10 === 3 ? ada : admin;
-      rows.push({
-        task: 'noop',
-        params: '{}',
-        status,
-        priority: 2,
-        user_id: owner.id,
-        username: owner.username,
-        origin: 'web',
-        attempt: 1,
-        max_attempts: 3,
-        queued_at: finishedAt - 2000,
-        dispatched_at: finishedAt - 2000,
-        started_at: finishedAt - 1000,
-        finished_at: finishedAt,
-        result_summary: status === 'completed' ? 'done' : null,
-        error: status === 'failed' ? 'it broke' : null,
-      });
+      rows.push(finishedJobRow(status, finishedAt, owner));
     }
     await ctx.db('jobs').insert(rows);
   }

@@ -127,3 +127,32 @@ async function build(jobs: number, log: (m: string) => void): Promise<Million> {
     throw err;
   }
 }
+
+/**
+ * A finished `noop` job's row, as retention finds it (scenario 10, bench/page-cost.ts):
+ * completed, failed (it broke) or cancelled, ended at `finishedAt`, queued two seconds
+ * and started one second before.
+ */
+export function finishedJobRow(
+  status: 'completed' | 'failed' | 'cancelled',
+  finishedAt: number,
+  owner: { id: number; username: string },
+): Record<string, unknown> {
+  return {
+    task: 'noop',
+    params: '{}',
+    status,
+    priority: 2,
+    user_id: owner.id,
+    username: owner.username,
+    origin: 'web',
+    attempt: 1,
+    max_attempts: 3,
+    queued_at: finishedAt - 2000,
+    dispatched_at: finishedAt - 2000,
+    started_at: finishedAt - 1000,
+    finished_at: finishedAt,
+    result_summary: status === 'completed' ? 'done' : null,
+    error: status === 'failed' ? 'it broke' : null,
+  };
+}

@@ -13,6 +13,7 @@ import { RETENTION_BATCH } from '../../app/retention.js';
 import { setSetting } from '../../app/store/settings.js';
 import { createUser } from '../../app/store/users.js';
 import { makeDocketEnv } from '../lib/docket-env.js';
+import { finishedJobRow } from '../lib/million.js';
 import { percentile, spread } from '../lib/stats.js';
 import type { BenchOptions, Row, Scenario } from '../lib/types.js';
 import { login, openLoop, startWeb } from '../lib/web.js';
@@ -52,23 +53,7 @@ export const scenario: Scenario = {
           const status = i % 17 === 0 ? 'failed' : i % 23 === 0 ? 'cancelled' : 'completed';
           // Old jobs ended 100 to 465 days ago (past both retentions), recent ones within a day.
           const finishedAt = old ? now - 100 * DAY - ((i * 7919) % (365 * DAY)) : now - (i % 1000) * 60_000;
-          rows.push({
-            task: 'noop',
-            params: '{}',
-            status,
-            priority: 2,
-            user_id: admin.id,
-            username: admin.username,
-            origin: 'web',
-            attempt: 1,
-            max_attempts: 3,
-            queued_at: finishedAt - 2000,
-            dispatched_at: finishedAt - 2000,
-            started_at: finishedAt - 1000,
-            finished_at: finishedAt,
-            result_summary: status === 'completed' ? 'done' : null,
-            error: status === 'failed' ? 'it broke' : null,
-          });
+          rows.push(finishedJobRow(status, finishedAt, admin));
         }
         await ctx.db('jobs').insert(rows);
       }
