@@ -159,82 +159,50 @@ export interface Summary {
 
 /** How long a scope's summary counts are reused: the auto-refresh period's worth. */
 export const SUMMARY_TTL_MS = 3000;
-/**
- * How long, past SUMMARY_TTL_MS, counts may still be shown while newer ones are read.
- * Past it (a page nobody loaded for a while) a request waits for fresh counts.
- */
-export const SUMMARY_STALE_MS = 30_000;
-
-export type Shared<V> = Map<string, { at: number; value: Promise<V>; settled?: V; refreshing?: boolean }>;
-const summaries = new WeakMap<object, Shared<Summary>>();
-
-/**
- * One scope's counts, computed once per SUMMARY_TTL_MS and shared by every request in
- * between, including concurrent ones. Once they are older than that, the requests go on
- * getting them (up to SUMMARY_STALE_MS more) while one read in the background replaces
- * them: the capped counts take tens of milliseconds with a million jobs, and every
- * request that came in during the read used to wait for it (each auto-refresh period,
- * the slowest requests of the page were these). A failed read is not kept.
- */
-export function shared<V>(caches: WeakMap<object, Shared<V>>, db: object, key: string, load: () => Promise<V>, now: number): Promise<V> {
-  let cache = caches.get(db);
-  if (!cache) caches.set(db, (cache = new Map()));
-  const hit = cache.get(key);
-  const age = hit ? now - hit.at : Infinity;
-  if (hit && age >= 0 && age < SUMMARY_TTL_MS) return hit.value;
-  if (hit && hit.settled !== undefined && age >= 0 && age < SUMMARY_TTL_MS + SUMMARY_STALE_MS) {
-    if (!hit.refreshing) {
-      hit.refreshing = true;
-      const next = load();
-      next.then(
-        (v) => {
-          // Unless forgotten (a clear) or replaced meanwhile.
-          if (cache.get(key) === hit) cache.set(key, { at: now, value: next, settled: v });
-        },
-        () => {
-          hit.refreshing = false;
-        },
-      );
-    }
-    return Promise.resolve(hit.settled);
-  }
-  const entry: { at: number; value: Promise<V>; settled?: V } = { at: now, value: load() };
-  cache.set(key, entry);
-  entry.value.then(
-    (v) => (entry.settled = v),
-    () => {
-      if (cache.get(key) === entry) cache.delete(key);
-    },
-  );
-  if (cache.size > 1000) cache.delete(cache.keys().next().value as string);
-  return entry.value;
-}
+const summaries = new WeakMap<Db, Map<string, { at: number; value: Promise<Summary> }>>();
 
 /**
  * "12 jobs: 2 active, 1 failed" for one owner or everyone. The three capped counts are
- * most of a page's database time (each may read 10,001 index entries): they are shared
- * (see `shared`); the list itself is always read fresh.
+ * most of a page's database time (each may read 10,001 index entries), so a scope's
+ * counts are computed once per few seconds and shared by every request in between,
+ * including concurrent ones; the list itself is always read fresh.
  */
 export async function summarize(db: Db, userId: number | null, now = Date.now()): Promise<Summary> {
-  return shared(summaries, db, String(userId), async () => {
-    const [all, active, failed] = await Promise.all([
-      countJobs(db, { tab: 'all', userId }),
-      countJobs(db, { tab: 'active', userId }),
-      countJobs(db, { tab: 'failed', userId }),
-    ]);
-    return { all, active, failed };
-  }, now);
+  let cache = summaries.get(db);
+  if (!cache) summaries.set(db, (cache = new Map()));
+  const key = String(userId);
+  const hit = cache.get(key);
+  if (hit && now - hit.at < SUMMARY_TTL_MS) return hit.value;
+  const value = Promise.all([
+    countJobs(db, { tab: 'all', userId }),
+    countJobs(db, { tab: 'active', userId }),
+    countJobs(db, { tab: 'failed', userId }),
+  ]).then(([all, active, failed]) => ({ all, active, failed }));
+  cache.set(key, { at: now, value });
+  // A failed count is not kept.
+  value.catch(() => cache.delete(key));
+  if (cache.size > 1000) cache.delete(cache.keys().next().value as string);
+  return value;
 }
 
 type Clearable = { jobs: number; files: number; capped: boolean };
-const clearables = new WeakMap<object, Shared<Clearable>>();
+const clearables = new WeakMap<Db, Map<string, { at: number; value: Promise<Clearable> }>>();
 
 /**
  * The jobs page's "Clear inactive jobs" figures for a scope, capped at COUNT_CAP and
- * shared like the summary (the confirmation page counts exactly).
+ * shared for SUMMARY_TTL_MS like the summary (the confirmation page counts exactly).
  */
 export async function clearableSummary(db: Db, scope: ClearScope, now = Date.now()): Promise<Clearable> {
-  return shared(clearables, db, `${scope.userId}:${scope.includeCommandLine}`, () => clearableCounts(db, scope, COUNT_CAP), now);
+  let cache = clearables.get(db);
+  if (!cache) clearables.set(db, (cache = new Map()));
+  const key = `${scope.userId}:${scope.includeCommandLine}`;
+  const hit = cache.get(key);
+  if (hit && now - hit.at < SUMMARY_TTL_MS) return hit.value;
+  const value = clearableCounts(db, scope, COUNT_CAP);
+  cache.set(key, { at: now, value });
+  value.catch(() => cache.delete(key));
+  if (cache.size > 1000) cache.delete(cache.keys().next().value as string);
+  return value;
 }
 
 /** Forgets cached counts (after a clear, so the page that follows shows the new figures). */
