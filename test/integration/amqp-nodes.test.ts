@@ -23,6 +23,12 @@ async function relay(): Promise<{ port: number; kill(): Promise<void> }> {
       s.on('close', () => sockets.delete(s));
     }
     client.pipe(up).pipe(client);
+    // A process killed with bytes unread resets its socket (an error, not an end), which a
+    // pipe does not pass on: the broker would keep the other side open until its AMQP
+    // heartbeat timeout, as if the worker lived on. Either side closing closes both, as a
+    // node's connection does when its peer dies.
+    client.on('close', () => up.destroy());
+    up.on('close', () => client.destroy());
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
