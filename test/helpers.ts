@@ -15,6 +15,9 @@ import knexFactory from 'knex';
 import amqp from 'amqplib';
 import { loadConfig, type Config } from '../app/config.js';
 import { createContext, type Context } from '../app/context.js';
+import type { Db } from '../app/db.js';
+import { getJob } from '../app/store/jobs.js';
+import { FINAL_STATUSES, type Job } from '../app/types.js';
 
 // Tests are quiet unless LOG_LEVEL asks otherwise.
 process.env.LOG_LEVEL ??= 'error';
@@ -168,4 +171,16 @@ export async function waitUntil<T>(fn: () => Promise<T> | T, ms: number, what: s
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Waits until job `id` has ended (completed, failed or cancelled); the job as it ended. */
+export function jobEnded(db: Db, id: number, ms = 30_000): Promise<Job> {
+  return waitUntil(
+    async () => {
+      const j = await getJob(db, id);
+      return j && FINAL_STATUSES.includes(j.status) ? j : null;
+    },
+    ms,
+    `job ${id} to end`,
+  );
 }

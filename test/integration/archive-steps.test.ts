@@ -6,10 +6,9 @@ import { expect } from 'chai';
 import { join } from 'node:path';
 import { getDescriptionBySlug } from '../../app/archive/descriptions.js';
 import type { Context } from '../../app/context.js';
-import { getJob } from '../../app/store/jobs.js';
 import type { Job } from '../../app/types.js';
 import { Worker } from '../../workers/worker.js';
-import { backends, makeTestEnv, requireService, waitUntil, type TestEnv } from '../helpers.js';
+import { backends, makeTestEnv, requireService, type TestEnv, jobEnded } from '../helpers.js';
 
 const IMPORT_ORDER = join(import.meta.dirname, '..', 'fixtures', 'atom', 'import_order.csv');
 
@@ -22,10 +21,7 @@ for (const backend of backends().filter((b) => b.transport === 'db')) {
 
     const run = async (task: string, params: Record<string, unknown>): Promise<Job> => {
       const { job } = await ctx.service.enqueue({ task, params, origin: 'cli', user: null });
-      return waitUntil(async () => {
-        const j = await getJob(ctx.db, job.id);
-        return j && ['completed', 'failed', 'cancelled'].includes(j.status) ? j : null;
-      }, 50_000, `${task} job ${job.id}`);
+      return jobEnded(ctx.db, job.id, 50_000);
     };
     const stored = (j: Job) => j.progressSteps?.map((s) => [s.label, s.status]);
 

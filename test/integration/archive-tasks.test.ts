@@ -20,7 +20,7 @@ import { getJob, readOutput } from '../../app/store/jobs.js';
 import { createUser } from '../../app/store/users.js';
 import type { Job } from '../../app/types.js';
 import { Worker } from '../../workers/worker.js';
-import { backends, exportEnv, makeTestEnv, REQUIRE_SERVICES, requireService, type TestEnv, waitUntil } from '../helpers.js';
+import { backends, exportEnv, makeTestEnv, REQUIRE_SERVICES, requireService, type TestEnv, waitUntil, jobEnded } from '../helpers.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'atom');
 const IMPORT_ORDER = join(FIXTURES, 'import_order.csv');
@@ -99,14 +99,7 @@ for (const backend of targets) {
     ): Promise<{ job: Job; output: string }> {
       const user = as.userId ? { id: as.userId, username: 'archivist1', role: 'archivist' as const } : null;
       const { job } = await ctx.service.enqueue({ task, params, origin: as.origin ?? 'cli', user });
-      const done = await waitUntil(
-        async () => {
-          const j = await getJob(ctx.db, job.id);
-          return j && ['completed', 'failed', 'cancelled'].includes(j.status) ? j : null;
-        },
-        50_000,
-        `${task} job ${job.id} to finish`,
-      );
+      const done = await jobEnded(ctx.db, job.id, 50_000);
       return { job: done, output: await outputOf(ctx, job.id) };
     }
 

@@ -12,7 +12,7 @@ import { getJob } from '../../app/store/jobs.js';
 import type { Job } from '../../app/types.js';
 import { uploadsDir } from '../../app/tasks/uploads.js';
 import { Worker } from '../../workers/worker.js';
-import { backends, exportEnv, requireService, waitUntil } from '../helpers.js';
+import { backends, exportEnv, requireService, waitUntil, jobEnded } from '../helpers.js';
 import { createToken } from '../../app/store/tokens.js';
 import { Client as ClientClass, loggedIn, startWeb, type Client, type Web } from './web-fixture.js';
 
@@ -36,14 +36,7 @@ for (const backend of targets) {
     }
 
     async function finished(id: number): Promise<Job> {
-      return waitUntil(
-        async () => {
-          const j = await getJob(web.ctx.db, id);
-          return j && ['completed', 'failed', 'cancelled'].includes(j.status) ? j : null;
-        },
-        30_000,
-        `job ${id}`,
-      );
+      return jobEnded(web.ctx.db, id, 30_000);
     }
 
     /** Posts a form and follows to the job it started; returns the finished job. */

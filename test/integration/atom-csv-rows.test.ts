@@ -30,11 +30,11 @@ import { parse } from 'csv-parse/sync';
 import { getDescription, getDescriptionBySlug, insertDescription, listChildren, moveDescription } from '../../app/archive/descriptions.js';
 import type { Description } from '../../app/archive/types.js';
 import type { Context } from '../../app/context.js';
-import { getJob, readOutput } from '../../app/store/jobs.js';
+import { readOutput } from '../../app/store/jobs.js';
 import type { Job } from '../../app/types.js';
 import { isSlugCollision } from '../../workers/tasks/archive/slug-collision.js';
 import { Worker } from '../../workers/worker.js';
-import { backends, exportEnv, makeTestEnv, requireService, type TestEnv, waitUntil } from '../helpers.js';
+import { backends, exportEnv, makeTestEnv, requireService, type TestEnv, jobEnded } from '../helpers.js';
 
 const seen = new Set<string>();
 const targets = backends().filter((b) => !seen.has(b.db) && seen.add(b.db));
@@ -60,14 +60,7 @@ for (const backend of targets) {
     }
 
     async function waitFor(id: number): Promise<Job> {
-      return waitUntil(
-        async () => {
-          const j = await getJob(ctx.db, id);
-          return j && ['completed', 'failed', 'cancelled'].includes(j.status) ? j : null;
-        },
-        100_000,
-        `job ${id} to finish`,
-      );
+      return jobEnded(ctx.db, id, 100_000);
     }
 
     async function importFile(file: string, extra: Record<string, unknown> = {}): Promise<{ job: Job; output: string }> {

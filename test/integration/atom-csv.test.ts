@@ -15,10 +15,10 @@ import { RAD_EXPORT_COLUMNS } from '../../app/archive/csv-columns.js';
 import { getDescriptionBySlug, listChildren } from '../../app/archive/descriptions.js';
 import { listTranslations } from '../../app/archive/translations.js';
 import type { Context } from '../../app/context.js';
-import { getJob, readOutput } from '../../app/store/jobs.js';
+import { readOutput } from '../../app/store/jobs.js';
 import type { Job } from '../../app/types.js';
 import { Worker } from '../../workers/worker.js';
-import { backends, exportEnv, makeTestEnv, REQUIRE_SERVICES, requireService, type TestEnv, waitUntil } from '../helpers.js';
+import { backends, exportEnv, makeTestEnv, REQUIRE_SERVICES, requireService, type TestEnv, waitUntil, jobEnded } from '../helpers.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'atom');
 const RAD_EXAMPLE = join(FIXTURES, 'example_information_objects_rad.csv');
@@ -73,14 +73,7 @@ for (const backend of targets) {
     let restoreEnv: (() => void) | undefined;
 
     async function waitFor(id: number): Promise<Job> {
-      return waitUntil(
-        async () => {
-          const j = await getJob(ctx.db, id);
-          return j && ['completed', 'failed', 'cancelled'].includes(j.status) ? j : null;
-        },
-        100_000,
-        `job ${id} to finish`,
-      );
+      return jobEnded(ctx.db, id, 100_000);
     }
 
     async function importFile(file: string, extra: Record<string, unknown> = {}): Promise<{ job: Job; output: string }> {

@@ -12,20 +12,13 @@ import { getJob, listEvents } from '../../app/store/jobs.js';
 import type { Job, JobEvent } from '../../app/types.js';
 import { Worker } from '../../workers/worker.js';
 import { FAULT_TASKS_MODULE } from '../faults/tasks.js';
-import { backends, makeTestEnv, requireService, waitUntil, type TestEnv } from '../helpers.js';
+import { backends, makeTestEnv, requireService, waitUntil, type TestEnv, jobEnded } from '../helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const DOCKET = join(ROOT, 'cli', 'docket.ts');
 
 async function finalJob(ctx: Context, id: number, ms = 20_000): Promise<Job> {
-  return waitUntil(
-    async () => {
-      const j = await getJob(ctx.db, id);
-      return j && ['completed', 'failed', 'cancelled'].includes(j.status) ? j : null;
-    },
-    ms,
-    `job ${id} to finish`,
-  );
+  return jobEnded(ctx.db, id, ms);
 }
 
 /** `docket ARGS` in its own process, as an operator runs it. */

@@ -9,7 +9,7 @@ import { Maintenance } from '../../app/maintenance.js';
 import { reapExpired } from '../../app/recovery.js';
 import type { Job } from '../../app/types.js';
 import { Worker } from '../../workers/worker.js';
-import { backends, makeTestEnv, requireService, waitUntil, type TestEnv } from '../helpers.js';
+import { backends, makeTestEnv, requireService, waitUntil, type TestEnv, jobEnded } from '../helpers.js';
 import { enqueueMany } from '../../app/enqueue-many.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -26,14 +26,7 @@ async function outputOf(ctx: Context, id: number): Promise<string> {
 }
 
 async function finalJob(ctx: Context, id: number, ms = 20_000): Promise<Job> {
-  return waitUntil(
-    async () => {
-      const j = await getJob(ctx.db, id);
-      return j && ['completed', 'failed', 'cancelled'].includes(j.status) ? j : null;
-    },
-    ms,
-    `job ${id} to finish`,
-  );
+  return jobEnded(ctx.db, id, ms);
 }
 
 /** A worker in its own process, as an operator would run it. */

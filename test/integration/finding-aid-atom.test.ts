@@ -12,10 +12,10 @@ import { parse } from 'csv-parse/sync';
 import { getDescriptionBySlug, listChildren } from '../../app/archive/descriptions.js';
 import { listTranslations } from '../../app/archive/translations.js';
 import type { Context } from '../../app/context.js';
-import { getJob, readOutput } from '../../app/store/jobs.js';
+import { readOutput } from '../../app/store/jobs.js';
 import type { Job } from '../../app/types.js';
 import { Worker } from '../../workers/worker.js';
-import { backends, exportEnv, makeTestEnv, requireService, type TestEnv, waitUntil } from '../helpers.js';
+import { backends, exportEnv, makeTestEnv, requireService, type TestEnv, jobEnded } from '../helpers.js';
 
 /** Text as a reader sees it, whitespace collapsed. */
 function readBack(format: 'pdf' | 'rtf', path: string): string {
@@ -76,14 +76,7 @@ for (const backend of targets) {
 
     async function run(task: string, params: Record<string, unknown>): Promise<{ job: Job; output: string }> {
       const { job } = await ctx.service.enqueue({ task, params, origin: 'cli', user: null });
-      const done = await waitUntil(
-        async () => {
-          const j = await getJob(ctx.db, job.id);
-          return j && ['completed', 'failed', 'cancelled'].includes(j.status) ? j : null;
-        },
-        50_000,
-        `${task} job ${job.id}`,
-      );
+      const done = await jobEnded(ctx.db, job.id, 50_000);
       const output = (await readOutput(ctx.db, job.id, 0, 1000)).map((c) => c.text).join('');
       return { job: done, output };
     }

@@ -11,7 +11,7 @@ import { getJob, listEvents } from '../../app/store/jobs.js';
 import type { Transport } from '../../app/transports/transport.js';
 import type { Job } from '../../app/types.js';
 import { Worker } from '../../workers/worker.js';
-import { backends, makeTestEnv, requireService, waitUntil, type TestEnv } from '../helpers.js';
+import { backends, makeTestEnv, requireService, waitUntil, type TestEnv, jobEnded } from '../helpers.js';
 
 /**
  * Far longer than the tests: a worker that learned of a resume only at its heartbeat
@@ -40,10 +40,7 @@ function recordDeliveries(t: Transport): number[] {
 }
 
 async function finished(ctx: Context, id: number, ms: number): Promise<Job> {
-  return waitUntil(async () => {
-    const j = await getJob(ctx.db, id);
-    return j && j.status !== 'queued' && j.status !== 'running' ? j : null;
-  }, ms, `job ${id} to finish`);
+  return jobEnded(ctx.db, id, ms);
 }
 
 for (const backend of backends()) {

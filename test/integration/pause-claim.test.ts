@@ -11,7 +11,7 @@ import type { Context } from '../../app/context.js';
 import { getJob, listEvents } from '../../app/store/jobs.js';
 import { Worker } from '../../workers/worker.js';
 import { FAULT_TASKS_MODULE } from '../faults/tasks.js';
-import { backends, makeTestEnv, requireService, waitUntil, type TestEnv } from '../helpers.js';
+import { backends, makeTestEnv, requireService, waitUntil, type TestEnv, jobEnded } from '../helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const DOCKET = join(ROOT, 'cli', 'docket.ts');
@@ -87,10 +87,7 @@ for (const backend of backends()) {
     async function resumeAndFinish(ids: number[]): Promise<void> {
       await ctx.service.setPaused(false, '');
       for (const id of ids) {
-        const done = await waitUntil(async () => {
-          const j = await getJob(ctx.db, id);
-          return j && j.status !== 'queued' && j.status !== 'running' ? j : null;
-        }, 20_000, `job ${id} to finish after the resume`);
+        const done = await jobEnded(ctx.db, id, 20_000);
         expect(done.status).to.equal('completed');
       }
     }

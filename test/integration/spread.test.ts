@@ -10,7 +10,7 @@ import type { Context } from '../../app/context.js';
 import { getJob } from '../../app/store/jobs.js';
 import type { Job } from '../../app/types.js';
 import { Worker } from '../../workers/worker.js';
-import { backends, makeTestEnv, requireService, waitUntil, type TestEnv } from '../helpers.js';
+import { backends, makeTestEnv, requireService, waitUntil, type TestEnv, jobEnded } from '../helpers.js';
 
 const CONCURRENCY = 2;
 /** A behaviour bound, not a speed target: generous for a loaded 2-core machine. */
@@ -19,12 +19,7 @@ const MAX_WAIT_WITH_A_FREE_SLOT_MS = 3000;
 async function finished(ctx: Context, ids: number[], ms: number): Promise<Job[]> {
   const out: Job[] = [];
   for (const id of ids) {
-    out.push(
-      await waitUntil(async () => {
-        const j = await getJob(ctx.db, id);
-        return j && j.status !== 'queued' && j.status !== 'running' ? j : null;
-      }, ms, `job ${id} to finish`),
-    );
+    out.push(await jobEnded(ctx.db, id, ms));
   }
   return out;
 }

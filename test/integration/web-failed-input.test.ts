@@ -11,7 +11,7 @@ import { getJob } from '../../app/store/jobs.js';
 import { createToken } from '../../app/store/tokens.js';
 import type { Job } from '../../app/types.js';
 import { Worker } from '../../workers/worker.js';
-import { backends, exportEnv, requireService, waitUntil } from '../helpers.js';
+import { backends, exportEnv, requireService, jobEnded } from '../helpers.js';
 import { Client, ECHO_TASK, failed, loggedIn, startWeb, type Web } from './web-fixture.js';
 
 const seen = new Set<string>();
@@ -32,14 +32,7 @@ for (const backend of targets) {
     let restoreEnv: (() => void) | undefined;
 
     async function finished(id: number): Promise<Job> {
-      return waitUntil(
-        async () => {
-          const j = await getJob(web.ctx.db, id);
-          return j && ['completed', 'failed', 'cancelled'].includes(j.status) ? j : null;
-        },
-        30_000,
-        `job ${id}`,
-      );
+      return jobEnded(web.ctx.db, id, 30_000);
     }
 
     /** Uploads a CSV through the import form as `c`, with these fields; the reply unread. */

@@ -11,12 +11,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Context } from '../../app/context.js';
-import { getJob } from '../../app/store/jobs.js';
 import { createToken } from '../../app/store/tokens.js';
 import { createUser } from '../../app/store/users.js';
 import type { Job } from '../../app/types.js';
 import { Worker } from '../../workers/worker.js';
-import { backends, exportEnv, makeTestEnv, requireService, type TestEnv, waitUntil } from '../helpers.js';
+import { backends, exportEnv, makeTestEnv, requireService, type TestEnv, jobEnded } from '../helpers.js';
 import { closeServer, loggedIn, PASSWORDS, serve } from './web-fixture.js';
 
 const IMPORT_ORDER = join(import.meta.dirname, '..', 'fixtures', 'atom', 'import_order.csv');
@@ -42,14 +41,7 @@ for (const backend of targets) {
     }
 
     async function finished(id: number): Promise<Job> {
-      return waitUntil(
-        async () => {
-          const j = await getJob(ctx.db, id);
-          return j && ['completed', 'failed', 'cancelled'].includes(j.status) ? j : null;
-        },
-        30_000,
-        `job ${id}`,
-      );
+      return jobEnded(ctx.db, id, 30_000);
     }
 
     function multipart(fields: Record<string, string>, file: { body: BlobPart; name: string } | null): Promise<Response> {
