@@ -7,7 +7,7 @@ import type { Db } from '../db.js';
 import { lockForShareSql } from '../dialect.js';
 import { insertEventsRaw } from './job-events.js';
 import { rowToJob } from './job-rows.js';
-import { queueNotifications } from './job-subscriptions.js';
+import { queueNotificationsOfSubscribed, SUBSCRIBED_COLUMN } from './job-subscriptions.js';
 import { marks, rawTransaction, type Row } from './raw.js';
 import type { Job } from '../types.js';
 
@@ -95,13 +95,14 @@ export async function claimBatch(
     if (affected === 0) return { jobs: [], paused: false };
     // Ours are the ones running for this worker since this very claim.
     const { rows } = await q(
-      `select * from jobs where id in (${marks(unique.length)}) and status = 'running' and worker_id = ? and started_at = ?
+      `select jobs.*, ${SUBSCRIBED_COLUMN} from jobs
+       where id in (${marks(unique.length)}) and status = 'running' and worker_id = ? and started_at = ?
        order by priority desc, id asc`,
       [...unique, workerId, now],
     );
     const jobs = rows.map(rowToJob);
     if (jobs.length) await insertEventsRaw(q, jobs.map((j) => [j.id, now, 'started', j.attempt, workerId, null]));
-    await queueNotifications(q, jobs.map((j) => j.id), 'running', now);
+    await queueNotificationsOfSubscribed(q, rows, 'running', now);
     return { jobs, paused: false };
   });
 }

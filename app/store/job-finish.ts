@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import type { Db } from '../db.js';
 import { insertAudit } from './audit.js';
 import { insertEventsRaw } from './job-events.js';
-import { knexQuery, queueNotifications } from './job-subscriptions.js';
+import { knexQuery, queueNotifications, queueNotificationsOfSubscribed, SUBSCRIBED_COLUMN } from './job-subscriptions.js';
 import { marks, rawTransaction, type Row } from './raw.js';
 import { setSetting } from './settings.js';
 
@@ -43,7 +43,8 @@ export async function completeJobs(db: Db, items: Completion[], now: number, act
       );
       if (affected !== items.length) throw new StaleInBatch();
       await insertEventsRaw(q, items.map((c) => [c.id, now, 'completed', c.attempt, actor, null]));
-      await queueNotifications(q, ids, 'completed', now);
+      const { rows } = await q(`select jobs.id, ${SUBSCRIBED_COLUMN} from jobs where id in (${marks(ids.length)})`, ids);
+      await queueNotificationsOfSubscribed(q, rows, 'completed', now);
       return new Set(ids);
     }).catch((err: unknown) => {
       if (err instanceof StaleInBatch) return null;

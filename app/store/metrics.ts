@@ -15,19 +15,24 @@ export async function activeCounts(db: Db): Promise<Array<{ task: string; status
 
 /**
  * The oldest queued job of each of these tasks that may start now: one waiting out a
- * retry's backoff or a held chain step is not late. Seeks in the `jobs_queued_age` index
- * rather than a read of every queued row (their `run_after` and `queued_at` are not in
- * `jobs_claim`): per task the smallest `queued_at` of its jobs with no `run_after`
- * (nearly all), one statement for all tasks, and apart the short range of backoffs over.
+ * retry's backoff or a held chain step is not late. Seeks in the `jobs_waiting
+ * (waiting_task, run_after, queued_at)` index rather than a read of every queued row
+ * (their `run_after` and `queued_at` are not in `jobs_claim`): per task the smallest
+ * `queued_at` of its jobs with no `run_after` (nearly all), and the short range of its
+ * backoffs over, one statement for all tasks. `waiting_task` is the task of a queued job,
+ * null otherwise (a virtual column, migration 20261207000000): a completion, which moves
+ * no job out of `queued`, does not touch that index.
  * `tasks` are those with queued jobs (`activeCounts`, read in the same scrape).
  */
 export async function oldestQueued(db: Db, now: number, tasks: string[]): Promise<Array<{ task: string; queuedAt: number }>> {
   if (tasks.length === 0) return [];
-  const seek = "select ? as task, (select min(queued_at) from jobs where status = 'queued' and task = ? and run_after is null) as q";
+  const seek =
+    'select ? as task, (select min(queued_at) from jobs where waiting_task = ? and run_after is null) as q' +
+    ' union all select ? as task, (select min(queued_at) from jobs where waiting_task = ? and run_after <= ?) as q';
   // A raw statement answers rows on SQLite and [rows, fields] on MySQL.
-  const ready = db.raw(tasks.map(() => seek).join(' union all '), tasks.flatMap((t) => [t, t])).then((r: unknown) => (isSqlite(db) ? r : (r as [Row[]])[0]) as Row[]);
-  const due = db('jobs').select('task').min({ q: 'queued_at' }).where({ status: 'queued' }).where('run_after', '<=', now).groupBy('task');
-  const rows = (await Promise.all([ready, due])).flat() as Row[];
+  const rows = (await db
+    .raw(tasks.map(() => seek).join(' union all '), tasks.flatMap((t) => [t, t, t, t, now]))
+    .then((r: unknown) => (isSqlite(db) ? r : (r as [Row[]])[0]) as Row[])) as Row[];
   const oldest = new Map<string, number>();
   for (const r of rows) {
     if (r.q === null || r.q === undefined) continue;
