@@ -5,14 +5,13 @@
 // groups lazy: `docket run` loads its own group's chunk, not the web app's.
 // Run by scripts/setup.mjs and `npm run build`; `node scripts/bundle-cli.mjs`.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // DOCKET_BUNDLE_OUTDIR: another folder, for comparing two bundles side by side.
 const outdir = process.env.DOCKET_BUNDLE_OUTDIR ? join(root, process.env.DOCKET_BUNDLE_OUTDIR) : join(root, 'dist', 'cli');
-rmSync(join(outdir, 'chunks'), { recursive: true, force: true });
 
 // Loaded (if ever) from node_modules at run time, not bundled: better-sqlite3 is native;
 // sqlite3 ... mariadb are drivers of knex dialects Docket does not use; winston is loaded
@@ -73,6 +72,11 @@ const result = await build({
   // CommonJS packages (knex, mysql2, commander...) call require(); an ES module has none.
   banner: { js: "import { createRequire as __docketRequire } from 'node:module'; const require = __docketRequire(import.meta.url);" },
   legalComments: 'none',
-  metafile: !!process.env.DOCKET_BUNDLE_META,
+  metafile: true,
 });
-if (result.metafile) (await import('node:fs')).writeFileSync(process.env.DOCKET_BUNDLE_META, JSON.stringify(result.metafile));
+// The previous build's chunks go once this one is complete (never a moment where the
+// entry names a chunk not yet written). Chunk names carry a hash of their content.
+const written = new Set(Object.keys(result.metafile.outputs).map((p) => join(root, p)));
+for (const f of readdirSync(join(outdir, 'chunks'))) if (!written.has(join(outdir, 'chunks', f))) rmSync(join(outdir, 'chunks', f));
+// DOCKET_BUNDLE_META: esbuild's metafile (what each chunk holds), for a look at sizes.
+if (process.env.DOCKET_BUNDLE_META) (await import('node:fs')).writeFileSync(process.env.DOCKET_BUNDLE_META, JSON.stringify(result.metafile));
