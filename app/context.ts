@@ -48,30 +48,35 @@ export async function createContext(opts: ContextOptions = {}): Promise<Context>
   // Before anything validates a task name: the extra tasks must be known by then.
   await registerExtraTasks(config.extraTasks);
   const db = openDb(config.database);
+  const transport = createTransport(config, db, log);
+  // A broker connection opened in the background starts now, alongside the database's
+  // first round trips (connect, ping, migration check), not after them: a short command
+  // (`docket run`) waits for both, and each is a few tens of milliseconds.
+  const background = transport instanceof AmqpTransport && opts.broker === 'background';
+  if (background) transport.startInBackground();
+  const fail = async (message: string): Promise<never> => {
+    if (background) await transport.close().catch(() => undefined);
+    await db.destroy().catch(() => undefined);
+    throw new ConfigError(message);
+  };
   try {
     await ping(db);
   } catch (err) {
-    await db.destroy().catch(() => undefined);
-    throw new ConfigError(`cannot open the ${describeDb(config)}: ${describeError(err)}`);
+    await fail(`cannot open the ${describeDb(config)}: ${describeError(err)}`);
   }
   if (opts.migrate !== false) {
     try {
       const applied = await migrate(db);
       if (applied.length) log.info(`migrated the database: ${applied.join(', ')}`);
     } catch (err) {
-      await db.destroy().catch(() => undefined);
-      throw new ConfigError(`cannot migrate the ${describeDb(config)}: ${describeError(err)}`);
+      await fail(`cannot migrate the ${describeDb(config)}: ${describeError(err)}`);
     }
   }
-  const transport = createTransport(config, db, log);
-  if (transport instanceof AmqpTransport && opts.broker === 'background') {
-    transport.startInBackground();
-  } else {
+  if (!background) {
     try {
       await transport.start();
     } catch (err) {
-      await db.destroy().catch(() => undefined);
-      throw new ConfigError(describeError(err));
+      await fail(describeError(err));
     }
   }
   const service = new JobService(db, config, transport, log);

@@ -18,5 +18,6 @@ if (!existsSync(join(root, 'node_modules')) || mtime('package-lock.json') > mtim
   console.error('docket setup: installing dependencies (npm install)');
   run('npm install --no-audit --no-fund');
 }
-console.error('docket setup: building (tsc)');
+console.error('docket setup: building (tsc, then the docket command bundled by esbuild)');
 run('npx tsc -p tsconfig.build.json');
+run('node scripts/bundle-cli.mjs');

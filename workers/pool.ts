@@ -6,9 +6,8 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from '../app/logger.js';
-import { RUNNING_FROM_SOURCE } from '../app/paths.js';
+import { ROOT, RUNNING_FROM_SOURCE } from '../app/paths.js';
 import type { ChildMessage, ParentMessage } from './protocol.js';
 import { sentinelStart } from './protocol.js';
 
@@ -68,8 +67,12 @@ export interface PoolOptions {
   maxMemoryMb: number;
 }
 
-const childPath = (): string =>
-  join(fileURLToPath(new URL('.', import.meta.url)), RUNNING_FROM_SOURCE ? 'child.ts' : 'child.js');
+/**
+ * The child's script, found from the project folder rather than beside this module: the
+ * `docket` command is an esbuild bundle (dist/cli/), and the child stays tsc's
+ * dist/workers/child.js, a process of its own that loads only the task handlers.
+ */
+const childPath = (): string => (RUNNING_FROM_SOURCE ? join(ROOT, 'workers', 'child.ts') : join(ROOT, 'dist', 'workers', 'child.js'));
 
 export class ChildPool {
   private slots: Slot[] = [];

@@ -105,6 +105,12 @@ export class AmqpTransport implements Transport {
       this.err = (e as Error).message;
       throw e;
     }
+    if (this.closing) {
+      // Closed while connecting (a process that gave up at start): nothing is to keep this open.
+      this.st = 'down';
+      await conn.close().catch(() => undefined);
+      throw new Error('RabbitMQ transport closed');
+    }
     conn.on('error', (e: Error) => {
       this.err = `RabbitMQ connection error: ${e.message}`;
     });

@@ -27,11 +27,11 @@ function reapedCpuMs(): number {
 }
 
 /** Runs `docket run noop --wait`; resolves with its wall time, its CPU and the job id it printed. */
-async function timedRun(env: NodeJS.ProcessEnv): Promise<{ ms: number; cpu: number; id: number }> {
-  const loader = DOCKET_ENTRY.endsWith('.ts') ? ['--import', 'tsx'] : [];
+async function timedRun(env: NodeJS.ProcessEnv, entry = DOCKET_ENTRY): Promise<{ ms: number; cpu: number; id: number }> {
+  const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : [];
   const cpu0 = reapedCpuMs();
   const t = process.hrtime.bigint();
-  const child = spawn(process.execPath, [...loader, join(ROOT, DOCKET_ENTRY), 'run', 'noop', '--wait'], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...loader, join(ROOT, entry), 'run', 'noop', '--wait'], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
   child.stdout!.resume();
@@ -78,6 +78,11 @@ async function measure(opts: BenchOptions, backend: string, kind: { db: 'mysql' 
   const walls: number[] = [];
   const cpus: number[] = [];
   const starts: number[] = [];
+  // BENCH_S8_BASELINE names another build's entry (e.g. `dist-old/cli/docket.js`, a copy
+  // of dist/ from another commit): its commands alternate with this build's, one by one,
+  // on the same worker, and its figures come as rows of their own, for an A/B on a noisy machine.
+  const baseline = process.env.BENCH_S8_BASELINE;
+  const base = { walls: [] as number[], cpus: [] as number[] };
   const env = await makeDocketEnv(kind);
   let worker: Proc | null = null;
   try {
@@ -88,7 +93,14 @@ async function measure(opts: BenchOptions, backend: string, kind: { db: 'mysql' 
     await repeat(opts, async (r) => {
       const ms: number[] = [];
       const cpu: number[] = [];
+      const bms: number[] = [];
+      const bcpu: number[] = [];
       for (let i = 0; i < perRun; i++) {
+        if (baseline) {
+          const b = await timedRun(env.env, baseline);
+          bms.push(b.ms);
+          bcpu.push(b.cpu);
+        }
         const { ms: wall, cpu: used, id } = await timedRun(env.env);
         const job = (await getJob(ctx.db, id))!;
         ms.push(wall);
@@ -97,6 +109,11 @@ async function measure(opts: BenchOptions, backend: string, kind: { db: 'mysql' 
       }
       walls.push(median(ms));
       cpus.push(median(cpu));
+      if (baseline) {
+        base.walls.push(median(bms));
+        base.cpus.push(median(bcpu));
+        opts.log(`  run ${r + 1}, ${backend}, baseline ${baseline}: median ${median(bms).toFixed(0)} ms (${bms.map((m) => m.toFixed(0)).join(', ')}), CPU ${median(bcpu)} ms`);
+      }
       opts.log(`  run ${r + 1}, ${backend}: median ${median(ms).toFixed(0)} ms of ${perRun} commands (${ms.map((m) => m.toFixed(0)).join(', ')}), CPU ${median(cpu)} ms`);
     });
   } finally {
@@ -126,5 +143,11 @@ async function measure(opts: BenchOptions, backend: string, kind: { db: 'mysql' 
       note: 'the command process alone, in 10 ms ticks: what a busy machine inflates least',
     },
     { scenario: 8, measure: `its job: started_at − queued_at, ${backend}`, unit: 'ms', value: spread(starts), target: 'reported', pass: null, note: 'every command of every run' },
+    ...(baseline
+      ? [
+          { scenario: 8, measure: `baseline ${baseline}: command to exit, ${backend}`, unit: 'ms', value: spread(base.walls), target: 'reported', pass: null, note: 'interleaved with the commands above' },
+          { scenario: 8, measure: `baseline ${baseline}: its CPU, ${backend}`, unit: 'ms', value: spread(base.cpus), target: 'reported', pass: null },
+        ]
+      : []),
   ];
 }

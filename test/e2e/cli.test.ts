@@ -1,14 +1,17 @@
 /**
  * The command line as an administrator uses it: separate processes, real exit codes,
- * real stdout and stderr. Runs the source through tsx, so a stale build cannot mislead.
+ * real stdout and stderr. Runs the build (the bundle `npm test` builds first), or the source
+ * through tsx when the build is older than the source, so a stale build cannot mislead
+ * (test/docket-cli.ts).
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { DOCKET_CLI } from '../docket-cli.js';
 import { backends, makeTestEnv, requireService, waitUntil, type TestEnv } from '../helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const cliArgs = ['--import', 'tsx', join(ROOT, 'cli', 'docket.ts')];
+const cliArgs = DOCKET_CLI.args;
 
 interface Result {
   code: number | null;
@@ -30,7 +33,7 @@ function docket(env: NodeJS.ProcessEnv, args: string[], input?: string): Promise
 }
 
 for (const backend of backends()) {
-  describe(`docket CLI on ${backend.name}`, function () {
+  describe(`docket CLI on ${backend.name}, from ${DOCKET_CLI.what}`, function () {
     this.timeout(60_000);
     let env: TestEnv;
     let worker: ChildProcess | null = null;

@@ -7,9 +7,10 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { DOCKET_CLI } from '../docket-cli.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const run = promisify(execFile);
@@ -125,5 +126,43 @@ describe('layers', function () {
     expect(found).to.include(pathToFileURL(join(ROOT, 'workers/tasks/archive/csv-import.ts')).href);
     expect(found.some((u) => u.includes('/node_modules/csv-parse/'))).to.equal(true);
     expect(found.some((u) => u.includes('/node_modules/pdfkit/'))).to.equal(true);
+  });
+
+  /**
+   * The build is one esbuild bundle split in chunks (scripts/bundle-cli.mjs), where the
+   * hooks above see files, not modules. What a command group can load is read from the
+   * chunks instead: the files its chunk imports, statically, and so on, and the modules in
+   * them, which esbuild names in a comment line each (`// app/web/server.ts`); with
+   * `dynamic`, the files they import on demand as well.
+   */
+  function bundledModules(group: string, dynamic = false): string {
+    const entry = join(ROOT, 'dist', 'cli', 'docket.js');
+    const chunk = new RegExp(`import\\("(\\./chunks/${group}-[A-Z0-9]+\\.js)"\\)`).exec(readFileSync(entry, 'utf8'))?.[1];
+    expect(chunk, `the ${group} group's chunk in dist/cli/docket.js`).to.be.a('string');
+    const seen = new Set<string>();
+    const visit = (file: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/^import\s[^;]*?["'](\.\.?\/[^"']+\.js)["'];?$/gm)) visit(join(dirname(file), m[1]));
+      if (dynamic) for (const m of text.matchAll(/import\("(\.\.?\/[^"]+\.js)"\)/g)) visit(join(dirname(file), m[1]));
+    };
+    visit(entry);
+    visit(join(ROOT, 'dist', 'cli', chunk!));
+    return [...seen].map((f) => readFileSync(f, 'utf8')).join('\n');
+  }
+
+  it('keeps, in the built bundle, `docket run` apart from the web app, the task handlers, winston and amqplib (loaded on use)', function () {
+    if (!DOCKET_CLI.args[0].endsWith('docket.js')) this.skip(); // no build, or an older one
+    const run = bundledModules('run');
+    expect(run).to.match(/^\/\/ cli\/commands\/run\.ts$/m);
+    expect(run).to.match(/node_modules\/knex\//);
+    for (const absent of [/^\/\/ app\/web\//m, /^\/\/ workers\//m, /node_modules\/(express|ejs|winston|amqplib|csv-parse|pdfkit)\//, /^\/\/ cli\/commands\/(?!run)/m]) {
+      expect(run).not.to.match(absent);
+    }
+    // The probe can fail: the server group's chunks hold the web app and express.
+    const server = bundledModules('server', true);
+    expect(server).to.match(/^\/\/ app\/web\/server\.ts$/m);
+    expect(server).to.match(/node_modules\/express\//);
   });
 });
