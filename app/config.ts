@@ -14,6 +14,12 @@ export interface Config {
   readonly amqpUrl: string | null;
   /** Task queues (AMQP_QUEUE_TYPE): `classic` (default, one priority queue per task) or `quorum` (replicated, one per priority). */
   readonly amqpQueueType: 'classic' | 'quorum';
+  /**
+   * Whether classic task queues get persistent messages (AMQP_PERSISTENT). Default false:
+   * the database is the truth and the lost-message check publishes again what a broker
+   * restart dropped (ADR 11). Quorum queues always keep their messages on disk.
+   */
+  readonly amqpPersistent: boolean;
   /** Prefix of every queue and exchange name; tests use a unique one per run. Default `docket`. */
   readonly amqpPrefix: string;
   /** Default 3000. */
@@ -208,6 +214,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (amqpQueueType !== 'classic' && amqpQueueType !== 'quorum') {
     throw new ConfigError(`AMQP_QUEUE_TYPE must be classic or quorum, not "${amqpQueueType}"`);
   }
+  const persistentRaw = (env.AMQP_PERSISTENT ?? '').trim().toLowerCase() || 'false';
+  if (persistentRaw !== 'true' && persistentRaw !== 'false') {
+    throw new ConfigError(`AMQP_PERSISTENT must be true or false, not "${env.AMQP_PERSISTENT}"`);
+  }
   const logLevel = env.LOG_LEVEL || 'info';
   if (!LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LEVELS.join(', ')}`);
   const prefix = env.AMQP_PREFIX || 'docket';
@@ -223,6 +233,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     database,
     amqpUrl,
     amqpQueueType,
+    amqpPersistent: persistentRaw === 'true',
     amqpPrefix: prefix,
     port: int(env, 'PORT', 3000, 0, 65535),
     host: env.HOST || '127.0.0.1',

@@ -10,6 +10,6 @@ export type { Transport, Delivery, PublishItem, ConsumeOptions } from './transpo
 
 /** `amqp` when AMQP_URL is set, otherwise the embedded `db` transport. */
 export function createTransport(config: Config, db: Db, log: Logger): Transport {
-  if (config.amqpUrl) return new AmqpTransport(config.amqpUrl, config.amqpPrefix, log, config.amqpQueueType);
+  if (config.amqpUrl) return new AmqpTransport(config.amqpUrl, config.amqpPrefix, log, config.amqpQueueType, config.amqpPersistent);
   return new DbTransport(db, commitSignalFile(config.database));
 }

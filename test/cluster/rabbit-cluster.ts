@@ -1,5 +1,5 @@
 /**
- * A three-node RabbitMQ cluster for tests, from the machine's own `rabbitmq-server`:
+ * A three-node RabbitMQ cluster for tests (or one private node), from the machine's own `rabbitmq-server`:
  * each node on loopback with its own AMQP and distribution ports, its own data, log and
  * configuration folders (owned by the `rabbitmq` user, whose Erlang cookie all nodes
  * share), joined with `join_cluster`. The machine's main broker (5672) is not touched.
@@ -26,8 +26,9 @@ export class RabbitCluster {
     private readonly dir: string,
     basePort: number,
     tag: string,
+    size: number,
   ) {
-    this.nodes = [0, 1, 2].map((i) => {
+    this.nodes = Array.from({ length: size }, (_, i) => i).map((i) => {
       const port = basePort + i;
       return { name: `docket${tag}n${i + 1}@localhost`, port, url: `amqp://guest:guest@127.0.0.1:${port}` };
     });
@@ -41,9 +42,10 @@ export class RabbitCluster {
     return null;
   }
 
-  static async start(basePort: number): Promise<RabbitCluster> {
+  /** `size` 1: a single private node (no cluster), e.g. to restart a broker nobody else uses. */
+  static async start(basePort: number, size = 3): Promise<RabbitCluster> {
     const tag = Math.random().toString(36).slice(2, 8);
-    const c = new RabbitCluster(`/tmp/docket-rmq-${tag}`, basePort, tag);
+    const c = new RabbitCluster(`/tmp/docket-rmq-${tag}`, basePort, tag, size);
     try {
       await Promise.all(c.nodes.map((n) => c.launch(n)));
       await Promise.all(c.nodes.map((n) => c.awaitStartup(n)));
@@ -118,6 +120,16 @@ export class RabbitCluster {
   kill(n: RabbitNode): void {
     const pid = Number(readFileSync(join(this.folder(n), 'pid'), 'utf8').trim());
     process.kill(pid, 'SIGKILL');
+  }
+
+  /** A clean stop and start of the node's RabbitMQ application (as `rabbitmqctl stop_app`, then `start_app`). */
+  async stopApp(n: RabbitNode): Promise<void> {
+    await this.ctl(n, ['stop_app']);
+  }
+
+  async startApp(n: RabbitNode): Promise<void> {
+    await this.ctl(n, ['start_app'], 120_000);
+    await this.awaitStartup(n);
   }
 
   /** Starts a killed node again (it rejoins its cluster). */
