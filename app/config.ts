@@ -15,9 +15,9 @@ export interface Config {
   /** Task queues (AMQP_QUEUE_TYPE): `classic` (default, one priority queue per task) or `quorum` (replicated, one per priority). */
   readonly amqpQueueType: 'classic' | 'quorum';
   /**
-   * Whether classic task queues get persistent messages (AMQP_PERSISTENT). Default false:
-   * the database is the truth and the lost-message check publishes again what a broker
-   * restart dropped (ADR 11). Quorum queues always keep their messages on disk.
+   * Whether classic task queues get persistent messages (AMQP_PERSISTENT). Default true;
+   * with false they are transient, and the lost-message check publishes again what a
+   * broker restart dropped (ADR 11). Quorum queues always keep their messages on disk.
    */
   readonly amqpPersistent: boolean;
   /** Prefix of every queue and exchange name; tests use a unique one per run. Default `docket`. */
@@ -214,7 +214,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (amqpQueueType !== 'classic' && amqpQueueType !== 'quorum') {
     throw new ConfigError(`AMQP_QUEUE_TYPE must be classic or quorum, not "${amqpQueueType}"`);
   }
-  const persistentRaw = (env.AMQP_PERSISTENT ?? '').trim().toLowerCase() || 'false';
+  const persistentRaw = (env.AMQP_PERSISTENT ?? '').trim().toLowerCase() || 'true';
   if (persistentRaw !== 'true' && persistentRaw !== 'false') {
     throw new ConfigError(`AMQP_PERSISTENT must be true or false, not "${env.AMQP_PERSISTENT}"`);
   }

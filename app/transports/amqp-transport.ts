@@ -15,9 +15,9 @@ const RECONNECT_MAX_MS = 5000;
 /**
  * RabbitMQ: one durable priority queue per task (or three quorum queues: amqp-queues.ts),
  * messages carrying a job id, publisher confirms, manual acks. Messages to classic queues
- * are transient unless AMQP_PERSISTENT=true: the database is the truth, and what a broker
- * restart drops the lost-message check publishes again (ADR 11); quorum queues always
- * write theirs to disk. The worker acks right after its claim, so no message
+ * are persistent unless AMQP_PERSISTENT=false; transient ones a broker restart drops, and
+ * the lost-message check publishes them again from the database (ADR 11); quorum queues
+ * always write theirs to disk. The worker acks right after its claim, so no message
  * stays unacked while a long job runs (RabbitMQ's consumer timeout would close the
  * channel). Each worker also holds an exclusive queue named after it: the broker deletes
  * it the moment the worker's connection dies, which is how other processes see a dead
@@ -54,7 +54,7 @@ export class AmqpTransport implements Transport {
     private readonly log: Logger,
     queueType: QueueType = 'classic',
     /** Persistent messages on classic queues (AMQP_PERSISTENT); quorum queues persist whatever this says. */
-    private readonly persistent = false,
+    private readonly persistent = true,
   ) {
     this.nodes = new AmqpNodes(splitNodes(url));
     this.layout = new QueueLayout(prefix, queueType);

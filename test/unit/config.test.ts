@@ -40,8 +40,8 @@ describe('configuration', () => {
     expect(() => loadConfig({ AMQP_URL: 'amqp://a', AMQP_QUEUE_TYPE: 'mirrored' })).to.throw(ConfigError, /AMQP_QUEUE_TYPE must be classic or quorum, not "mirrored"/);
   });
 
-  it('reads AMQP_PERSISTENT: transient messages on classic queues unless true', () => {
-    expect(loadConfig({ AMQP_URL: 'amqp://a' }).amqpPersistent).to.equal(false);
+  it('reads AMQP_PERSISTENT: persistent messages on classic queues unless false', () => {
+    expect(loadConfig({ AMQP_URL: 'amqp://a' }).amqpPersistent).to.equal(true);
     expect(loadConfig({ AMQP_URL: 'amqp://a', AMQP_PERSISTENT: 'true' }).amqpPersistent).to.equal(true);
     expect(loadConfig({ AMQP_URL: 'amqp://a', AMQP_PERSISTENT: 'FALSE' }).amqpPersistent).to.equal(false);
     expect(() => loadConfig({ AMQP_URL: 'amqp://a', AMQP_PERSISTENT: 'yes' })).to.throw(ConfigError, /AMQP_PERSISTENT must be true or false, not "yes"/);
