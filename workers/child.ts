@@ -83,6 +83,11 @@ function send(msg: ChildMessage): void {
   if (process.send && process.connected) process.send(msg);
 }
 
+/** Resolves once everything written so far to the stream has been handed to the pipe. */
+function drained(stream: NodeJS.WriteStream, text: string): Promise<void> {
+  return new Promise((resolve) => stream.write(text, () => resolve()));
+}
+
 async function run(msg: Extract<ParentMessage, { type: 'run' }>): Promise<void> {
   const job: Current = { id: msg.job.id, attempt: msg.job.attempt, controller: null, aborted: null };
   current = job;
@@ -148,11 +153,8 @@ async function run(msg: Extract<ParentMessage, { type: 'run' }>): Promise<void> 
     };
   }
   reply.rss = rss(performance.now() - began);
-  // Not waited for: the parent ends the job only once it has read both sentinels and
-  // this reply, in whatever order they come, and each stream keeps its own order.
   const mark = sentinel(msg.job.id, msg.job.attempt);
-  process.stdout.write(mark);
-  process.stderr.write(mark);
+  await Promise.all([drained(process.stdout, mark), drained(process.stderr, mark)]);
   current = null;
   send(reply);
 }

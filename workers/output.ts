@@ -70,8 +70,6 @@ export class OutputCapture {
   private partial: Partial<Record<OutputStream, Buffer>> = {};
   private writing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
-  /** startTimer was called (and finish not yet). */
-  private timed = false;
   private failure: Error | null = null;
   /** The failure was the database's (not the log file's): worth another attempt later. */
   private failureInStore = false;
@@ -107,17 +105,7 @@ export class OutputCapture {
     return this.totalBytes;
   }
 
-  /**
-   * Writes buffered output every FLUSH_MS from now on. The interval itself starts with the
-   * first output: most short jobs print nothing, and need no timer.
-   */
   startTimer(): void {
-    this.timed = true;
-    if (this.pending.length > 0) this.armTimer();
-  }
-
-  private armTimer(): void {
-    if (this.timer || !this.timed) return;
     this.timer = setInterval(() => void this.flush(), FLUSH_MS);
     this.timer.unref();
   }
@@ -171,7 +159,6 @@ export class OutputCapture {
     }
     this.pendingBytes += buf.length;
     this.queued += buf.length;
-    this.armTimer();
     // Large bursts are written without waiting for the timer, keeping memory flat.
     if (this.pendingBytes >= FLUSH_BYTES) this.kick();
   }
@@ -289,7 +276,6 @@ export class OutputCapture {
 
   /** Final write: what is buffered, then the truncation notice and the kept tail. */
   async finish(): Promise<void> {
-    this.timed = false;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     // A character cut off at the very end stays as printed (it shows as U+FFFD).

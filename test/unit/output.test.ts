@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import {
   BATCH_BYTES,
   CHUNK_BYTES,
-  FLUSH_MS,
   charStart,
   incompleteTail,
   nextCharStart,
@@ -43,28 +42,6 @@ describe('OutputCapture', () => {
       { stream: 'stdout', text: 'c\n', truncated: false },
     ]);
     expect(c.bytes).to.equal(11);
-  });
-
-  it('keeps no timer for a quiet job, and writes output within FLUSH_MS of its printing', async () => {
-    const clock = sinon.useFakeTimers();
-    const { written, sink: s } = sink();
-    const c = new OutputCapture(s, 1024 * 1024, null);
-    c.startTimer();
-    expect(clock.countTimers()).to.equal(0);
-    await clock.tickAsync(FLUSH_MS * 3);
-    c.push('stdout', 'late\n');
-    expect(clock.countTimers()).to.equal(1);
-    await clock.tickAsync(FLUSH_MS);
-    expect(written).to.deep.equal([{ stream: 'stdout', text: 'late\n', truncated: false }]);
-    await c.finish();
-    expect(clock.countTimers()).to.equal(0);
-    // Output pushed before the timer was asked for (a retry's notice) starts it at once.
-    const early = new OutputCapture(s, 1024 * 1024, null);
-    early.push('system', '[attempt 2 of 3]\n');
-    early.startTimer();
-    expect(clock.countTimers()).to.equal(1);
-    await early.finish();
-    expect(clock.countTimers()).to.equal(0);
   });
 
   it('keeps the head and the tail past the cap, with a notice of what was left out', async () => {
