@@ -56,6 +56,8 @@ const result = await build({
   // CommonJS packages (knex, mysql2, commander...) call require(); an ES module has none.
   banner: { js: "import { createRequire as __docketRequire } from 'node:module'; const require = __docketRequire(import.meta.url);" },
   legalComments: 'none',
+  // cli/docket.ts: the servers (start, web, worker) load tsc's build, not this bundle.
+  define: { __DOCKET_BUNDLE__: 'true' },
   metafile: true,
 });
 // The previous build's chunks go once this one is complete (never a moment where the
