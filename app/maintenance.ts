@@ -75,8 +75,7 @@ export class Maintenance {
       }
       const full = Date.now() - this.lastSweep >= SWEEP_MS * 0.75;
       if (full) this.lastSweep = Date.now();
-      const dbSettled = this.dbBackSince === null || Date.now() - this.dbBackSince > s.config.heartbeatMs * 2 + 500;
-      if (full && dbSettled) await reapExpired(s);
+      if (full && this.dbSettled()) this.reapAt((await reapExpired(s, SWEEP_MS * 1.25)).next);
       if (full) this.notifier.kick();
       // A chain whose step ended in a process that died before releasing the next one.
       if (full) await advancePendingChains(s);
@@ -152,10 +151,51 @@ export class Maintenance {
     });
   }
 
+  /** False for two heartbeats after a database outage, while live workers renew leases that ran out meanwhile. */
+  private dbSettled(): boolean {
+    return this.dbBackSince === null || Date.now() - this.dbBackSince > this.service.config.heartbeatMs * 2 + 500;
+  }
+
+  /** The timer for a lease that runs out before the next sweep. */
+  private reapTimer: NodeJS.Timeout | null = null;
+  private reaping = false;
+
+  /**
+   * Comes back when a lease runs out (`until`, read by the sweep) rather than up to a
+   * sweep later: a dead worker's job is retried within tens of milliseconds of its
+   * lease's end, whatever the sweep's jitter. Live workers renew their leases long
+   * before, so the timer is set only for a worker that has stopped renewing (or a
+   * heartbeat that is late, and then it finds nothing to reap, which costs one read).
+   */
+  private reapAt(until: number | null): void {
+    if (until === null || this.stopped) return;
+    if (this.reapTimer) clearTimeout(this.reapTimer);
+    // A few milliseconds past the end, spread so that processes do not all write at once.
+    const wait = Math.max(0, until - this.service.now()) + 10 + Math.random() * 60;
+    this.reapTimer = setTimeout(() => void this.reapDue(), wait);
+    this.reapTimer.unref();
+  }
+
+  private async reapDue(): Promise<void> {
+    this.reapTimer = null;
+    if (this.stopped || this.reaping || this.dbFailed || !this.dbSettled()) return;
+    this.reaping = true;
+    try {
+      await reapExpired(this.service);
+    } catch (err) {
+      // The sweep notices the database failing too, and reaps again once it is back.
+      this.service.log.warn(`reaping expired leases failed: ${(err as Error).message}`);
+    } finally {
+      this.reaping = false;
+    }
+  }
+
   stop(): void {
     this.stopped = true;
     void this.retention.stop();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.reapTimer) clearTimeout(this.reapTimer);
+    this.reapTimer = null;
   }
 }

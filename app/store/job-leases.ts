@@ -29,11 +29,14 @@ export async function runningOfWorker(
   }));
 }
 
-/** Running jobs whose lease ran out (their worker is gone or hung). */
-export async function expiredLeases(db: Db, now: number, limit: number): Promise<Job[]> {
+/**
+ * Running jobs whose lease runs out before `before` (with `before` = now: their worker is
+ * gone or hung), the first to run out first.
+ */
+export async function expiredLeases(db: Db, before: number, limit: number): Promise<Job[]> {
   const rows = (await db('jobs')
     .where({ status: 'running' })
-    .where('lease_expires_at', '<', now)
+    .where('lease_expires_at', '<', before)
     .orderBy('lease_expires_at', 'asc')
     .limit(limit)) as Row[];
   return rows.map(rowToJob);

@@ -31,9 +31,10 @@ export const SQLITE_AMQP: Backend = { db: 'sqlite', transport: 'amqp', name: 'SQ
 
 /**
  * How long a job may stay `running` after its worker died: one lease period (the lease
- * runs out at most that long after the worker's last renewal), plus one sweep: every
- * process looks for expired leases once a second, with up to 25 % jitter, and the
- * recovery is a write that waits its turn on a busy database.
+ * runs out at most that long after the worker's last renewal), plus an allowance: each
+ * process reads once a second (with up to 25 % jitter) the leases that run out before
+ * its next look and comes back at the first one's end, and the recovery is a write that
+ * waits its turn on a busy database. The allowance is the sweep it was before that timer.
  */
 export const SWEEP_ALLOWANCE_MS = 1500;
 

@@ -339,6 +339,30 @@ for (const backend of backends()) {
       }
     });
 
+    // With RabbitMQ the sweep recovers a worker without a presence queue at once (the test above).
+    if (backend.transport === 'db') {
+      it('retries a job when its lease runs out, not a sweep later', async () => {
+        const { job } = await ctx.service.enqueue({ task: 'sleep', params: { seconds: 30 }, origin: 'cli' });
+        // A worker that claimed the job and died: its lease runs out in 400 ms.
+        const leaseEnd = ctx.service.now() + 400;
+        await ctx.db('jobs').where({ id: job.id }).update({ status: 'running', worker_id: 'gone-host-1-abcdef', attempt: 1, started_at: ctx.service.now(), lease_expires_at: leaseEnd });
+        const sweep = new Maintenance(ctx.service);
+        // One sweep and no other: what reaps the job is the timer that sweep set for the lease's end.
+        (sweep as unknown as { schedule: () => void }).schedule = () => {};
+        try {
+          await sweep.sweep();
+          expect((await getJob(ctx.db, job.id))?.status, 'the lease had not run out at the sweep').to.equal('running');
+          const retried = await waitUntil(async () => (await listEvents(ctx.db, job.id)).find((e) => e.type === 'retried'), 10_000, 'the retry at the lease end');
+          expect(retried.message).to.match(/gone-host-1-abcdef stopped renewing its lease/);
+          expect(retried.at).to.be.at.least(leaseEnd);
+          expect((await getJob(ctx.db, job.id))?.status).to.equal('queued');
+        } finally {
+          sweep.stop();
+          await ctx.service.cancel(job.id, 'test').catch(() => undefined);
+        }
+      });
+    }
+
     it('fails a poison pill after its maximum attempts with the reason', async () => {
       // A job that kills its worker every time: each attempt is recovered, the last fails.
       const { job } = await ctx.service.enqueue({ task: 'sleep', params: { seconds: 30 }, origin: 'cli' });
