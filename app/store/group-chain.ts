@@ -56,11 +56,14 @@ export async function chainsOf(db: Db, jobIds: number[]): Promise<number[]> {
 
 /**
  * Chains with a held step whose step before has ended: the sweep's work (a completion
- * whose process died before it advanced the chain). Reads queued jobs only.
+ * whose process died before it advanced the chain). Reads held steps through the index
+ * of jobs not handed to the broker (`undispatched`, which counts every held step in;
+ * migration 20261208000000), not every queued job.
  */
 export async function chainsToAdvance(db: Db, limit: number): Promise<number[]> {
   const rows = (await db('jobs as h')
     .join('jobs as p', (j) => j.on('p.group_id', 'h.group_id').andOn('p.group_seq', '=', db.raw('h.group_seq - 1')))
+    .where('h.undispatched', 1)
     .where('h.status', 'queued')
     .where('h.run_after', HELD)
     .whereIn('p.status', ['completed', 'failed', 'cancelled'])

@@ -35,7 +35,12 @@ export async function markDispatched(db: Db, marks: DispatchMark[], now: number)
     .update({ dispatched_at: now });
 }
 
-/** Queued jobs no broker has confirmed yet, whose time has come. */
+/**
+ * Queued jobs no broker has confirmed yet, whose time has come. `undispatched` is 1 for
+ * a queued job with no `dispatched_at` and null otherwise (a virtual column, migration
+ * 20261208000000), indexed with the id: the round reads the jobs it may publish, not
+ * every queued one.
+ */
 export async function undispatched(
   db: Db,
   now: number,
@@ -44,8 +49,7 @@ export async function undispatched(
 ): Promise<Array<{ id: number; task: string; priority: number; attempt: number }>> {
   const rows = (await db('jobs')
     .select('id', 'task', 'priority', 'attempt')
-    .where({ status: 'queued' })
-    .whereNull('dispatched_at')
+    .where({ undispatched: 1 })
     .where('queued_at', '<=', olderThan)
     .where((q) => q.whereNull('run_after').orWhere('run_after', '<=', now))
     .orderBy('id', 'asc')

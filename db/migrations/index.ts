@@ -18,6 +18,7 @@ import * as m20261129080000 from './20261129080000_user_webhooks.js';
 import * as m20261129085000 from './20261129085000_jobs_queued_age_index.js';
 import * as m20261129150000 from './20261129150000_description_lists.js';
 import * as m20261207000000 from './20261207000000_jobs_partial_status_indexes.js';
+import * as m20261208000000 from './20261208000000_jobs_undispatched_index.js';
 
 /**
  * The migrations, in order. Append-only: a released migration is never edited.
@@ -44,6 +45,7 @@ const migrations: Array<[string, Knex.Migration]> = [
   ['20261129085000_jobs_queued_age_index', m20261129085000],
   ['20261129150000_description_lists', m20261129150000],
   ['20261207000000_jobs_partial_status_indexes', m20261207000000],
+  ['20261208000000_jobs_undispatched_index', m20261208000000],
 ];
 
 /** Every migration's name, to tell at one query whether any is pending. */
