@@ -21,7 +21,7 @@
  * the claim is conditional. One process at a time does it (a turn in `settings`).
  */
 import type { JobService } from './job-service.js';
-import { markRedispatched, waitingDispatched, waitingDispatchedByTask } from './store/jobs.js';
+import { markRedispatched, tasksWaiting, waitingDispatched, waitingDispatchedByTask } from './store/jobs.js';
 import { setSetting, takeTurn } from './store/settings.js';
 import { listWorkers } from './store/workers.js';
 
@@ -35,8 +35,10 @@ export const DEFICIT_GRACE_MS = 30_000;
 const BATCH = 5000;
 /** A worker's prefetch is twice its concurrency (workers/claimer.ts). */
 const PREFETCH_PER_SLOT = 2;
+/** The check's count may take at most 1 / DUTY_SPACING of the time between turns. */
+export const DUTY_SPACING = 40;
 /** The setting holding when the last check began (its turn). */
-const TURN = 'lost_check_at';
+export const TURN = 'lost_check_at';
 
 export interface LostReport {
   /** Jobs published again, per task. */
@@ -59,11 +61,15 @@ export async function checkLostMessages(service: JobService): Promise<LostReport
   // meanwhile is no longer queued. So the database never counts a message the broker
   // could not have seen.
   const before = service.now();
-  const counts = await waitingDispatchedByTask(service.db, before);
-  if (counts.size === 0) return { republished };
-  const depths = await t.queueDepths([...counts.keys()]);
+  // Which queues to ask about: the tasks with jobs waiting (one index entry per task), not
+  // the count itself, which reads every waiting job (167 ms for 200,000 of them).
+  const tasks = await tasksWaiting(service.db);
+  if (tasks.length === 0) return { republished };
+  const depths = await t.queueDepths(tasks);
   if (!depths) return { republished };
+  const counting = Date.now();
   const waitingNow = await waitingDispatchedByTask(service.db, before);
+  await spaceTurns(service, Date.now() - counting);
   const workers = await listWorkers(service.db, before, service.config.heartbeatMs);
   for (const [task, depth] of depths) {
     const waiting = waitingNow.get(task) ?? 0;
@@ -88,6 +94,16 @@ export async function checkLostMessages(service: JobService): Promise<LostReport
     service.log.warn(`published ${n} job(s) of ${task} again: the broker no longer held their messages`);
   }
   return { republished };
+}
+
+/**
+ * Keeps the check's share of the database's time small behind a large backlog: after a
+ * count that took `ms`, the next turn comes no sooner than DUTY_SPACING × `ms` from now
+ * (a million jobs waiting: some 0.85 s per count, a turn every 34 s rather than every 5 s).
+ */
+export async function spaceTurns(service: JobService, ms: number): Promise<void> {
+  const extra = ms * DUTY_SPACING - LOST_CHECK_MS;
+  if (extra > 0) await setSetting(service.db, TURN, String(service.now() + extra));
 }
 
 async function republish(service: JobService, task: string, confirmedBy: number, limit: number): Promise<number> {

@@ -6,6 +6,16 @@
 import type { Db } from '../db.js';
 import type { Row } from './raw.js';
 
+/**
+ * The tasks that have queued jobs, from `jobs_waiting`'s first column (`waiting_task`, the
+ * task of a queued job): an index read of one entry per task where the database can skip
+ * (MariaDB), of the index alone otherwise, never of the rows.
+ */
+export async function tasksWaiting(db: Db): Promise<string[]> {
+  const rows = (await db('jobs').distinct('waiting_task as task').whereNotNull('waiting_task')) as Row[];
+  return rows.map((r) => String(r.task));
+}
+
 /** Per task, the queued jobs whose publish the broker confirmed at or before `before`. */
 export async function waitingDispatchedByTask(db: Db, before: number): Promise<Map<string, number>> {
   const rows = (await db('jobs')

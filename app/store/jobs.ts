@@ -9,7 +9,7 @@ export { insertJob, insertJobs, type InsertJob } from './job-insert.js';
 export { getJob } from './job-read.js';
 export { addEvent, listEvents } from './job-events.js';
 export { markDispatched, undispatched, type DispatchMark } from './job-dispatch.js';
-export { markRedispatched, waitingDispatched, waitingDispatchedByTask } from './job-lost.js';
+export { markRedispatched, tasksWaiting, waitingDispatched, waitingDispatchedByTask } from './job-lost.js';
 export { queuedByTask, type TaskQueued } from './job-counts.js';
 export { claimableIds, claimBatch, claimJob, claimJobs, type ClaimResult } from './job-claim.js';
 export { completeJobs, finishJob, type Completion, type Finish } from './job-finish.js';

@@ -4,8 +4,9 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Context } from '../../app/context.js';
-import { checkLostMessages, EMPTY_GRACE_MS, LOST_CHECK_MS } from '../../app/lost-messages.js';
-import { getJob } from '../../app/store/jobs.js';
+import { checkLostMessages, DUTY_SPACING, EMPTY_GRACE_MS, LOST_CHECK_MS, spaceTurns, TURN } from '../../app/lost-messages.js';
+import { getJob, tasksWaiting } from '../../app/store/jobs.js';
+import { takeTurn } from '../../app/store/settings.js';
 import { AmqpTransport } from '../../app/transports/amqp-transport.js';
 import { Worker } from '../../workers/worker.js';
 import { AMQP_URL, makeTestEnv, requireService, waitUntil, type TestEnv } from '../helpers.js';
@@ -102,6 +103,22 @@ describe('messages the broker lost (MariaDB + RabbitMQ)', function () {
     const moved = await ctx.db('jobs').whereIn('id', ids).where('dispatched_at', '>=', before).orderBy('id').pluck('id');
     expect(moved.map(Number)).to.deep.equal(ids.slice(0, 15));
     expect((await checkLostMessages(ctx.service)).republished.size).to.equal(0);
+  });
+
+  it('asks the broker about the tasks with jobs waiting, and spaces its turns behind a slow count', async () => {
+    expect(await tasksWaiting(ctx.db)).to.deep.equal([]);
+    await enqueueMany(ctx.service, [{ task: 'noop', params: {}, origin: 'cli' }, { task: 'noop', params: {}, origin: 'cli' }, { task: 'sleep', params: { seconds: 1 }, origin: 'cli' }]);
+    expect((await tasksWaiting(ctx.db)).sort()).to.deep.equal(['noop', 'sleep']);
+    // A count of 1 s (a backlog of about a million jobs): the next turn comes 40 s later, not 5 s.
+    const now = ctx.service.now();
+    await spaceTurns(ctx.service, 1000);
+    expect(await takeTurn(ctx.db, TURN, now + LOST_CHECK_MS + 500, LOST_CHECK_MS)).to.equal(false);
+    expect(await takeTurn(ctx.db, TURN, now + 1000 * DUTY_SPACING - 500, LOST_CHECK_MS)).to.equal(false);
+    expect(await takeTurn(ctx.db, TURN, now + 1000 * DUTY_SPACING + 500, LOST_CHECK_MS)).to.equal(true);
+    // A quick count leaves the turn as it was taken.
+    const taken = now + 1000 * DUTY_SPACING + 500;
+    await spaceTurns(ctx.service, 20);
+    expect(await takeTurn(ctx.db, TURN, taken + LOST_CHECK_MS + 1, LOST_CHECK_MS)).to.equal(true);
   });
 
   it('leaves a paused queue alone (its workers may hold deliveries)', async () => {

@@ -38,6 +38,7 @@ describe('the job store module', () => {
         'setProgress',
         'undispatched',
         'waitingDispatched',
+        'tasksWaiting',
         'waitingDispatchedByTask',
       ].sort(),
     );
