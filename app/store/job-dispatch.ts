@@ -37,9 +37,9 @@ export async function markDispatched(db: Db, marks: DispatchMark[], now: number)
 
 /**
  * Queued jobs no broker has confirmed yet, whose time has come. `undispatched` is 1 for
- * a queued job with no `dispatched_at` and null otherwise (a virtual column, migration
- * 20261208000000), indexed with the id: the round reads the jobs it may publish, not
- * every queued one.
+ * a queued job with no `dispatched_at` (and for a held chain step, which `run_after`
+ * leaves out here) and null otherwise (a virtual column, migration 20261208000000),
+ * indexed with the id: the round reads the jobs it may publish, not every queued one.
  */
 export async function undispatched(
   db: Db,
