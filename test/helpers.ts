@@ -184,3 +184,11 @@ export function jobEnded(db: Db, id: number, ms = 30_000): Promise<Job> {
     `job ${id} to end`,
   );
 }
+
+/**
+ * A `jobs` row to insert directly, for tests of the store's queries: a queued `noop`
+ * queued at 1000, unless `extra` says otherwise.
+ */
+export function jobRow(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { task: 'noop', params: '{}', status: 'queued', priority: 0, origin: 'cli', attempt: 0, max_attempts: 1, queued_at: 1000, ...extra };
+}

@@ -10,7 +10,7 @@ import { isSqlite } from '../../app/dialect.js';
 import { expiredJobIds } from '../../app/store/job-delete.js';
 import { oldestQueued } from '../../app/store/metrics.js';
 import { migrationSource } from '../../db/migrations/index.js';
-import { backends, makeTestEnv, requireService, type TestEnv } from '../helpers.js';
+import { backends, jobRow, makeTestEnv, requireService, type TestEnv } from '../helpers.js';
 
 const MIGRATION = '20261207000000_jobs_partial_status_indexes';
 
@@ -28,17 +28,7 @@ for (const backend of backends().filter((b) => !seen.has(b.db) && seen.add(b.db)
     });
     after(async () => env?.cleanup());
 
-    const row = (task: string, status: string, extra: Record<string, unknown> = {}) => ({
-      task,
-      params: '{}',
-      status,
-      priority: 0,
-      origin: 'cli',
-      attempt: 0,
-      max_attempts: 1,
-      queued_at: 1000,
-      ...extra,
-    });
+    const row = (task: string, status: string, extra: Record<string, unknown> = {}) => jobRow({ task, status, ...extra });
 
     async function indexNames(): Promise<string[]> {
       if (isSqlite(ctx.db)) {

@@ -10,7 +10,7 @@ import { isSqlite } from '../../app/dialect.js';
 import { chainsToAdvance, HELD } from '../../app/store/group-chain.js';
 import { markDispatched, undispatched } from '../../app/store/job-dispatch.js';
 import { migrationSource } from '../../db/migrations/index.js';
-import { backends, makeTestEnv, requireService, type TestEnv } from '../helpers.js';
+import { backends, jobRow, makeTestEnv, requireService, type TestEnv } from '../helpers.js';
 
 const MIGRATION = '20261208000000_jobs_undispatched_index';
 
@@ -28,17 +28,7 @@ for (const backend of backends().filter((b) => !seen.has(b.db) && seen.add(b.db)
     });
     after(async () => env?.cleanup());
 
-    const row = (status: string, extra: Record<string, unknown> = {}) => ({
-      task: 'noop',
-      params: '{}',
-      status,
-      priority: 0,
-      origin: 'cli',
-      attempt: 0,
-      max_attempts: 1,
-      queued_at: 1000,
-      ...extra,
-    });
+    const row = (status: string, extra: Record<string, unknown> = {}) => jobRow({ status, ...extra });
 
     /** Whether the virtual column is there (SQLite's table_info leaves generated columns out). */
     async function hasColumn(): Promise<boolean> {
